@@ -1,0 +1,109 @@
+//! The command line: the top-level parser and its subcommands.
+//!
+//! Each subcommand's flags live beside the code that runs it, in `src/commands/<name>.rs`
+//! (a clap `Args` struct plus an `execute` function); this file only lists them and turns
+//! clap's errors into gpubench's one-line, exit-code-2 form.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// gpubench: measure the GEMM throughput a GPU really delivers, and plan LLM training with it.
+#[derive(Debug, Parser)]
+#[command(name = "gpubench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure GEMM throughput (TFLOPS) on a GPU or the CPU and save a profile.
+    Run(commands::run::RunArgs),
+    /// Print a saved profile as the run did.
+    Show(commands::show::ShowArgs),
+    /// Measure many shapes (ranges of n, or of m/n/k) and report the best.
+    Sweep(commands::sweep::SweepArgs),
+    /// Draw a profile as SVG: TFLOPS against size, telemetry over time.
+    Plot(commands::plot::PlotArgs),
+    /// Print two profiles side by side with ratios.
+    Compare(commands::compare::CompareArgs),
+    /// Training time, GPU count, cost, energy and carbon for an LLM run.
+    Estimate(commands::estimate::EstimateArgs),
+    /// Training memory: weights, gradients, optimizer states, activations, ZeRO sharding.
+    Memory(commands::memory::MemoryArgs),
+    /// Chinchilla and Kaplan scaling: tokens for a model, compute-optimal N and D.
+    Scale(commands::scale::ScaleArgs),
+    /// List the GPU presets (spec-sheet peaks, memory, TDP) with sources.
+    Gpus(commands::gpus::GpusArgs),
+    /// List the model presets with sources.
+    Models(commands::models::ModelsArgs),
+    /// Predict a model's training step from its own GEMM shapes measured on this device.
+    Calibrate(commands::calibrate::CalibrateArgs),
+}
+
+/// Parses `std::env::args`. On a parse error prints one line naming the problem and the
+/// fix and returns exit code 2; `--help` and `--version` print and return 0.
+pub fn parse() -> Result<Cli, ExitCode> {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] over given arguments (for tests).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Cli::try_parse_from(args) {
+        Ok(cli) => Ok(cli),
+        Err(e) => {
+            use clap::error::ErrorKind;
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    Err(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        ExitCode::from(crate::error::EXIT_USAGE)
+                    } else {
+                        ExitCode::SUCCESS
+                    })
+                }
+                _ => {
+                    eprintln!("{}", one_line_clap_error(&e));
+                    Err(ExitCode::from(crate::error::EXIT_USAGE))
+                }
+            }
+        }
+    }
+}
+
+/// clap renders errors over several lines ("error: ...", usage, "For more information");
+/// gpubench prints one: the problem, then where to look for the fix.
+fn one_line_clap_error(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut line = format!("Error: {first}");
+    if !line.contains("--help") {
+        line.push_str(" (see 'gpubench --help')");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

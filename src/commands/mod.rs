@@ -1,0 +1,37 @@
+//! One module per subcommand: its clap flags and the function that runs it.
+//!
+//! Commands turn flags into settings, call the library (measuring, estimating, exporting),
+//! print, and return an exit code. They hold no formulas and no CUDA calls.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+pub mod calibrate;
+pub mod compare;
+pub mod estimate;
+pub mod gpus;
+pub mod memory;
+pub mod models;
+pub mod plot;
+pub mod run;
+pub mod scale;
+pub mod show;
+pub mod sweep;
+
+/// Runs the parsed command.
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(a) => run::execute(a),
+        Command::Show(a) => show::execute(a),
+        Command::Sweep(a) => sweep::execute(a),
+        Command::Plot(a) => plot::execute(a),
+        Command::Compare(a) => compare::execute(a),
+        Command::Estimate(a) => estimate::execute(a),
+        Command::Memory(a) => memory::execute(a),
+        Command::Scale(a) => scale::execute(a),
+        Command::Gpus(a) => gpus::execute(a),
+        Command::Models(a) => models::execute(a),
+        Command::Calibrate(a) => calibrate::execute(a),
+    }
+}

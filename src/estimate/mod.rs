@@ -1,0 +1,1 @@
+//! Planning formulas (not yet written).

@@ -1,0 +1,1 @@
+//! Turning profiles into tables and other formats.

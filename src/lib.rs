@@ -1,0 +1,25 @@
+//! gpubench measures the matrix-multiply throughput a GPU (or the CPU) really delivers,
+//! saves it as a profile, and feeds the measured figure into LLM training estimates.
+//!
+//! Where things are:
+//! - [`backend`]: the `GemmBackend` trait and its CPU and CUDA implementations (every cudarc
+//!   call lives in `backend::cuda`).
+//! - [`measure`]: warm-up, sampling, statistics and verification, independent of the backend.
+//! - [`peak`]: the spec-sheet GPU table (`data/gpus.json`) and peaks derived from the device.
+//! - [`profile`]: the saved JSON profile, loading and atomic saving.
+//! - [`export`]: turning profiles into tables and other formats.
+//! - [`estimate`]: the planning formulas (compute, time, memory, scaling, cost, energy).
+//! - [`cli`] and [`commands`]: the command line.
+
+pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod dtype;
+pub mod error;
+pub mod estimate;
+pub mod export;
+pub mod measure;
+pub mod peak;
+pub mod profile;
+pub mod progress;
+pub mod units;

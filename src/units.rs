@@ -1,0 +1,140 @@
+//! Parsing and printing quantities: counts with suffixes (`65B`, `1.4T`), bytes, durations.
+
+use crate::error::usage;
+
+/// Parses a positive, finite number that may carry a suffix: `k`/`K` (1e3), `M` (1e6),
+/// `B`/`G` (1e9), `T` (1e12), `P` (1e15), or scientific notation (`65e9`). Underscores and
+/// commas are ignored (`1_000`, `10,830`). `what` names the flag for the error message.
+pub fn parse_count(s: &str, what: &str) -> anyhow::Result<f64> {
+    let t: String = s.trim().chars().filter(|c| *c != '_' && *c != ',').collect();
+    if t.is_empty() {
+        return Err(usage(format!("{what}: empty value; give a number such as 65e9 or 65B")));
+    }
+    let (num, mult) = match t.chars().last().unwrap() {
+        'k' | 'K' => (&t[..t.len() - 1], 1e3),
+        'm' | 'M' => (&t[..t.len() - 1], 1e6),
+        'b' | 'B' | 'g' | 'G' => (&t[..t.len() - 1], 1e9),
+        't' | 'T' => (&t[..t.len() - 1], 1e12),
+        'p' | 'P' => (&t[..t.len() - 1], 1e15),
+        _ => (t.as_str(), 1.0),
+    };
+    let v: f64 = num.parse().map_err(|_| {
+        usage(format!(
+            "{what}: '{s}' is not a number; give a value such as 65e9, 65B, 1.4T or 6.5M"
+        ))
+    })?;
+    let v = v * mult;
+    if !v.is_finite() {
+        return Err(usage(format!("{what}: '{s}' is not a finite number")));
+    }
+    if v <= 0.0 {
+        return Err(usage(format!("{what}: '{s}' must be greater than zero")));
+    }
+    Ok(v)
+}
+
+/// Parses a matrix dimension: a whole number from 1 to 2^31 - 1 (cuBLAS takes 32-bit sizes).
+pub fn parse_dim(s: &str, what: &str) -> anyhow::Result<u64> {
+    let t = s.trim();
+    let v: i128 = t.parse().map_err(|_| {
+        usage(format!(
+            "{what}: '{s}' is not a size; give a positive whole number such as 4096"
+        ))
+    })?;
+    if v <= 0 {
+        return Err(usage(format!(
+            "{what}: '{s}' must be a positive whole number such as 4096"
+        )));
+    }
+    if v > i32::MAX as i128 {
+        return Err(usage(format!(
+            "{what}: '{s}' is larger than cuBLAS's limit of {}",
+            i32::MAX
+        )));
+    }
+    Ok(v as u64)
+}
+
+/// Formats bytes with a binary unit (`1.50 GiB`).
+pub fn fmt_bytes(b: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b;
+    let mut i = 0;
+    while v.abs() >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v:.0} {}", UNITS[i])
+    } else {
+        format!("{v:.2} {}", UNITS[i])
+    }
+}
+
+/// Formats a count with an SI suffix (`6.50e9` → `6.50 B`).
+pub fn fmt_count(v: f64) -> String {
+    let a = v.abs();
+    let (d, s) = if a >= 1e15 {
+        (1e15, " P")
+    } else if a >= 1e12 {
+        (1e12, " T")
+    } else if a >= 1e9 {
+        (1e9, " B")
+    } else if a >= 1e6 {
+        (1e6, " M")
+    } else if a >= 1e3 {
+        (1e3, " k")
+    } else {
+        (1.0, "")
+    };
+    if d == 1.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{:.2}{s}", v / d)
+    }
+}
+
+/// Formats seconds for people (`850 µs`, `12.5 ms`, `3.20 s`).
+pub fn fmt_seconds(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_with_suffixes() {
+        assert_eq!(parse_count("65e9", "--params").unwrap(), 65e9);
+        assert_eq!(parse_count("65B", "--params").unwrap(), 65e9);
+        assert_eq!(parse_count("1.4T", "--tokens").unwrap(), 1.4e12);
+        assert_eq!(parse_count("6.5M", "--params").unwrap(), 6.5e6);
+        assert_eq!(parse_count("10,830", "--gpus").unwrap(), 10830.0);
+        for bad in ["0", "-3", "NaN", "inf", "abc", "", "1.4X"] {
+            let e = parse_count(bad, "--params").unwrap_err();
+            assert!(crate::error::is_usage(&e), "{bad}");
+            assert!(e.to_string().starts_with("--params"), "{e}");
+        }
+    }
+
+    #[test]
+    fn dims() {
+        assert_eq!(parse_dim("4096", "--n").unwrap(), 4096);
+        for bad in ["0", "-1", "abc", "1.5", "99999999999"] {
+            assert!(parse_dim(bad, "--n").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(fmt_bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.50 GiB");
+        assert_eq!(fmt_count(6.5e9), "6.50 B");
+        assert_eq!(fmt_seconds(0.0125), "12.500 ms");
+    }
+}
