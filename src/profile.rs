@@ -223,41 +223,57 @@ impl Profile {
 
     /// A file name that says what the profile is: device, dtypes, shape, date.
     pub fn default_file_name(&self) -> String {
-        let mut dtypes: Vec<&str> = Vec::new();
-        for r in &self.results {
-            if !dtypes.contains(&r.dtype.name()) {
-                dtypes.push(r.dtype.name());
-            }
-        }
-        let size = match self.results.as_slice() {
-            [] => "empty".to_string(),
-            rs if rs.iter().all(|r| r.shape() == rs[0].shape()) => {
-                let s = rs[0].shape();
-                if s.is_square() {
-                    format!("n{}", s.n)
-                } else {
-                    format!("{}x{}x{}", s.m, s.n, s.k)
-                }
-            }
-            rs => format!("{}shapes", rs.len()),
-        };
-        let stamp = self
-            .created_utc
-            .get(..19)
-            .unwrap_or(&self.created_utc)
-            .replace([':', '-'], "")
-            .replace('T', "-");
-        let kind = if self.kind == "run" {
-            String::new()
-        } else {
-            format!("{}_", self.kind)
-        };
-        format!(
-            "{}_{kind}{}_{size}_{stamp}.json",
-            self.device.slug(),
-            dtypes.join("-")
+        let dtypes: Vec<DType> = self.results.iter().map(|r| r.dtype).collect();
+        let shapes: Vec<GemmShape> = self.results.iter().map(|r| r.shape()).collect();
+        default_file_name(
+            &self.device.slug(),
+            &self.kind,
+            &dtypes,
+            &shapes,
+            &self.created_utc,
         )
     }
+}
+
+/// `<device>_[<kind>_]<dtypes>_<size>_<yyyymmdd-hhmmss>.json`, e.g.
+/// `h100-sxm_fp16-bf16_n16384_20261123-233759.json`. `size` is `n16384` for one square
+/// shape, `MxNxK` for one other shape, `<count>shapes` for several.
+pub fn default_file_name(
+    device_slug: &str,
+    kind: &str,
+    dtypes: &[DType],
+    shapes: &[GemmShape],
+    created_utc: &str,
+) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for d in dtypes {
+        if !names.contains(&d.name()) {
+            names.push(d.name());
+        }
+    }
+    let mut distinct: Vec<GemmShape> = Vec::new();
+    for s in shapes {
+        if !distinct.contains(s) {
+            distinct.push(*s);
+        }
+    }
+    let size = match distinct.as_slice() {
+        [] => "empty".to_string(),
+        [s] if s.is_square() => format!("n{}", s.n),
+        [s] => format!("{}x{}x{}", s.m, s.n, s.k),
+        many => format!("{}shapes", many.len()),
+    };
+    let stamp = created_utc
+        .get(..19)
+        .unwrap_or(created_utc)
+        .replace([':', '-'], "")
+        .replace('T', "-");
+    let kind = if kind == "run" {
+        String::new()
+    } else {
+        format!("{kind}_")
+    };
+    format!("{device_slug}_{kind}{}_{size}_{stamp}.json", names.join("-"))
 }
 
 /// Where a profile will be written, checked before measuring so that a bad `--out` fails
@@ -330,11 +346,15 @@ impl OutputTarget {
 
     /// The path a profile would be saved to (automatic names get `-2`, `-3`… when taken).
     pub fn path_for(&self, profile: &Profile) -> PathBuf {
+        self.path_named(&profile.default_file_name())
+    }
+
+    /// The path for an automatic file `name` (or the explicit `--out`).
+    pub fn path_named(&self, name: &str) -> PathBuf {
         if let Some(p) = &self.explicit {
             return p.clone();
         }
-        let name = profile.default_file_name();
-        let mut path = self.dir.join(&name);
+        let mut path = self.dir.join(name);
         let stem = name.trim_end_matches(".json").to_string();
         let mut i = 2;
         while path.exists() {
@@ -347,13 +367,24 @@ impl OutputTarget {
     /// Saves atomically and returns the path. Re-saving the same run (a sweep saving after
     /// every point) passes the path returned the first time as `previous`.
     pub fn save(&self, profile: &Profile, previous: Option<&Path>) -> anyhow::Result<PathBuf> {
+        self.save_named(profile, &profile.default_file_name(), previous)
+    }
+
+    /// [`save`](Self::save) under an automatic name chosen by the caller (a run names the
+    /// file after every dtype it will measure, before the first is done).
+    pub fn save_named(
+        &self,
+        profile: &Profile,
+        name: &str,
+        previous: Option<&Path>,
+    ) -> anyhow::Result<PathBuf> {
         match previous {
             Some(p) => {
                 write_atomic(p, profile.to_json().as_bytes(), true)?;
                 Ok(p.to_path_buf())
             }
             None => {
-                let path = self.path_for(profile);
+                let path = self.path_named(name);
                 write_atomic(&path, profile.to_json().as_bytes(), self.force)?;
                 Ok(path)
             }

@@ -1,12 +1,193 @@
-//! `gpubench run` (not yet written).
+//! `gpubench run`: measure GEMM throughput for one shape and one or more dtypes, print the
+//! table (or the JSON profile) and save the profile.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::backend::{self, DeviceChoice, GemmRequest, GemmShape};
+use crate::dtype::DType;
+use crate::error::InvalidResult;
+use crate::measure::{self, Phase};
+use crate::profile::OutputTarget;
+use crate::session::{self, TimingFlags};
+use crate::units::parse_dim;
 
 /// Flags of `gpubench run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceChoice,
+    /// dtypes, comma-separated, or all: fp16, bf16, tf32, fp32, fp64, fp8 [GPU bf16, CPU fp32].
+    #[arg(long, value_name = "LIST")]
+    pub dtype: Option<String>,
+    /// Square size n (m = n = k) [GPU 8192, CPU 1024]; with --m/--k, the N dimension.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = dim("--n"))]
+    pub n: Option<u64>,
+    /// Rows of A and C (non-square shapes; defaults to n).
+    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = dim("--m"))]
+    pub m: Option<u64>,
+    /// Inner dimension (non-square shapes; defaults to n).
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = dim("--k"))]
+    pub k: Option<u64>,
+    #[command(flatten)]
+    pub timing: TimingFlags,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 0x6770_7562)]
+    pub seed: u64,
+    /// Save the profile here instead of results/<device>_<dtypes>_<size>_<date>.json.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Folder for automatically named profiles.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Replace the --out file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not save a profile.
+    #[arg(long, conflicts_with_all = ["out", "force"])]
+    pub no_save: bool,
+    /// Print the profile as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_device(s: &str) -> Result<DeviceChoice, String> {
+    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+fn dim(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    // clap already names the flag, so drop our "--n: " prefix.
+    move |s| {
+        parse_dim(s, flag).map_err(|e| {
+            let m = e.to_string();
+            m.strip_prefix(&format!("{flag}: ")).unwrap_or(&m).to_string()
+        })
+    }
+}
+
+/// The shape the flags ask for, with per-backend defaults.
+pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: bool) -> GemmShape {
+    let default = if cpu { 1024 } else { 8192 };
+    let base = n.or(m).or(k).unwrap_or(default);
+    GemmShape {
+        m: m.unwrap_or(base),
+        n: n.unwrap_or(base),
+        k: k.unwrap_or(base),
+        batch: 1,
+    }
+}
 
 /// Runs `gpubench run`.
-pub fn execute(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench run is not written yet"))
+pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // Everything the user typed is checked before any device is touched.
+    let dtypes = match &args.dtype {
+        Some(s) => Some(DType::parse_list(s)?),
+        None => None,
+    };
+    let target = if args.no_save {
+        None
+    } else {
+        Some(OutputTarget::check(
+            args.out.clone(),
+            &args.results_dir,
+            args.force,
+        )?)
+    };
+
+    let (backend, notice) = backend::open(args.device)?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    let be = backend.as_ref();
+    let cpu = be.info().backend == "cpu";
+    let dtypes = dtypes.unwrap_or_else(|| vec![if cpu { DType::Fp32 } else { DType::Bf16 }]);
+    let shape = shape_from_flags(args.m, args.n, args.k, cpu);
+    let settings = args.timing.resolve(&be.info().backend);
+
+    let mut requests = Vec::new();
+    for (i, &dtype) in dtypes.iter().enumerate() {
+        be.check_dtype(dtype)?;
+        let sets = session::input_sets(be, dtype, shape, settings.cold);
+        session::check_memory(be, dtype, shape, sets)?;
+        requests.push(GemmRequest {
+            dtype,
+            shape,
+            input_sets: sets,
+            seed: args.seed.wrapping_add(i as u64 * 1000),
+        });
+    }
+
+    let mut profile = session::new_profile(be, settings.clone(), "run");
+    let file_name = crate::profile::default_file_name(
+        &be.info().slug(),
+        "run",
+        &dtypes,
+        &[shape],
+        &profile.created_utc,
+    );
+    let mut saved: Option<PathBuf> = None;
+    for req in &requests {
+        let bar = crate::progress::bar(100, format!("{} {} warm-up", req.dtype, req.shape));
+        let mut last_phase = Phase::Warmup;
+        let mut progress = |phase: Phase, frac: f64| {
+            if phase != last_phase {
+                bar.set_message(format!("{} {} timing", req.dtype, req.shape));
+                last_phase = phase;
+            }
+            bar.set_position((frac * 100.0) as u64);
+        };
+        let result = measure::measure(be, req, &settings, &mut progress);
+        bar.finish_and_clear();
+        profile.results.push(result?);
+        // Save after every dtype so a later failure loses nothing.
+        if let Some(t) = &target {
+            saved = Some(t.save_named(&profile, &file_name, saved.as_deref())?);
+        }
+    }
+
+    if args.json {
+        println!("{}", profile.to_json());
+    } else {
+        print!("{}", crate::export::table::render(&profile));
+        match &saved {
+            Some(p) => println!("Profile saved: {}", p.display()),
+            None => println!("Profile not saved (--no-save)."),
+        }
+    }
+    let invalid: Vec<String> = profile
+        .results
+        .iter()
+        .filter(|r| !r.valid())
+        .map(|r| {
+            format!(
+                "{} {} (max error {:.2e} > tolerance {:.0e})",
+                r.dtype,
+                r.shape(),
+                r.verification.max_rel_error,
+                r.verification.tolerance
+            )
+        })
+        .collect();
+    if !invalid.is_empty() {
+        return Err(InvalidResult(format!(
+            "verification failed for {}; the result is marked invalid in the profile",
+            invalid.join(", ")
+        ))
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_default_per_backend_and_fill_from_n() {
+        assert_eq!(shape_from_flags(None, None, None, true), GemmShape::square(1024));
+        assert_eq!(shape_from_flags(None, None, None, false), GemmShape::square(8192));
+        let s = shape_from_flags(Some(128), Some(256), None, true);
+        assert_eq!((s.m, s.n, s.k), (128, 256, 256));
+    }
 }

@@ -1,12 +1,34 @@
-//! `gpubench show` (not yet written).
+//! `gpubench show FILE`: print a saved profile as the run did (or as JSON).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::profile::Profile;
 
 /// Flags of `gpubench show`.
 #[derive(Debug, clap::Args)]
-pub struct ShowArgs {}
+pub struct ShowArgs {
+    /// A profile saved by `gpubench run` or `gpubench sweep`.
+    pub file: PathBuf,
+    /// Print the profile as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Runs `gpubench show`.
-pub fn execute(_args: ShowArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench show is not written yet"))
+pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let profile = Profile::load(&args.file)?;
+    if args.json {
+        println!("{}", profile.to_json());
+    } else {
+        println!(
+            "Profile {} (gpubench {}, {} UTC, {})",
+            args.file.display(),
+            profile.tool.version,
+            profile.created_utc,
+            profile.kind
+        );
+        print!("{}", crate::export::table::render(&profile));
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,1 +1,4 @@
-//! Turning profiles into tables and other formats.
+//! Turning profiles into bytes for people and tools: the terminal table, and other formats.
+//! Exporters only render; the command that called them decides where the bytes go.
+
+pub mod table;

@@ -1,0 +1,159 @@
+//! What every measuring command shares: timing flags and their per-device defaults, the
+//! free-memory check done before allocating, and a new profile for a backend.
+
+use crate::backend::{Backend, GemmShape};
+use crate::dtype::DType;
+use crate::error::usage;
+use crate::profile::{now_utc, HostInfo, Profile, TimingSettings, ToolInfo, SCHEMA_VERSION};
+use crate::units::fmt_bytes;
+
+/// Timing flags, shared by `run`, `sweep` and `calibrate` (`#[command(flatten)]`).
+/// Unset flags take the backend's defaults ([`TimingFlags::resolve`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TimingFlags {
+    /// Warm-up lasts at least this many products [GPU 10, CPU 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..))]
+    pub warmup_iters: Option<u64>,
+    /// …and at least this many seconds, so clocks settle [GPU 1.0, CPU 0.2]; capped at 10×.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_secs)]
+    pub warmup_time: Option<f64>,
+    /// Timing lasts at least this many products [GPU 50, CPU 10].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iters: Option<u64>,
+    /// …and at least this many seconds [GPU 1.0, CPU 0.5].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_secs)]
+    pub min_time: Option<f64>,
+    /// …and at most this many products [100000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_iters: Option<u64>,
+    /// Rotate input sets totalling at least 3× the L2 cache so no product reads from cache.
+    #[arg(long)]
+    pub cold: bool,
+    /// Output elements verified against an f64 host reference [256].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub verify_points: Option<u64>,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 1.5"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("'{s}' must be zero or more seconds"));
+    }
+    Ok(v)
+}
+
+impl TimingFlags {
+    /// The settings for a backend (`cpu` or `cuda`), defaults filled in.
+    pub fn resolve(&self, backend: &str) -> TimingSettings {
+        let cpu = backend == "cpu";
+        let min_iters = self.iters.unwrap_or(if cpu { 10 } else { 50 }) as usize;
+        let max_iters = (self.max_iters.unwrap_or(100_000) as usize).max(min_iters);
+        TimingSettings {
+            warmup_iters: self.warmup_iters.unwrap_or(if cpu { 2 } else { 10 }) as usize,
+            warmup_secs: self.warmup_time.unwrap_or(if cpu { 0.2 } else { 1.0 }),
+            min_iters,
+            min_secs: self.min_time.unwrap_or(if cpu { 0.5 } else { 1.0 }),
+            max_iters,
+            cold: self.cold,
+            verify_points: self.verify_points.unwrap_or(256) as usize,
+        }
+    }
+}
+
+/// Bytes of cuBLASLt workspace and slack the CUDA backend needs beyond the matrices.
+const DEVICE_SLACK_BYTES: u64 = 64 << 20;
+
+/// Bytes one GEMM needs with `sets` input sets.
+pub fn bytes_needed(dtype: DType, shape: GemmShape, sets: u32) -> u64 {
+    let (ab, c) = shape.bytes(dtype);
+    ab.saturating_mul(sets as u64).saturating_add(c)
+}
+
+/// Fails (usage error, before anything is allocated) when the matrices do not fit in the
+/// backend's free memory, saying how much is needed and how much is free.
+pub fn check_memory(
+    backend: &dyn Backend,
+    dtype: DType,
+    shape: GemmShape,
+    sets: u32,
+) -> anyhow::Result<()> {
+    let need = bytes_needed(dtype, shape, sets);
+    let Some(free) = backend.free_memory()? else {
+        return Ok(());
+    };
+    let slack = if backend.info().backend == "cuda" {
+        DEVICE_SLACK_BYTES
+    } else {
+        free / 10
+    };
+    if need.saturating_add(slack) > free {
+        let place = if backend.info().backend == "cuda" {
+            "device"
+        } else {
+            "host"
+        };
+        return Err(usage(format!(
+            "{dtype} {shape} needs {} of {place} memory ({} input set{}) but only {} is free; choose a smaller size{}",
+            fmt_bytes(need as f64),
+            sets,
+            if sets == 1 { "" } else { "s" },
+            fmt_bytes(free as f64),
+            if sets > 1 { " or drop --cold" } else { "" }
+        )));
+    }
+    Ok(())
+}
+
+/// Input sets for a request: 1, or enough to beat the L2 cache with `--cold`.
+pub fn input_sets(backend: &dyn Backend, dtype: DType, shape: GemmShape, cold: bool) -> u32 {
+    if !cold {
+        return 1;
+    }
+    let (ab, _) = shape.bytes(dtype);
+    crate::measure::cold_input_sets(ab, backend.info().l2_bytes)
+}
+
+/// An empty profile for a backend, stamped now with this command line.
+pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) -> Profile {
+    Profile {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::current(),
+        created_utc: now_utc(),
+        command: std::env::args().collect(),
+        kind: kind.into(),
+        host: HostInfo::detect(),
+        device: backend.info().clone(),
+        settings,
+        results: Vec::new(),
+        interrupted: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_differ_by_backend() {
+        let f = TimingFlags::default();
+        let g = f.resolve("cuda");
+        let c = f.resolve("cpu");
+        assert_eq!((g.min_iters, g.warmup_iters), (50, 10));
+        assert_eq!((c.min_iters, c.warmup_iters), (10, 2));
+        let f = TimingFlags {
+            iters: Some(500),
+            max_iters: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(f.resolve("cuda").max_iters, 500);
+    }
+
+    #[test]
+    fn bytes_for_16384_fp16() {
+        let b = bytes_needed(DType::Fp16, GemmShape::square(16384), 1);
+        assert_eq!(b, 3 * 16384 * 16384 * 2);
+    }
+}
