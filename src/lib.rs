@@ -19,6 +19,7 @@ pub mod error;
 pub mod estimate;
 pub mod export;
 pub mod measure;
+pub mod model;
 pub mod peak;
 pub mod profile;
 pub mod progress;
