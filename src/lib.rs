@@ -12,6 +12,7 @@
 //! - [`cli`] and [`commands`]: the command line.
 
 pub mod backend;
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod dtype;
