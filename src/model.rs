@@ -459,7 +459,7 @@ pub fn lookup(name: &str) -> anyhow::Result<&'static ModelConfig> {
     let n = name.trim().to_ascii_lowercase().replace('_', "-");
     if let Some(m) = table()
         .iter()
-        .find(|m| m.name == n || m.aliases.iter().any(|a| *a == n))
+        .find(|m| m.name == n || m.aliases.contains(&n))
     {
         return Ok(m);
     }

@@ -1,0 +1,524 @@
+//! An estimate as people read it (a table, each figure with its unit and source) and as
+//! programs read it (one JSON object; the keys are documented in `docs/estimating.md`).
+//!
+//! With two scenarios (spec sheet and calibrated) the throughput, time, energy and cost rows
+//! show both side by side with the relative difference: the point of measuring.
+
+use serde_json::{json, Map, Value};
+
+use super::compute::{self, CHINCHILLA_TOKENS_PER_PARAM};
+use super::plan::{Basis, Context, Outcome, Scale, Workload};
+use super::table::{amount, change, pct, sci, thousands, usd, Section, Table};
+use super::warnings::Warning;
+use super::{Source, Sourced};
+use crate::dtype::DType;
+use crate::units::fmt_count;
+
+/// Everything `gpubench estimate` prints.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Preset or config name, and which.
+    pub model: Option<(String, Source)>,
+    pub work: Workload,
+    pub dtype: DType,
+    pub ctx: Context,
+    pub scale: Scale,
+    pub outcomes: Vec<Outcome>,
+    /// The scenario the top-level JSON keys describe (calibrated when there is one).
+    pub primary: usize,
+    pub dataset_tokens: Option<f64>,
+    pub warnings: Vec<Warning>,
+    /// Hints about what further flags would add.
+    pub notes: Vec<String>,
+}
+
+fn days_fmt(v: f64) -> String {
+    format!("{v:.2} days")
+}
+fn tflops_fmt(v: f64) -> String {
+    format!("{v:.1} TFLOPS")
+}
+fn tps_fmt(v: f64) -> String {
+    format!("{} tokens/s", amount(v))
+}
+fn hours_fmt(v: f64) -> String {
+    format!("{} GPU-h", thousands(v, 0))
+}
+fn gpus_fmt(v: f64) -> String {
+    thousands(v, 0)
+}
+fn mwh_fmt(v: f64) -> String {
+    format!("{} MWh", thousands(v, 1))
+}
+fn co2_fmt(v: f64) -> String {
+    format!("{} tCO2eq", thousands(v, 1))
+}
+
+/// One table row over the scenarios: label, a cell per scenario, the difference (two
+/// scenarios), and the source (one when all agree).
+fn multi_row(s: &mut Section, label: &str, cells: &[Option<&Sourced>], fmt: fn(f64) -> String) {
+    if cells.iter().all(Option::is_none) {
+        return;
+    }
+    let mut row = vec![label.to_string()];
+    for c in cells {
+        row.push(c.map(|c| fmt(c.value)).unwrap_or_else(|| "–".into()));
+    }
+    if cells.len() == 2 {
+        row.push(match (cells[0], cells[1]) {
+            (Some(a), Some(b)) => change(a.value, b.value),
+            _ => String::new(),
+        });
+    }
+    let mut origins: Vec<String> = Vec::new();
+    for c in cells.iter().flatten() {
+        let o = c.origin();
+        if !origins.contains(&o) {
+            origins.push(o);
+        }
+    }
+    row.push(origins.join(" | "));
+    s.rows.push(row);
+}
+
+fn single(s: &mut Section, label: &str, value: String, src: &Sourced) {
+    s.row([label.to_string(), value, src.origin()]);
+}
+
+impl Report {
+    fn tokens_per_param(&self) -> Option<f64> {
+        match (&self.work.params, &self.work.tokens) {
+            (Some(n), Some(t)) => Some(t.value / n.value),
+            _ => None,
+        }
+    }
+
+    /// The human-readable report.
+    pub fn table(&self) -> String {
+        let w = &self.work;
+        let mut work = Section::new(match &self.model {
+            Some((name, src)) => format!("Work: {name} ({src})"),
+            None => "Work".to_string(),
+        });
+        if let Some(n) = &w.params {
+            single(
+                &mut work,
+                "parameters N",
+                format!("{} params", fmt_count(n.value)),
+                n,
+            );
+        }
+        if let Some(t) = &w.tokens {
+            single(
+                &mut work,
+                "training tokens D",
+                format!("{} tokens", fmt_count(t.value)),
+                t,
+            );
+        }
+        if let Some(r) = self.tokens_per_param() {
+            work.row([
+                "tokens per parameter".into(),
+                format!("{r:.1}"),
+                format!("derived, Chinchilla rule: {CHINCHILLA_TOKENS_PER_PARAM:.0}"),
+            ]);
+        }
+        if let Some(d) = self.dataset_tokens {
+            if let Some(t) = &w.tokens {
+                work.row([
+                    "epochs over the dataset".into(),
+                    format!("{:.2}", t.value / d),
+                    format!("derived, {} dataset tokens (given)", fmt_count(d)),
+                ]);
+            }
+        }
+        single(
+            &mut work,
+            "training FLOPs C",
+            format!("{} FLOPs", sci(w.flops.value)),
+            &w.flops,
+        );
+        let hw = w.hardware_flops();
+        if w.recompute.hardware_factor() > 1.0 {
+            work.row([
+                "hardware FLOPs (8ND)".into(),
+                format!("{} FLOPs", sci(hw)),
+                "derived, --recompute full runs the forward pass twice".into(),
+            ]);
+        }
+        work.row([
+            "compute".into(),
+            format!("{} PF-days", thousands(compute::pf_days(hw), 0)),
+            "derived, 1 PF-day = 8.64e19 FLOPs".into(),
+        ]);
+        if let Some(a) = &w.attention_per_token {
+            let share = w
+                .flops_per_token()
+                .map(|pt| format!(", +{:.1} % over 6N", a.value / pt * 100.0))
+                .unwrap_or_default();
+            work.row([
+                "attention (PaLM app. B)".into(),
+                format!("{} FLOPs/token", sci(a.value)),
+                format!("{}{share}", a.origin()),
+            ]);
+        }
+
+        let mut assume = Section::new("Assumptions");
+        if let Some(p) = &self.ctx.spec_peak {
+            single(
+                &mut assume,
+                "spec-sheet peak per GPU",
+                tflops_fmt(p.value),
+                p,
+            );
+        }
+        if let Some(p) = &self.ctx.measured_peak {
+            single(&mut assume, "measured GEMM per GPU", tflops_fmt(p.value), p);
+        }
+        let has_hours = self.outcomes.iter().any(|o| o.gpu_hours.is_some());
+        if has_hours {
+            if let Some(p) = &self.ctx.power_w {
+                single(&mut assume, "power per GPU", format!("{:.0} W", p.value), p);
+                single(
+                    &mut assume,
+                    "PUE",
+                    format!("{:.2}", self.ctx.pue.value),
+                    &self.ctx.pue,
+                );
+                let c = &self.ctx.carbon_t_per_mwh;
+                single(
+                    &mut assume,
+                    "carbon intensity",
+                    format!("{:.3} t/MWh", c.value),
+                    c,
+                );
+            }
+            if let Some(p) = &self.ctx.price_per_gpu_hour {
+                single(
+                    &mut assume,
+                    "price per GPU-hour",
+                    format!("${:.2}", p.value),
+                    p,
+                );
+            }
+        }
+        if let Some(p) = &self.ctx.gpu_price {
+            single(&mut assume, "price per GPU", usd(p.value), p);
+            let c = &self.ctx;
+            single(
+                &mut assume,
+                "other hardware",
+                pct(c.other_hardware_fraction.value) + " of GPUs",
+                &c.other_hardware_fraction,
+            );
+            single(
+                &mut assume,
+                "data centre",
+                pct(c.datacenter_fraction.value) + " of GPUs",
+                &c.datacenter_fraction,
+            );
+            single(&mut assume, "staff", usd(c.staff_usd.value), &c.staff_usd);
+        }
+        if let Scale::DeadlineDays(d) = &self.scale {
+            single(&mut assume, "deadline", days_fmt(d.value), d);
+        }
+
+        // One scenario: one table, so every column lines up; two: the side-by-side part
+        // gets its own widths.
+        let mut head = Table {
+            sections: vec![work, assume],
+        };
+        let mut tail = self.scenario_table();
+        if self.outcomes.len() == 1 {
+            head.sections.append(&mut tail.sections);
+        }
+        head.sections.retain(|s| !s.rows.is_empty());
+        let mut out = head.render();
+        if !tail.sections.is_empty() {
+            out.push('\n');
+            out.push_str(&tail.render());
+        }
+        for n in &self.notes {
+            out.push_str(&format!("\nnote: {n}\n"));
+        }
+        out
+    }
+
+    fn scenario_table(&self) -> Table {
+        let os = &self.outcomes;
+        let col = |f: fn(&Outcome) -> Option<&Sourced>| -> Vec<Option<&Sourced>> {
+            os.iter().map(f).collect()
+        };
+        let mut t = Section::new(if os.len() == 1 {
+            format!("Throughput and time ({})", os[0].label)
+        } else {
+            "Throughput and time".to_string()
+        });
+        if os.len() > 1 {
+            t.header = std::iter::once(String::new())
+                .chain(os.iter().map(|o| o.label.clone()))
+                .chain(["difference".to_string(), "source".to_string()])
+                .collect();
+        }
+        // The utilization row names its denominator.
+        if os.iter().any(|o| o.utilization.is_some()) {
+            let mut row = vec!["utilization applied".to_string()];
+            for o in os {
+                row.push(match (&o.utilization, o.basis) {
+                    (Some(u), Some(Basis::Spec)) => format!("{} MFU", pct(u.value)),
+                    (Some(u), Some(Basis::Measured)) => format!("{} of GEMM", pct(u.value)),
+                    _ => "–".into(),
+                });
+            }
+            if os.len() == 2 {
+                row.push(String::new());
+            }
+            let origins: Vec<String> = os
+                .iter()
+                .filter_map(|o| o.utilization.as_ref().map(Sourced::origin))
+                .collect();
+            row.push(origins.join(" | "));
+            t.rows.push(row);
+            multi_row(
+                &mut t,
+                "× peak per GPU",
+                &col(|o| o.peak_tflops.as_ref()),
+                tflops_fmt,
+            );
+        }
+        multi_row(
+            &mut t,
+            "tokens/s per GPU",
+            &col(|o| o.tokens_per_sec_per_gpu.as_ref()),
+            tps_fmt,
+        );
+        multi_row(
+            &mut t,
+            "model TFLOPS per GPU",
+            &col(|o| o.model_tflops_per_gpu.as_ref()),
+            tflops_fmt,
+        );
+        if self.work.recompute.hardware_factor() > 1.0
+            || os.iter().any(|o| {
+                o.achieved_tflops_per_gpu
+                    .as_ref()
+                    .is_some_and(|a| a.source == Source::Given)
+            })
+        {
+            multi_row(
+                &mut t,
+                "achieved TFLOPS per GPU",
+                &col(|o| o.achieved_tflops_per_gpu.as_ref()),
+                tflops_fmt,
+            );
+        }
+        multi_row(&mut t, "MFU (vs spec peak)", &col(|o| o.mfu.as_ref()), pct);
+        multi_row(
+            &mut t,
+            "MFU with attention",
+            &col(|o| o.mfu_with_attention.as_ref()),
+            pct,
+        );
+        multi_row(
+            &mut t,
+            "of measured GEMM",
+            &col(|o| o.gemm_utilization.as_ref()),
+            pct,
+        );
+        multi_row(&mut t, "GPUs", &col(|o| o.gpus.as_ref()), gpus_fmt);
+        multi_row(
+            &mut t,
+            "tokens/s total",
+            &col(|o| o.tokens_per_sec_total.as_ref()),
+            tps_fmt,
+        );
+        multi_row(
+            &mut t,
+            "wall-clock time",
+            &col(|o| o.days.as_ref()),
+            days_fmt,
+        );
+        multi_row(
+            &mut t,
+            "GPU-hours",
+            &col(|o| o.gpu_hours.as_ref()),
+            hours_fmt,
+        );
+
+        let mut e = Section::new("Energy and carbon");
+        multi_row(&mut e, "energy", &col(|o| o.energy_mwh.as_ref()), mwh_fmt);
+        multi_row(&mut e, "carbon", &col(|o| o.co2_tonnes.as_ref()), co2_fmt);
+
+        let mut c = Section::new("Cost (USD)");
+        multi_row(&mut c, "renting", &col(|o| o.cost_rented_usd.as_ref()), usd);
+        let bought: Vec<Option<Sourced>> = os
+            .iter()
+            .map(|o| {
+                o.cost_bought.map(|b| {
+                    Sourced::noted(
+                        b.total(),
+                        Source::Derived,
+                        "GPUs × price × (1 + other + data centre) + staff",
+                    )
+                })
+            })
+            .collect();
+        let refs: Vec<Option<&Sourced>> = bought.iter().map(Option::as_ref).collect();
+        multi_row(&mut c, "buying the cluster", &refs, usd);
+        if os.len() == 1 {
+            if let Some(b) = os[0].cost_bought {
+                for (label, v) in [
+                    ("  GPUs", b.gpus_usd),
+                    ("  other hardware", b.other_hardware_usd),
+                    ("  data centre", b.datacenter_usd),
+                    ("  staff", b.staff_usd),
+                ] {
+                    c.row([label.to_string(), usd(v), String::new()]);
+                }
+            }
+        }
+        let mut t = Table {
+            sections: vec![t, e, c],
+        };
+        t.sections.retain(|s| !s.rows.is_empty());
+        t
+    }
+
+    /// The JSON object of `--json`.
+    pub fn json(&self) -> Value {
+        let w = &self.work;
+        let mut m = Map::new();
+        let mut sources = Map::new();
+        let mut put = |m: &mut Map<String, Value>, key: &str, s: Option<&Sourced>| {
+            m.insert(key.into(), s.map(|s| json!(s.value)).unwrap_or(Value::Null));
+            if let Some(s) = s {
+                sources.insert(key.into(), json!(s.origin()));
+            }
+        };
+        m.insert(
+            "model".into(),
+            match &self.model {
+                Some((n, s)) => json!({"name": n, "source": s}),
+                None => Value::Null,
+            },
+        );
+        put(&mut m, "params", w.params.as_ref());
+        put(&mut m, "tokens", w.tokens.as_ref());
+        m.insert("tokens_per_param".into(), json!(self.tokens_per_param()));
+        put(&mut m, "flops_model", Some(&w.flops));
+        m.insert("flops_total".into(), json!(w.hardware_flops()));
+        m.insert(
+            "pf_days".into(),
+            json!(compute::pf_days(w.hardware_flops())),
+        );
+        put(
+            &mut m,
+            "attention_flops_per_token",
+            w.attention_per_token.as_ref(),
+        );
+        m.insert("recompute".into(), json!(w.recompute.name()));
+        m.insert("dtype".into(), json!(self.dtype.name()));
+        put(&mut m, "spec_peak_tflops", self.ctx.spec_peak.as_ref());
+        put(
+            &mut m,
+            "measured_peak_tflops",
+            self.ctx.measured_peak.as_ref(),
+        );
+        put(&mut m, "power_w", self.ctx.power_w.as_ref());
+        put(&mut m, "pue", Some(&self.ctx.pue));
+        put(&mut m, "carbon_t_per_mwh", Some(&self.ctx.carbon_t_per_mwh));
+        put(
+            &mut m,
+            "dataset_tokens",
+            self.dataset_tokens
+                .map(|d| Sourced::new(d, Source::Given))
+                .as_ref(),
+        );
+        let scenarios: Vec<Value> = self.outcomes.iter().map(outcome_json).collect();
+        if let Some(Value::Object(p)) = scenarios.get(self.primary) {
+            for (k, v) in p {
+                m.insert(k.clone(), v.clone());
+            }
+            if let Some(o) = self.outcomes.get(self.primary) {
+                for (k, s) in outcome_fields(o) {
+                    if let Some(s) = s {
+                        sources.insert(k.into(), json!(s.origin()));
+                    }
+                }
+            }
+        }
+        if self.outcomes.len() == 2 {
+            let (a, b) = (&self.outcomes[0], &self.outcomes[1]);
+            let mut d = Map::new();
+            let fa = outcome_fields(a);
+            let fb = outcome_fields(b);
+            for ((k, x), (_, y)) in fa.iter().zip(fb.iter()) {
+                if let (Some(x), Some(y)) = (x, y) {
+                    if x.value != 0.0 {
+                        d.insert(format!("{k}_ratio"), json!(y.value / x.value));
+                    }
+                }
+            }
+            d.insert("of".into(), json!(format!("{} / {}", b.label, a.label)));
+            m.insert("difference".into(), Value::Object(d));
+        }
+        m.insert("scenarios".into(), Value::Array(scenarios));
+        m.insert("sources".into(), Value::Object(sources));
+        m.insert(
+            "warnings".into(),
+            json!(self
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()),
+        );
+        m.insert("notes".into(), json!(self.notes));
+        Value::Object(m)
+    }
+}
+
+fn outcome_fields(o: &Outcome) -> Vec<(&'static str, Option<&Sourced>)> {
+    vec![
+        ("utilization", o.utilization.as_ref()),
+        ("peak_tflops", o.peak_tflops.as_ref()),
+        (
+            "achieved_tflops_per_gpu",
+            o.achieved_tflops_per_gpu.as_ref(),
+        ),
+        ("model_tflops_per_gpu", o.model_tflops_per_gpu.as_ref()),
+        ("tokens_per_sec_per_gpu", o.tokens_per_sec_per_gpu.as_ref()),
+        ("tokens_per_sec_total", o.tokens_per_sec_total.as_ref()),
+        ("gpus", o.gpus.as_ref()),
+        ("days", o.days.as_ref()),
+        ("gpu_hours", o.gpu_hours.as_ref()),
+        ("mfu", o.mfu.as_ref()),
+        ("mfu_with_attention", o.mfu_with_attention.as_ref()),
+        ("gemm_utilization", o.gemm_utilization.as_ref()),
+        ("energy_mwh", o.energy_mwh.as_ref()),
+        ("co2_tonnes", o.co2_tonnes.as_ref()),
+        ("cost_rented_usd", o.cost_rented_usd.as_ref()),
+    ]
+}
+
+fn outcome_json(o: &Outcome) -> Value {
+    let mut m = Map::new();
+    m.insert("scenario".into(), json!(o.label));
+    m.insert("utilization_basis".into(), json!(o.basis));
+    for (k, s) in outcome_fields(o) {
+        m.insert(k.into(), s.map(|s| json!(s.value)).unwrap_or(Value::Null));
+    }
+    m.insert("gpus_exact".into(), json!(o.gpus_exact));
+    let bought = o.cost_bought.map(|b| b.total());
+    m.insert("cost_bought_usd".into(), json!(bought));
+    m.insert(
+        "cost_bought".into(),
+        o.cost_bought
+            .map(|b| serde_json::to_value(b).unwrap_or(Value::Null))
+            .unwrap_or(Value::Null),
+    );
+    m.insert(
+        "cost_usd".into(),
+        json!(o.cost_rented_usd.as_ref().map(|c| c.value).or(bought)),
+    );
+    Value::Object(m)
+}

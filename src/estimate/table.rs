@@ -1,0 +1,193 @@
+//! Aligned text tables and number formats for the planning commands.
+//!
+//! A [`Table`] is a list of titled sections of rows; every column is padded to its widest
+//! cell across the whole table so that sections line up. Formats put thousands separators
+//! in large figures (`1,023,410`), because planners read them aloud.
+
+/// One titled block of rows.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    pub title: String,
+    /// Column headings (first one over the labels), printed under the title when given.
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Section {
+    /// A section with a title.
+    pub fn new(title: impl Into<String>) -> Self {
+        Section {
+            title: title.into(),
+            ..Section::default()
+        }
+    }
+
+    /// Adds a row of cells (label first).
+    pub fn row<I, S>(&mut self, cells: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+}
+
+/// Sections printed one after another with aligned columns.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub sections: Vec<Section>,
+}
+
+impl Table {
+    /// Renders with two-space indents and two spaces between columns; trailing spaces trimmed.
+    pub fn render(&self) -> String {
+        let mut widths: Vec<usize> = Vec::new();
+        for s in &self.sections {
+            for r in s.rows.iter().chain(std::iter::once(&s.header)) {
+                for (i, c) in r.iter().enumerate() {
+                    let w = c.chars().count();
+                    if widths.len() <= i {
+                        widths.push(0);
+                    }
+                    widths[i] = widths[i].max(w);
+                }
+            }
+        }
+        let line = |r: &Vec<String>| {
+            let mut out = String::from("  ");
+            for (i, c) in r.iter().enumerate() {
+                out.push_str(c);
+                if i + 1 < r.len() {
+                    let pad = widths[i] - c.chars().count() + 2;
+                    out.push_str(&" ".repeat(pad));
+                }
+            }
+            out.trim_end().to_string()
+        };
+        let mut out = String::new();
+        for (k, s) in self.sections.iter().enumerate() {
+            if k > 0 {
+                out.push('\n');
+            }
+            out.push_str(&s.title);
+            out.push('\n');
+            if !s.header.is_empty() {
+                out.push_str(&line(&s.header));
+                out.push('\n');
+            }
+            for r in &s.rows {
+                out.push_str(&line(r));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// `v` with `decimals` decimals and thousands separators: `1,023,410`, `2,638.0`.
+pub fn thousands(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i.to_string(), format!(".{f}")),
+        None => (s.clone(), String::new()),
+    };
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{grouped}{frac}")
+}
+
+/// A rate or amount with sensible precision: 3 significant figures below 1,000, whole
+/// numbers with separators above.
+pub fn amount(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1000.0 {
+        thousands(v, 0)
+    } else if a >= 100.0 {
+        thousands(v, 1)
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Scientific notation for FLOPs: `5.477e23`.
+pub fn sci(v: f64) -> String {
+    format!("{v:.3e}")
+}
+
+/// A fraction as a percentage: `47.6 %`.
+pub fn pct(v: f64) -> String {
+    format!("{:.1} %", v * 100.0)
+}
+
+/// Dollars: `$142,790,000`.
+pub fn usd(v: f64) -> String {
+    format!("${}", thousands(v, 0))
+}
+
+/// Signed relative change `b / a − 1`: `+12.3 %`, `−4.0 %`.
+pub fn change(a: f64, b: f64) -> String {
+    if a == 0.0 || !a.is_finite() || !b.is_finite() {
+        return String::new();
+    }
+    let r = (b / a - 1.0) * 100.0;
+    if r.abs() < 0.05 {
+        "same".to_string()
+    } else if r > 0.0 {
+        format!("+{r:.1} %")
+    } else {
+        format!("−{:.1} %", -r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(1_023_410.4, 0), "1,023,410");
+        assert_eq!(thousands(142_790_000.0, 0), "142,790,000");
+        assert_eq!(thousands(999.0, 0), "999");
+        assert_eq!(thousands(-1234.5, 1), "-1,234.5");
+        assert_eq!(thousands(-0.01, 0), "0");
+        assert_eq!(usd(142_790_000.0), "$142,790,000");
+        assert_eq!(pct(0.4765), "47.6 %");
+        assert_eq!(sci(5.4768e23), "5.477e23");
+        assert_eq!(amount(380.0), "380.0");
+        assert_eq!(amount(778_240.0), "778,240");
+        assert_eq!(amount(20.8234), "20.82");
+        assert_eq!(change(100.0, 112.3), "+12.3 %");
+        assert_eq!(change(100.0, 96.0), "−4.0 %");
+        assert_eq!(change(100.0, 100.0), "same");
+    }
+
+    #[test]
+    fn table_aligns_columns_across_sections() {
+        let mut a = Section::new("A");
+        a.row(["short", "1", "x"]);
+        let mut b = Section::new("B");
+        b.row(["a much longer label", "22", "y"]);
+        let t = Table {
+            sections: vec![a, b],
+        }
+        .render();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[1].find('1'), lines[4].find("22"));
+        assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    }
+}
