@@ -279,7 +279,9 @@ pub fn open(choice: DeviceChoice) -> anyhow::Result<(Box<dyn Backend>, Option<St
                 Box::new(cpu::CpuBackend::new()),
                 Some(format!(
                     "notice: no GPU ({}); measuring the CPU instead",
-                    format!("{e:#}").replace('\n', " ")
+                    format!("{e:#}")
+                        .replace('\n', " ")
+                        .trim_end_matches("; use --device cpu")
                 )),
             )),
         },
@@ -327,12 +329,7 @@ mod tests {
 
     /// Reference column-major GEMM with BLAS semantics, on plain slices.
     #[allow(clippy::too_many_arguments)]
-    fn colmajor_gemm(
-        g: &ColumnMajorGemm,
-        a: &[f64],
-        b: &[f64],
-        c: &mut [f64],
-    ) {
+    fn colmajor_gemm(g: &ColumnMajorGemm, a: &[f64], b: &[f64], c: &mut [f64]) {
         let (m, n, k) = (g.m as usize, g.n as usize, g.k as usize);
         let at = |i: usize, p: usize| {
             if g.transa {
@@ -364,7 +361,7 @@ mod tests {
         let (m, n, k) = (3usize, 5usize, 4usize);
         let a: Vec<f64> = (0..m * k).map(|x| (x as f64) * 0.5 - 2.0).collect(); // m×k row-major
         let b: Vec<f64> = (0..k * n).map(|x| ((x * 7) % 11) as f64 - 5.0).collect(); // k×n row-major
-        // Bt: n×k row-major
+                                                                                     // Bt: n×k row-major
         let mut bt = vec![0.0; n * k];
         for p in 0..k {
             for j in 0..n {
@@ -402,7 +399,10 @@ mod tests {
     #[test]
     fn device_choice_parsing() {
         assert_eq!("auto".parse::<DeviceChoice>().unwrap(), DeviceChoice::Auto);
-        assert_eq!("cuda:3".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cuda(3));
+        assert_eq!(
+            "cuda:3".parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Cuda(3)
+        );
         assert_eq!("CPU".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
         assert!("cuda:x".parse::<DeviceChoice>().is_err());
         assert!("tpu".parse::<DeviceChoice>().is_err());
