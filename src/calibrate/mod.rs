@@ -15,3 +15,210 @@ pub mod measure;
 pub mod membound;
 pub mod report;
 pub mod step;
+
+use crate::backend::{Backend, GemmShape};
+use crate::dtype::DType;
+use crate::measure::Phase;
+use crate::profile::{now_utc, HostInfo, TimingSettings, ToolInfo};
+use file::{CalibrationFile, StepInfo, CALIBRATION_SCHEMA_VERSION, KIND};
+use measure::{Bandwidth, MeasuredShape, ShapeOptions};
+use membound::MemoryPass;
+use report::{Breakdown, SpecPeak};
+use step::{StepGemm, StepSpec};
+
+/// What one step runs, before anything is measured (what `--dry-run` prints).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub spec: StepSpec,
+    pub dtype: DType,
+    pub gemms: Vec<StepGemm>,
+    /// Distinct shapes and their calls per step.
+    pub shapes: Vec<(GemmShape, u64)>,
+    pub passes: Vec<MemoryPass>,
+    pub step: StepInfo,
+    /// 6·N·D + attention per step.
+    pub model_flops: f64,
+}
+
+impl Plan {
+    /// Lists the step's work; the spec must be valid ([`StepSpec::validate`]).
+    pub fn new(spec: StepSpec, dtype: DType) -> Plan {
+        let gemms = spec.gemms();
+        let shapes = measure::distinct_shapes(&gemms);
+        let passes = membound::memory_passes(&spec, dtype);
+        let step = StepInfo {
+            seq: spec.seq,
+            micro_batch: spec.micro_batch,
+            recompute: spec.recompute.name().into(),
+            fused: spec.fused,
+            dtype,
+            tokens_per_step: spec.tokens(),
+            matmul_params: flops::matmul_params(&spec.model),
+            params: spec.model.param_count(),
+            attention_flops: flops::attention_flops(&spec),
+            optimizer_bytes_per_param: membound::optimizer_bytes_per_param(dtype),
+        };
+        Plan {
+            model_flops: flops::model_flops(&spec),
+            spec,
+            dtype,
+            gemms,
+            shapes,
+            passes,
+            step,
+        }
+    }
+
+    /// FLOPs the step's GEMMs execute (recomputation included).
+    pub fn hardware_flops(&self) -> f64 {
+        flops::summed(&self.gemms)
+    }
+
+    /// Bytes the memory-bound passes move per step.
+    pub fn memory_bytes(&self) -> f64 {
+        self.passes.iter().map(MemoryPass::total_bytes).sum()
+    }
+}
+
+/// How a calibration measures.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub settings: TimingSettings,
+    /// Candidate algorithms per shape (`--algos`).
+    pub algos: usize,
+    pub seed: u64,
+    /// Copies timed for the bandwidth figures.
+    pub bandwidth_iters: usize,
+}
+
+/// Progress of a calibration: shape index (of `total`), the shape, its phase and fraction.
+pub type Progress<'a> = dyn FnMut(usize, usize, GemmShape, Phase, f64) + 'a;
+
+/// Measures the plan on a backend and assembles the calibration file (not yet saved).
+/// Shapes must fit ([`measure::check_fits`]) and the dtype must run on the backend.
+pub fn run(
+    backend: &dyn Backend,
+    plan: &Plan,
+    opts: &Options,
+    progress: &mut Progress<'_>,
+) -> anyhow::Result<CalibrationFile> {
+    let created_utc = now_utc();
+    let shape_opts = ShapeOptions {
+        dtype: plan.dtype,
+        settings: opts.settings.clone(),
+        algos: opts.algos,
+        seed: opts.seed,
+    };
+    let total = plan.shapes.len();
+    let mut shapes: Vec<MeasuredShape> = Vec::with_capacity(total);
+    for (i, (shape, calls)) in plan.shapes.iter().enumerate() {
+        let mut p = |phase: Phase, frac: f64| progress(i, total, *shape, phase, frac);
+        shapes.push(measure::measure_shape(
+            backend,
+            i,
+            *shape,
+            *calls,
+            &shape_opts,
+            &mut p,
+        )?);
+    }
+    let bandwidth: Bandwidth = measure::measure_bandwidth(backend, opts.bandwidth_iters)?;
+    let peak = crate::measure::peaks_for(backend, plan.dtype);
+    let spec_peak = match (peak.spec_tflops, peak.spec_gpu) {
+        (Some(tflops), Some(gpu)) => Some(SpecPeak { tflops, gpu }),
+        _ => None,
+    };
+    let breakdown: Breakdown = report::compute(&report::Inputs {
+        gemms: &plan.gemms,
+        shapes: &shapes,
+        passes: &plan.passes,
+        bandwidth: &bandwidth,
+        params: plan.step.params,
+        optimizer_bytes_per_param: plan.step.optimizer_bytes_per_param,
+        tokens_per_step: plan.step.tokens_per_step,
+        model_flops: plan.model_flops,
+        spec_peak,
+    })?;
+    Ok(CalibrationFile {
+        schema_version: CALIBRATION_SCHEMA_VERSION,
+        kind: KIND.into(),
+        tool: ToolInfo::current(),
+        created_utc,
+        command: std::env::args().collect(),
+        host: HostInfo::detect(),
+        device: backend.info().clone(),
+        settings: opts.settings.clone(),
+        algos: opts.algos,
+        model: plan.spec.model.clone(),
+        step: plan.step.clone(),
+        bandwidth,
+        shapes,
+        gemms: plan.gemms.clone(),
+        memory_passes: plan.passes.clone(),
+        breakdown,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::backend::cpu::CpuBackend;
+    use crate::estimate::compute::Recompute;
+
+    /// A real calibration of the tiny test model on the CPU, with the shortest timing.
+    pub fn tiny_calibration() -> CalibrationFile {
+        let spec = step::tests::spec(step::tests::tiny_llama(), Recompute::Selective);
+        spec.validate().unwrap();
+        let plan = Plan::new(spec, DType::Fp32);
+        let opts = Options {
+            settings: crate::session::TimingFlags {
+                warmup_iters: Some(1),
+                warmup_time: Some(0.0),
+                iters: Some(2),
+                min_time: Some(0.0),
+                verify_points: Some(16),
+                ..Default::default()
+            }
+            .resolve("cpu"),
+            algos: 1,
+            seed: 7,
+            bandwidth_iters: 3,
+        };
+        let be = CpuBackend::new();
+        measure::check_fits(
+            &be,
+            &plan.shapes,
+            &ShapeOptions {
+                dtype: plan.dtype,
+                settings: opts.settings.clone(),
+                algos: 1,
+                seed: 7,
+            },
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let f = run(&be, &plan, &opts, &mut |i, n, _, _, _| seen.push((i, n))).unwrap();
+        assert_eq!(seen.last().unwrap().1, plan.shapes.len());
+        f
+    }
+
+    #[test]
+    fn cpu_calibration_is_consistent() {
+        let f = tiny_calibration();
+        assert!(f.all_valid());
+        assert_eq!(f.shapes.len(), f.step_shapes());
+        let b = &f.breakdown;
+        assert!(b.step_time_s > 0.0 && b.gemm_s > 0.0 && b.memory_s > 0.0);
+        assert_eq!(b.tokens_per_step, 64);
+        // The CPU has no spec-sheet peak: no MFU rather than a made-up one.
+        assert!(b.mfu.is_none() && b.spec_peak.is_none());
+        // Selective recomputation: GEMMs execute more than the model FLOPs.
+        assert!(b.hardware_flops > b.model_flops);
+    }
+
+    impl CalibrationFile {
+        fn step_shapes(&self) -> usize {
+            measure::distinct_shapes(&self.gemms).len()
+        }
+    }
+}
