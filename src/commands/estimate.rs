@@ -14,6 +14,7 @@ use crate::error::usage;
 use crate::estimate::compute::{self, Recompute};
 use crate::estimate::plan::{self, Basis, Context, Rate, Scale, Workload};
 use crate::estimate::report::Report;
+use crate::estimate::table::emit;
 use crate::estimate::warnings::{self, Warning};
 use crate::estimate::{cost, energy, input, measured, Source, Sourced};
 use crate::model::ModelConfig;
@@ -216,9 +217,9 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report.json())?);
+        emit(&(serde_json::to_string_pretty(&report.json())? + "\n"))?;
     } else {
-        print!("{}", report.table());
+        emit(&report.table())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -437,14 +438,14 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
         other_hardware_fraction: or_default(
             args.other_hardware_fraction,
             cost::DEFAULT_OTHER_HARDWARE_FRACTION,
-            "source",
+            "SOURCES.md §7",
         ),
         datacenter_fraction: or_default(
             args.datacenter_fraction,
             cost::DEFAULT_DATACENTER_FRACTION,
-            "source",
+            "SOURCES.md §7",
         ),
-        staff_usd: or_default(args.staff_cost, cost::DEFAULT_STAFF_USD, "source"),
+        staff_usd: or_default(args.staff_cost, cost::DEFAULT_STAFF_USD, "SOURCES.md §7"),
     };
 
     let mut outcomes = Vec::new();

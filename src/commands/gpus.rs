@@ -1,12 +1,69 @@
-//! `gpubench gpus` (not yet written).
+//! `gpubench gpus`: the GPU presets of `data/gpus.json` — dense spec-sheet peaks per dtype,
+//! memory, TDP and the datasheet each row comes from.
 
 use std::process::ExitCode;
 
+use crate::dtype::DType;
+use crate::estimate::table::{emit, Section, Table};
+use crate::peak;
+
 /// Flags of `gpubench gpus`.
 #[derive(Debug, clap::Args)]
-pub struct GpusArgs {}
+pub struct GpusArgs {
+    /// Show one GPU (key or alias) with its source.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn peak_cell(v: Option<f64>) -> String {
+    v.map(|p| format!("{p}")).unwrap_or_else(|| "–".into())
+}
 
 /// Runs `gpubench gpus`.
-pub fn execute(_args: GpusArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench gpus is not written yet"))
+pub fn execute(args: GpusArgs) -> anyhow::Result<ExitCode> {
+    let rows: Vec<&peak::GpuSpec> = match &args.name {
+        Some(n) => vec![peak::lookup(n)?],
+        None => peak::table().iter().collect(),
+    };
+    if args.json {
+        emit(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let order = [
+        DType::Fp64,
+        DType::Fp32,
+        DType::Tf32,
+        DType::Fp16,
+        DType::Bf16,
+        DType::Fp8,
+    ];
+    let mut s =
+        Section::new("GPU presets: dense spec-sheet peaks in TFLOPS (no sparsity), memory, TDP");
+    s.header = ["key", "name", "memory", "TDP"]
+        .iter()
+        .map(|h| h.to_string())
+        .chain(order.iter().map(|d| d.name().to_string()))
+        .chain(["aliases".to_string()])
+        .collect();
+    for g in &rows {
+        let mut r = vec![
+            g.key.clone(),
+            g.name.clone(),
+            format!("{} GB", g.memory_gb),
+            format!("{} W", g.tdp_w),
+        ];
+        r.extend(order.iter().map(|d| peak_cell(g.peak(*d))));
+        r.push(g.aliases.join(", "));
+        s.rows.push(r);
+    }
+    let mut out = Table { sections: vec![s] }.render();
+    out.push_str("\nsources:\n");
+    for g in &rows {
+        out.push_str(&format!("  {}: {}\n", g.key, g.source));
+    }
+    emit(&out)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,396 @@
-//! `gpubench memory` (not yet written).
+//! `gpubench memory`: how much GPU memory training needs per GPU — weights, gradients,
+//! optimizer states, fp32 master weights, activations and the CUDA context, with ZeRO
+//! sharding — whether it fits one GPU, and the fewest GPUs on which it fits.
+//!
+//! Formulas live in [`crate::estimate::memory`]; this file resolves flags and prints.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use serde_json::{json, Map, Value};
+
+use super::estimate::{gpus, num, resolve_model};
+use crate::error::usage;
+use crate::estimate::compute::Recompute;
+use crate::estimate::memory::{self, BytesPerParam, Optimizer, Precision};
+use crate::estimate::table::{emit, thousands, Section, Table};
+use crate::estimate::{measured, Source, Sourced};
+use crate::peak;
+use crate::profile::Profile;
+use crate::units::fmt_count;
+
+/// The source's CUDA context overhead, GB (`SOURCES.md` §4).
+pub const DEFAULT_CUDA_CONTEXT_GB: f64 = 1.3;
 
 /// Flags of `gpubench memory`.
 #[derive(Debug, clap::Args)]
-pub struct MemoryArgs {}
+#[command(after_help = "Examples:
+  gpubench memory --params 6B --precision fp32 --optimizer adamw      # the source's 97 GB
+  gpubench memory --model llama-2-70b --gpus 64 --zero 3 --gpu h100-sxm --recompute selective")]
+pub struct MemoryArgs {
+    /// A model preset ('gpubench models'): parameters and architecture (for activations).
+    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
+    pub model: Option<String>,
+    /// A Hugging Face config.json.
+    #[arg(long, value_name = "FILE")]
+    pub model_config: Option<PathBuf>,
+    /// Parameters (6B, 6e9); overrides the model's.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params"))]
+    pub params: Option<f64>,
+    /// Training precision: fp32, or bf16/fp16 mixed precision (fp32 master weights).
+    #[arg(long, value_enum, default_value_t = Precision::Bf16)]
+    pub precision: Precision,
+    /// Optimizer (bytes of state per parameter: adamw/adam 8, sgd-momentum 4, adam-8bit 2, sgd 0).
+    #[arg(long, value_enum, default_value_t = Optimizer::Adamw)]
+    pub optimizer: Optimizer,
+    /// CUDA context and library workspace per GPU, GB.
+    #[arg(long, value_name = "GB", allow_hyphen_values = true, default_value_t = DEFAULT_CUDA_CONTEXT_GB, value_parser = nonneg_gb)]
+    pub cuda_context_gb: f64,
+    /// Data-parallel GPUs that ZeRO shards across.
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value = "1", value_parser = gpus("--gpus"))]
+    pub gpus: f64,
+    /// ZeRO stage: 0 none, 1 optimizer states, 2 + gradients, 3 + weights.
+    #[arg(long, value_name = "STAGE", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub zero: u8,
+    /// Activation recomputation (Korthikanti et al. 2022).
+    #[arg(long, value_enum, default_value_t = Recompute::None)]
+    pub recompute: Recompute,
+    /// Sequence length for activations [the model's context].
+    #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = num("--seq-len"))]
+    pub seq_len: Option<f64>,
+    /// Sequences per GPU per step, for activations [1].
+    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = num("--micro-batch"))]
+    pub micro_batch: Option<f64>,
+    /// Layers (for activations without --model).
+    #[arg(long, value_name = "L", allow_hyphen_values = true, value_parser = num("--layers"))]
+    pub layers: Option<f64>,
+    /// Hidden size (for activations without --model).
+    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = num("--hidden"))]
+    pub hidden: Option<f64>,
+    /// Attention heads (for activations without --model).
+    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = num("--heads"))]
+    pub heads: Option<f64>,
+    /// GPU from the table: its memory decides whether it fits.
+    #[arg(long, value_name = "NAME")]
+    pub gpu: Option<String>,
+    /// A measured profile: its device's memory decides whether it fits.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Memory per GPU in GB, instead of --gpu or --profile.
+    #[arg(long, value_name = "GB", allow_hyphen_values = true, value_parser = num("--device-memory-gb"))]
+    pub device_memory_gb: Option<f64>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn nonneg_gb(s: &str) -> Result<f64, String> {
+    crate::estimate::input::non_negative(s, "--cuda-context-gb").map_err(|e| {
+        let m = e.to_string();
+        m.strip_prefix("--cuda-context-gb: ")
+            .unwrap_or(&m)
+            .to_string()
+    })
+}
+
+fn gb(bytes: f64) -> String {
+    format!("{} GB", thousands(bytes / 1e9, 1))
+}
 
 /// Runs `gpubench memory`.
-pub fn execute(_args: MemoryArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench memory is not written yet"))
+pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
+    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let params = match (args.params, &model) {
+        (Some(p), _) => Sourced::new(p, Source::Given),
+        (None, Some((m, src))) => Sourced::noted(m.params, *src, m.name.clone()),
+        (None, None) => {
+            return Err(usage(
+                "say how large the model is: --params N, --model NAME or --model-config FILE",
+            ))
+        }
+    };
+    let bpp = BytesPerParam::of(args.precision, args.optimizer);
+    let context = args.cuda_context_gb * 1e9;
+
+    // Activations, when the architecture is known.
+    let arch_src = |given: Option<f64>, from_model: Option<u64>| match (given, from_model) {
+        (Some(v), _) => Some((v, Source::Given)),
+        (None, Some(v)) => model.as_ref().map(|(_, s)| (v as f64, *s)),
+        _ => None,
+    };
+    let m = model.as_ref().map(|(m, _)| m);
+    let layers = arch_src(args.layers, m.map(|m| m.layers));
+    let hidden = arch_src(args.hidden, m.map(|m| m.hidden));
+    let heads = arch_src(args.heads, m.map(|m| m.heads));
+    let seq = arch_src(args.seq_len, m.map(|m| m.context));
+    let batch = args.micro_batch.map(|b| (b, Source::Given));
+    let activations = match (layers, hidden, heads, seq) {
+        (Some(l), Some(h), Some(a), Some(s)) => {
+            let (b, bsrc) = batch.unwrap_or((1.0, Source::Default));
+            let per = memory::activation_bytes_per_layer(
+                s.0,
+                b,
+                h.0,
+                a.0,
+                args.recompute,
+                args.precision.activation_bytes(),
+            );
+            Some(Sourced::noted(
+                per * l.0,
+                Source::Derived,
+                format!(
+                    "Korthikanti: L {} × s {} b {} ({bsrc}) h {} a {}, recompute {}",
+                    l.0,
+                    s.0,
+                    b,
+                    h.0,
+                    a.0,
+                    args.recompute.name()
+                ),
+            ))
+        }
+        _ => {
+            if args.micro_batch.is_some() || args.seq_len.is_some() {
+                return Err(usage(
+                    "activations need layers, hidden size and heads: give --model NAME, --model-config FILE, or --layers, --hidden and --heads with --seq-len",
+                ));
+            }
+            None
+        }
+    };
+    let act = activations.as_ref().map_or(0.0, |a| a.value);
+    let b = memory::per_gpu(params.value, bpp, args.zero, args.gpus, act, context);
+
+    // Device memory.
+    let device = if let Some(g) = args.device_memory_gb {
+        Some(Sourced::noted(g * 1e9, Source::Given, "--device-memory-gb"))
+    } else if let Some(p) = &args.profile {
+        let prof = Profile::load(p)?;
+        let bytes = measured::device_memory_bytes(&prof).ok_or_else(|| {
+            usage(format!(
+                "{}: the profile does not record the device's memory; use --gpu or --device-memory-gb",
+                p.display()
+            ))
+        })?;
+        Some(Sourced::noted(
+            bytes,
+            Source::Measured,
+            format!("{}, {}", p.display(), prof.device.name),
+        ))
+    } else if let Some(name) = &args.gpu {
+        let g = peak::lookup(name)?;
+        Some(Sourced::noted(
+            g.memory_gb * 1e9,
+            Source::Spec,
+            g.key.clone(),
+        ))
+    } else {
+        None
+    };
+    let min: Vec<(u8, Option<u64>)> = match &device {
+        Some(d) => (0..=3u8)
+            .map(|s| {
+                (
+                    s,
+                    memory::min_gpus(params.value, bpp, s, act, context, d.value),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+
+    if args.json {
+        let mut o = Map::new();
+        o.insert("params".into(), json!(params.value));
+        o.insert("precision".into(), json!(args.precision.name()));
+        o.insert("optimizer".into(), json!(args.optimizer.name()));
+        o.insert("bytes_per_param".into(), json!(bpp));
+        o.insert("zero_stage".into(), json!(args.zero));
+        o.insert("gpus".into(), json!(args.gpus));
+        o.insert("weights_gb".into(), json!(b.weights / 1e9));
+        o.insert("gradients_gb".into(), json!(b.gradients / 1e9));
+        o.insert("master_weights_gb".into(), json!(b.master / 1e9));
+        o.insert("optimizer_gb".into(), json!(b.optimizer / 1e9));
+        o.insert(
+            "activations_gb".into(),
+            json!(activations.as_ref().map(|a| a.value / 1e9)),
+        );
+        o.insert("cuda_context_gb".into(), json!(b.cuda_context / 1e9));
+        o.insert("memory_total_gb".into(), json!(b.total() / 1e9));
+        o.insert(
+            "device_memory_gb".into(),
+            json!(device.as_ref().map(|d| d.value / 1e9)),
+        );
+        o.insert(
+            "fits".into(),
+            json!(device.as_ref().map(|d| b.total() <= d.value)),
+        );
+        let one = memory::per_gpu(params.value, bpp, args.zero, 1.0, act, context);
+        o.insert(
+            "fits_one_gpu".into(),
+            json!(device.as_ref().map(|d| one.total() <= d.value)),
+        );
+        let mut mg = Map::new();
+        for (s, n) in &min {
+            mg.insert(format!("zero{s}"), json!(n));
+        }
+        o.insert(
+            "min_gpus".into(),
+            if min.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(mg)
+            },
+        );
+        let mut src = Map::new();
+        src.insert("params".into(), json!(params.origin()));
+        if let Some(a) = &activations {
+            src.insert("activations_gb".into(), json!(a.origin()));
+        }
+        if let Some(d) = &device {
+            src.insert("device_memory_gb".into(), json!(d.origin()));
+        }
+        src.insert(
+            "cuda_context_gb".into(),
+            json!(if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
+                "default, SOURCES.md §4"
+            } else {
+                "given"
+            }),
+        );
+        o.insert("sources".into(), Value::Object(src));
+        emit(&(serde_json::to_string_pretty(&Value::Object(o))? + "\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let title = format!(
+        "Memory per GPU: {} parameters, {}{}, {}, ZeRO-{} across {} GPU{}",
+        fmt_count(params.value),
+        args.precision.name(),
+        if args.precision == Precision::Fp32 {
+            ""
+        } else {
+            " mixed precision"
+        },
+        args.optimizer.name(),
+        args.zero,
+        thousands(args.gpus, 0),
+        if args.gpus == 1.0 { "" } else { "s" }
+    );
+    let mut s = Section::new(title);
+    let sharded = |on: bool| if on { ", sharded" } else { "" };
+    s.row([
+        "parameters".to_string(),
+        format!("{} params", fmt_count(params.value)),
+        params.origin(),
+    ]);
+    let per = |bytes: f64, what: &str, on: bool| {
+        format!("derived, {bytes} bytes/param{what}{}", sharded(on))
+    };
+    s.row([
+        "weights".into(),
+        gb(b.weights),
+        per(bpp.weights, "", args.zero >= 3),
+    ]);
+    s.row([
+        "gradients".into(),
+        gb(b.gradients),
+        per(bpp.gradients, "", args.zero >= 2),
+    ]);
+    if bpp.master > 0.0 {
+        s.row([
+            "fp32 master weights".into(),
+            gb(b.master),
+            per(bpp.master, "", args.zero >= 1),
+        ]);
+    }
+    s.row([
+        "optimizer states".into(),
+        gb(b.optimizer),
+        per(
+            bpp.optimizer,
+            &format!(" ({})", args.optimizer.name()),
+            args.zero >= 1,
+        ),
+    ]);
+    match &activations {
+        Some(a) => s.row(["activations".into(), gb(a.value), a.origin()]),
+        None => s.row([
+            "activations",
+            "not included",
+            "give --model (or --layers, --hidden, --heads, --seq-len) to add them",
+        ]),
+    }
+    s.row([
+        "CUDA context".into(),
+        gb(b.cuda_context),
+        if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
+            "default, SOURCES.md §4".into()
+        } else {
+            "given".to_string()
+        },
+    ]);
+    s.row([
+        "total per GPU".into(),
+        gb(b.total()),
+        format!("derived, {:.1} GiB", b.total() / 1024f64.powi(3)),
+    ]);
+    let mut sections = vec![s];
+    if let Some(d) = &device {
+        let mut f = Section::new("Fit");
+        f.row(["memory per GPU".into(), gb(d.value), d.origin()]);
+        let one = memory::per_gpu(params.value, bpp, args.zero, 1.0, act, context);
+        f.row([
+            "fits one GPU".into(),
+            yes_no(one.total() <= d.value),
+            format!("{} needed on one GPU", gb(one.total())),
+        ]);
+        if args.gpus > 1.0 {
+            f.row([
+                format!("fits on {} GPUs", thousands(args.gpus, 0)),
+                yes_no(b.total() <= d.value),
+                format!("{} per GPU with ZeRO-{}", gb(b.total()), args.zero),
+            ]);
+        }
+        for (stage, n) in &min {
+            let (v, why) = match n {
+                Some(n) => {
+                    let at = memory::per_gpu(params.value, bpp, *stage, *n as f64, act, context);
+                    (
+                        format!(
+                            "{} GPU{}",
+                            thousands(*n as f64, 0),
+                            if *n == 1 { "" } else { "s" }
+                        ),
+                        format!("{} per GPU", gb(at.total())),
+                    )
+                }
+                None => {
+                    let fixed =
+                        memory::per_gpu(params.value, bpp, *stage, f64::INFINITY, act, context);
+                    (
+                        "never".to_string(),
+                        format!(
+                            "what it does not shard is {} per GPU: shard more, recompute activations, or add tensor/pipeline parallelism",
+                            gb(fixed.total())
+                        ),
+                    )
+                }
+            };
+            f.row([format!("fewest GPUs, ZeRO-{stage}"), v, why]);
+        }
+        sections.push(f);
+    }
+    let mut out = Table { sections }.render();
+    if device.is_none() {
+        out.push_str(
+            "\nnote: add --gpu NAME, --profile FILE or --device-memory-gb to see whether it fits\n",
+        );
+    }
+    emit(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
 }

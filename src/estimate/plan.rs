@@ -283,7 +283,7 @@ pub fn evaluate(
                     o.gpus_exact = Some(exact);
                     derived(
                         whole_gpus(exact),
-                        "C ÷ (FLOP/s per GPU × deadline), rounded up",
+                        format!("C ÷ (FLOP/s per GPU × deadline) = {exact:.1}, rounded up"),
                     )
                 }
                 Scale::Unset => {

@@ -59,6 +59,19 @@ impl Law {
     }
 }
 
+impl Law {
+    /// The compute for which `params` is the law's optimal model size, and its tokens:
+    /// the inverse of [`Law::optimal`].
+    pub fn for_params(&self, params: f64) -> (f64, f64) {
+        let c = if self.name == KAPLAN.name {
+            PF_DAY_FLOPS * (params / KAPLAN_N_AT_ONE_PF_DAY).powf(1.0 / self.a)
+        } else {
+            6.0 * params * CHINCHILLA_TOKENS_PER_PARAM * params
+        };
+        (c, c / (6.0 * params))
+    }
+}
+
 /// Training tokens for a model under the Chinchilla rule (20 per parameter).
 pub fn chinchilla_tokens(params: f64) -> f64 {
     CHINCHILLA_TOKENS_PER_PARAM * params
@@ -111,6 +124,16 @@ mod tests {
         let (n, d) = KAPLAN.optimal(PF_DAY_FLOPS);
         assert_eq!(n, 1.3e9);
         assert!(close(6.0 * n * d, PF_DAY_FLOPS, 1e-12));
+    }
+
+    #[test]
+    fn for_params_inverts_optimal() {
+        for law in [CHINCHILLA, KAPLAN] {
+            let (c, d) = law.for_params(7e9);
+            let (n2, d2) = law.optimal(c);
+            assert!(close(n2, 7e9, 1e-9) && close(d2, d, 1e-9), "{}", law.name);
+        }
+        assert!(close(CHINCHILLA.for_params(7e9).1, 140e9, 1e-12));
     }
 
     #[test]

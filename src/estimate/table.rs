@@ -84,6 +84,16 @@ impl Table {
     }
 }
 
+/// Writes `text` to stdout; a closed pipe (`gpubench models | head`) is not an error.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// `v` with `decimals` decimals and thousands separators: `1,023,410`, `2,638.0`.
 pub fn thousands(v: f64, decimals: usize) -> String {
     if !v.is_finite() {
