@@ -139,9 +139,8 @@ impl CalibrationFile {
         let file: CalibrationFile = serde_json::from_value(value)
             .map_err(|e| usage(format!("{origin}: malformed calibration: {e}")))?;
         let b = &file.breakdown;
-        if !(b.step_time_s.is_finite() && b.step_time_s > 0.0)
-            || !(b.tokens_per_sec.is_finite() && b.tokens_per_sec > 0.0)
-        {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(b.step_time_s) || !positive(b.tokens_per_sec) {
             return Err(usage(format!(
                 "{origin}: malformed calibration: step time and tokens per second must be positive"
             )));

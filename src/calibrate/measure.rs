@@ -96,7 +96,13 @@ pub fn check_fits(
 ) -> anyhow::Result<()> {
     for (shape, _) in shapes {
         let sets = session::input_sets(backend, opts.dtype, *shape, opts.settings.cold);
-        session::check_memory(backend, opts.dtype, *shape, sets)?;
+        session::check_memory(backend, opts.dtype, *shape, sets).map_err(|e| {
+            if crate::error::is_usage(&e) {
+                crate::error::usage(format!("{e}: lower --micro-batch or --seq"))
+            } else {
+                e
+            }
+        })?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::measure::{Bandwidth, MeasuredShape};
 use super::membound::MemoryPass;
 use super::step::{GemmKind, Pass, StepGemm};
-use crate::units::{fmt_bytes, fmt_seconds};
+use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// A default MFU guess to compare the calibrated prediction with: LLaMA-65B's 47.6 % of the
 /// A100's bf16 peak (`REFERENCE.md` §5), the figure planners without a measurement use.
@@ -237,7 +237,8 @@ pub fn render(b: &Breakdown) -> String {
             };
         }
         let work = match (p.flops, p.bytes) {
-            (Some(f), _) => format!("{:.3} TFLOP", f / 1e12),
+            (Some(f), _) if f >= 1e3 => format!("{}FLOP", fmt_count(f)),
+            (Some(f), _) => format!("{f:.0} FLOP"),
             (_, Some(by)) => fmt_bytes(by),
             _ => String::new(),
         };
@@ -275,7 +276,7 @@ pub fn render(b: &Breakdown) -> String {
     );
     line(
         &mut s,
-        "tokens per second per GPU",
+        "tokens per second (one device)",
         format!(
             "{:.1} (derived: {} tokens per step)",
             b.tokens_per_sec, b.tokens_per_step

@@ -1,12 +1,446 @@
-//! `gpubench calibrate` (not yet written).
+//! `gpubench calibrate`: list every GEMM of one training step of a model, measure each
+//! distinct shape and the copy bandwidth on this device, and predict the step time, tokens
+//! per second and MFU; save it as a calibration file for `gpubench estimate --calibration`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::backend::{self, Backend, DeviceChoice};
+use crate::calibrate::file::CalibrationFile;
+use crate::calibrate::measure::{check_fits, ShapeOptions};
+use crate::calibrate::step::StepSpec;
+use crate::calibrate::{self, Options, Plan};
+use crate::dtype::DType;
+use crate::error::{usage, InvalidResult};
+use crate::estimate::compute::Recompute;
+use crate::measure::Phase;
+use crate::model::{self, ModelConfig};
+use crate::profile::{OutputTarget, TimingSettings};
+use crate::session::TimingFlags;
+use crate::units::{fmt_bytes, fmt_count, fmt_seconds, parse_dim};
 
 /// Flags of `gpubench calibrate`.
 #[derive(Debug, clap::Args)]
-pub struct CalibrateArgs {}
+pub struct CalibrateArgs {
+    /// A model preset (see 'gpubench models').
+    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
+    pub model: Option<String>,
+    /// A Hugging Face config.json (LLaMA- or GPT-2-style keys).
+    #[arg(long, value_name = "FILE")]
+    pub model_config: Option<PathBuf>,
+    /// Sequence length [2048, or the model's context when shorter].
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive("--seq"))]
+    pub seq: Option<u64>,
+    /// Sequences per micro-batch on one GPU.
+    #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
+          value_parser = positive("--micro-batch"))]
+    pub micro_batch: u64,
+    /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
+    #[arg(long, value_name = "DTYPE")]
+    pub dtype: Option<DType>,
+    /// Activation recomputation: none, selective (attention core) or full (every layer).
+    #[arg(long, value_name = "WHICH", default_value = "none", value_parser = parse_recompute)]
+    pub recompute: Recompute,
+    /// Separate Q/K/V and gate/up products (Hugging Face's modules) instead of fused ones.
+    #[arg(long)]
+    pub unfused: bool,
+    /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceChoice,
+    /// Timing per shape. calibrate's defaults are shorter than run's: warm-up 3 products and
+    /// 0.2 s, timing 20 products and 0.3 s on a GPU (CPU: 1 / 0.02 s, 3 / 0.05 s).
+    #[command(flatten)]
+    pub timing: TimingFlags,
+    /// Candidate cuBLASLt algorithms timed per shape; the fastest verified one is kept.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub algos: u32,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 0x6770_7562)]
+    pub seed: u64,
+    /// List the step's GEMMs, counts and FLOPs and the memory-bound bytes; measure nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the calibration (or, with --dry-run, the plan) as JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Save here instead of results/<device>_calibration_<model>_….json.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Folder for automatically named calibrations.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Replace the --out file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not save the calibration.
+    #[arg(long, conflicts_with_all = ["out", "force"])]
+    pub no_save: bool,
+}
+
+fn parse_device(s: &str) -> Result<DeviceChoice, String> {
+    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+fn parse_recompute(s: &str) -> Result<Recompute, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "none" => Ok(Recompute::None),
+        "selective" => Ok(Recompute::Selective),
+        "full" => Ok(Recompute::Full),
+        _ => Err(format!("'{s}': choose none, selective or full")),
+    }
+}
+
+fn positive(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |s| {
+        parse_dim(s, flag).map_err(|e| {
+            let m = e.to_string();
+            m.strip_prefix(&format!("{flag}: "))
+                .unwrap_or(&m)
+                .to_string()
+        })
+    }
+}
+
+/// Timing per shape: the user's flags, else calibrate's short defaults.
+pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
+    let min_iters = t.iters.unwrap_or(if cpu { 3 } else { 20 }) as usize;
+    TimingSettings {
+        warmup_iters: t.warmup_iters.unwrap_or(if cpu { 1 } else { 3 }) as usize,
+        warmup_secs: t.warmup_time.unwrap_or(if cpu { 0.02 } else { 0.2 }),
+        min_iters,
+        min_secs: t.min_time.unwrap_or(if cpu { 0.05 } else { 0.3 }),
+        max_iters: (t.max_iters.unwrap_or(100_000) as usize).max(min_iters),
+        cold: t.cold,
+        verify_points: t.verify_points.unwrap_or(256) as usize,
+    }
+}
+
+/// The model the flags name.
+fn load_model(args: &CalibrateArgs) -> anyhow::Result<ModelConfig> {
+    match (&args.model, &args.model_config) {
+        (Some(name), _) => Ok(model::lookup(name)?.clone()),
+        (None, Some(path)) => ModelConfig::from_hf_config(path),
+        (None, None) => Err(usage(
+            "give --model NAME (see 'gpubench models') or --model-config config.json",
+        )),
+    }
+}
 
 /// Runs `gpubench calibrate`.
-pub fn execute(_args: CalibrateArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench calibrate is not written yet"))
+pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    // Everything the user typed is checked before any device is touched.
+    let model = load_model(&args)?;
+    let seq = args.seq.unwrap_or_else(|| model.context.min(2048));
+    let spec = StepSpec {
+        model,
+        seq,
+        micro_batch: args.micro_batch,
+        recompute: args.recompute,
+        fused: !args.unfused,
+    };
+    spec.validate()?;
+    let cpu_named = args.device == DeviceChoice::Cpu;
+
+    if args.dry_run {
+        let dtype = args
+            .dtype
+            .unwrap_or(if cpu_named { DType::Fp32 } else { DType::Bf16 });
+        if cpu_named {
+            backend::cpu::CpuBackend::new().check_dtype(dtype)?;
+        }
+        let plan = Plan::new(spec, dtype);
+        if args.json {
+            println!("{}", plan_json(&plan));
+        } else {
+            print!("{}", render_plan(&plan));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let target = if args.no_save {
+        None
+    } else {
+        Some(OutputTarget::check(
+            args.out.clone(),
+            &args.results_dir,
+            args.force,
+        )?)
+    };
+    let (backend, notice) = backend::open(args.device)?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    let be = backend.as_ref();
+    let cpu = be.info().backend == "cpu";
+    let dtype = args
+        .dtype
+        .unwrap_or(if cpu { DType::Fp32 } else { DType::Bf16 });
+    be.check_dtype(dtype)?;
+    let settings = calibrate_settings(&args.timing, cpu);
+    let plan = Plan::new(spec, dtype);
+    check_fits(
+        be,
+        &plan.shapes,
+        &ShapeOptions {
+            dtype,
+            settings: settings.clone(),
+            algos: args.algos as usize,
+            seed: args.seed,
+        },
+    )?;
+    let opts = Options {
+        settings,
+        algos: args.algos as usize,
+        seed: args.seed,
+        bandwidth_iters: if cpu { 5 } else { 20 },
+    };
+
+    let file = measure_with_bar(be, &plan, &opts)?;
+    let saved = match &target {
+        Some(t) => {
+            let path = t.path_named(&file.default_file_name());
+            crate::profile::write_atomic(&path, file.to_json().as_bytes(), t.force)?;
+            Some(path)
+        }
+        None => None,
+    };
+
+    if args.json {
+        println!("{}", file.to_json());
+    } else {
+        print!("{}", render_result(&file));
+        match &saved {
+            Some(p) => println!("Calibration saved: {}", p.display()),
+            None => println!("Calibration not saved (--no-save)."),
+        }
+    }
+    let invalid: Vec<String> = file
+        .shapes
+        .iter()
+        .filter(|s| !s.valid)
+        .map(|s| {
+            format!(
+                "{} (max error {:.2e} > tolerance {:.0e})",
+                s.shape, s.max_rel_error, s.tolerance
+            )
+        })
+        .collect();
+    if !invalid.is_empty() {
+        return Err(InvalidResult(format!(
+            "verification failed for {dtype} {}; the calibration is saved but estimate refuses it",
+            invalid.join(", ")
+        ))
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the calibration with a progress bar over the distinct shapes.
+fn measure_with_bar(
+    be: &dyn Backend,
+    plan: &Plan,
+    opts: &Options,
+) -> anyhow::Result<CalibrationFile> {
+    let total = plan.shapes.len() as u64;
+    let bar = crate::progress::bar(total * 100, format!("{total} shapes"));
+    let mut last = usize::MAX;
+    let result = calibrate::run(be, plan, opts, &mut |i, n, shape, phase, frac| {
+        if i != last || phase == Phase::Timing {
+            bar.set_message(format!(
+                "shape {}/{n} {} {}",
+                i + 1,
+                shape,
+                if phase == Phase::Warmup {
+                    "warm-up"
+                } else {
+                    "timing"
+                }
+            ));
+            last = i;
+        }
+        bar.set_position(i as u64 * 100 + (frac * 100.0) as u64);
+    });
+    bar.finish_and_clear();
+    result
+}
+
+/// The step as the header lines show it.
+fn describe(plan: &Plan) -> String {
+    let s = &plan.spec;
+    let m = &s.model;
+    format!(
+        "model: {} ({} layers, hidden {}, {} heads / {} KV heads of {}, MLP {} {}, vocabulary {}; {})\n\
+         step: seq {}, micro-batch {} = {} tokens, {}, recompute {}, {} products\n\
+         parameters: {} in matrix products (N), {} in all (from the architecture)\n",
+        m.name,
+        m.layers,
+        m.hidden,
+        m.heads,
+        m.kv_heads,
+        m.head_dim(),
+        m.ffn,
+        if m.gated_mlp { "gated" } else { "plain" },
+        m.vocab,
+        m.source,
+        s.seq,
+        s.micro_batch,
+        s.tokens(),
+        plan.dtype,
+        s.recompute.name(),
+        if s.fused { "fused QKV and gate/up" } else { "separate Q/K/V and gate/up" },
+        fmt_count(plan.step.matmul_params),
+        fmt_count(plan.step.params),
+    )
+}
+
+/// `--dry-run`: every GEMM with its shape, count and FLOPs, then the totals and the identity.
+pub fn render_plan(plan: &Plan) -> String {
+    use std::fmt::Write;
+    let mut s = describe(plan);
+    let _ = writeln!(
+        s,
+        "\n{:<12} {:<11} {:<7} {:>22} {:>7} {:>14}",
+        "GEMM", "pass", "product", "shape (batch×)m×n×k", "calls", "FLOPs per step"
+    );
+    for g in &plan.gemms {
+        let _ = writeln!(
+            s,
+            "{:<12} {:<11} {:<7} {:>22} {:>7} {:>14.4e}",
+            g.name,
+            g.pass.label(),
+            g.product,
+            g.shape.to_string(),
+            g.count,
+            g.flops()
+        );
+    }
+    let a = plan.step.attention_flops;
+    let six_nd = 6.0 * plan.step.matmul_params * plan.step.tokens_per_step as f64;
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "GEMM FLOPs per step: {:.4e} (6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs 6·N·D + attention = {:.4e})",
+        plan.hardware_flops(),
+        six_nd,
+        a,
+        plan.model_flops
+    );
+    let _ = writeln!(
+        s,
+        "distinct shapes to measure: {} (of {} GEMMs)",
+        plan.shapes.len(),
+        plan.gemms.len()
+    );
+    let kernels: u64 = plan.passes.iter().map(|p| p.count).sum();
+    let _ = writeln!(
+        s,
+        "memory-bound passes: {} per step in {} kernels (see docs/calibrating.md)",
+        fmt_bytes(plan.memory_bytes()),
+        kernels
+    );
+    let _ = writeln!(
+        s,
+        "optimizer: AdamW, {:.0} B per parameter × {} parameters = {}",
+        plan.step.optimizer_bytes_per_param,
+        fmt_count(plan.step.params),
+        fmt_bytes(plan.step.optimizer_bytes_per_param * plan.step.params)
+    );
+    s
+}
+
+/// `--dry-run --json`.
+fn plan_json(plan: &Plan) -> String {
+    let shapes: Vec<_> = plan
+        .shapes
+        .iter()
+        .map(|(shape, calls)| serde_json::json!({"shape": shape, "calls_per_step": calls}))
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "model": plan.spec.model,
+        "step": plan.step,
+        "gemm_flops_per_step": plan.hardware_flops(),
+        "model_flops_per_step": plan.model_flops,
+        "gemms": plan.gemms,
+        "distinct_shapes": shapes,
+        "memory_passes": plan.passes,
+        "memory_bytes_per_step": plan.memory_bytes(),
+        "optimizer_bytes_per_step": plan.step.optimizer_bytes_per_param * plan.step.params,
+    }))
+    .expect("a plan serializes")
+}
+
+/// The measured shapes, the bandwidth and the breakdown.
+fn render_result(f: &CalibrationFile) -> String {
+    use std::fmt::Write;
+    let timed = f
+        .shapes
+        .iter()
+        .map(|x| x.algorithms_timed)
+        .max()
+        .unwrap_or(1);
+    let plan_line = format!(
+        "device: {} ({}); up to {} candidate algorithms per shape (at most {} offered and timed)\n",
+        f.device.name, f.device.backend, f.algos, timed
+    );
+    let mut s = plan_line;
+    let m = &f.model;
+    let _ = writeln!(
+        s,
+        "model: {} ({} layers, hidden {}, {} heads / {} KV heads); step: seq {}, micro-batch {} = {} tokens, {}, recompute {}",
+        m.name,
+        m.layers,
+        m.hidden,
+        m.heads,
+        m.kv_heads,
+        f.step.seq,
+        f.step.micro_batch,
+        f.step.tokens_per_step,
+        f.step.dtype,
+        f.step.recompute
+    );
+    let _ = writeln!(
+        s,
+        "\n{:>24} {:>7} {:>12} {:>10} {:>9}",
+        "shape (batch×)m×n×k", "calls", "median", "TFLOPS", "verified"
+    );
+    for x in &f.shapes {
+        let _ = writeln!(
+            s,
+            "{:>24} {:>7} {:>12} {:>10.3} {:>9}",
+            x.shape.to_string(),
+            x.calls_per_step,
+            fmt_seconds(x.median_s),
+            x.tflops,
+            if x.valid { "yes" } else { "NO" }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\ncopy bandwidth: {:.1} GB/s (measured: {} buffer, {}); smallest kernel {} (measured: {} copy)\n",
+        f.bandwidth.bytes_per_s / 1e9,
+        fmt_bytes(f.bandwidth.copy_bytes as f64),
+        f.bandwidth.method,
+        fmt_seconds(f.bandwidth.small_copy_s),
+        fmt_bytes(f.bandwidth.small_bytes as f64)
+    );
+    s.push_str(&crate::calibrate::report::render(&f.breakdown));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_per_backend() {
+        let t = TimingFlags::default();
+        assert_eq!(calibrate_settings(&t, true).min_iters, 3);
+        assert_eq!(calibrate_settings(&t, false).min_iters, 20);
+        let t = TimingFlags {
+            iters: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(calibrate_settings(&t, false).min_iters, 7);
+    }
 }

@@ -1,0 +1,254 @@
+//! `gpubench calibrate` through the built binary on the CPU backend, at tiny sizes: the dry
+//! run's shapes, counts and FLOPs, a measured calibration end to end with its saved file and
+//! `load_throughput`, and every bad-input case (one line, exit 2, no file left behind).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use gpubench::calibrate::file::{load_throughput, CalibrationFile};
+use predicates::prelude::*;
+
+fn gpubench(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("gpubench").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+/// A LLaMA-style config with grouped-query attention: h 64, 4 heads of 16, 2 KV heads,
+/// SwiGLU MLP of 96, vocabulary 100, 2 layers.
+const TINY: &str = r#"{"model_type":"llama","hidden_size":64,"intermediate_size":96,
+ "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
+ "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#;
+
+const FAST: [&str; 8] = [
+    "--warmup-iters",
+    "1",
+    "--warmup-time",
+    "0",
+    "--iters",
+    "2",
+    "--min-time",
+    "0",
+];
+
+fn tiny_config(dir: &Path) -> String {
+    let p = dir.join("config.json");
+    std::fs::write(&p, TINY).unwrap();
+    p.display().to_string()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn dry_run_lists_hand_computed_shapes_and_flops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    let out = gpubench(tmp.path())
+        .args(["calibrate", "--model-config", &cfg, "--seq", "32"])
+        .args(["--micro-batch", "2", "--device", "cpu", "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    // t = 64 tokens; fused QKV out 64 + 2·32 = 128; 2 layers each.
+    for want in [
+        "qkv          fwd         X·Wᵀ",
+        "64×128×64",
+        "mlp_gate_up",
+        "64×192×64",
+        "lm_head",
+        "64×100×64",
+        "8×32×32×16",
+        "dSᵀ·Q",
+        "seq 32, micro-batch 2 = 64 tokens, fp32",
+        "distinct shapes to measure: 14 (of 21 GEMMs)",
+    ] {
+        assert!(text.contains(want), "missing {want}:\n{text}");
+    }
+    // N = 2·(64·128 + 64·64 + 64·192 + 96·64) + 100·64 = 67,840; 6·N·D = 26,050,560;
+    // attention 12·2·4·16·32·64 = 3,145,728; total 29,196,288.
+    assert!(text.contains("GEMM FLOPs per step: 2.9196e7"), "{text}");
+    assert!(text.contains("6·N·D = 2.6051e7"), "{text}");
+    assert!(text.contains("12·L·H·Q·T·D = 3.1457e6"), "{text}");
+    // Nothing measured, nothing saved.
+    assert!(files_in(&tmp.path().join("results")).is_empty());
+}
+
+#[test]
+fn dry_run_json_has_the_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = gpubench(tmp.path())
+        .args(["calibrate", "--model", "llama-7b", "--seq", "2048"])
+        .args(["--recompute", "full", "--dry-run", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let n = v["step"]["matmul_params"].as_f64().unwrap();
+    assert_eq!(n, 6_738_415_616.0 - 131_072_000.0 - 266_240.0);
+    let a = v["step"]["attention_flops"].as_f64().unwrap();
+    let d = 2048.0;
+    let head = 32000.0 * 4096.0;
+    let want = 8.0 * n * d - 2.0 * head * d + 4.0 / 3.0 * a;
+    let got = v["gemm_flops_per_step"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+    assert_eq!(v["step"]["dtype"], "bf16");
+    assert_eq!(v["step"]["optimizer_bytes_per_param"], 40.0);
+}
+
+#[test]
+fn cpu_calibration_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    let out = gpubench(tmp.path())
+        .args(["calibrate", "--model-config", &cfg, "--seq", "32"])
+        .args([
+            "--micro-batch",
+            "2",
+            "--device",
+            "cpu",
+            "--recompute",
+            "selective",
+        ])
+        .args(FAST)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("predicted step time"))
+        .stdout(predicate::str::contains(
+            "attention scores and context (batched)",
+        ))
+        .stdout(predicate::str::contains("AdamW (28 B per parameter)"))
+        .stdout(predicate::str::contains("copy bandwidth:"))
+        .stdout(predicate::str::contains("MFU").and(predicate::str::contains("n/a")))
+        .stdout(predicate::str::contains("Calibration saved: results/"))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let files = files_in(&tmp.path().join("results"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].contains("_calibration_tiny-llama_s32_mb2_fp32_recompute-selective_"));
+    assert!(text.contains(&files[0]));
+    let path = tmp.path().join("results").join(&files[0]);
+    let f = CalibrationFile::load(&path).unwrap();
+    assert_eq!(f.shapes.len(), 14);
+    assert!(f.all_valid());
+    assert_eq!(f.step.tokens_per_step, 64);
+    let t = load_throughput(&path, None).unwrap();
+    assert!(t.tokens_per_sec_per_gpu > 0.0);
+    assert!((t.tokens_per_sec_per_gpu * t.step_time_s - 64.0).abs() < 1e-6);
+    assert!(t.description.contains("tiny-llama"));
+
+    // --json prints the same kind of file; --out saves exactly there, refusing to overwrite.
+    let out = gpubench(tmp.path())
+        .args([
+            "calibrate",
+            "--model-config",
+            &cfg,
+            "--seq",
+            "16",
+            "--device",
+            "cpu",
+        ])
+        .args(FAST)
+        .args(["--json", "--out", "mine.json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let printed = CalibrationFile::from_json(&String::from_utf8(out).unwrap(), "stdout").unwrap();
+    assert_eq!(printed.step.seq, 16);
+    assert!(tmp.path().join("mine.json").exists());
+    gpubench(tmp.path())
+        .args([
+            "calibrate",
+            "--model-config",
+            &cfg,
+            "--seq",
+            "16",
+            "--device",
+            "cpu",
+        ])
+        .args(["--out", "mine.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("file exists"));
+}
+
+#[test]
+fn bad_input_is_one_line_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    std::fs::write(
+        tmp.path().join("bad.json"),
+        r#"{"model_type":"llama","hidden_size":64}"#,
+    )
+    .unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--model", "llama-66b"], "did you mean llama-65b"),
+        (vec!["--model-config", "bad.json"], "missing key"),
+        (
+            vec!["--model-config", "nope.json"],
+            "cannot read model config",
+        ),
+        (vec!["--model", "gpt2", "--seq", "0"], "--seq"),
+        (
+            vec!["--model", "gpt2", "--micro-batch", "0"],
+            "--micro-batch",
+        ),
+        (
+            vec!["--model", "gpt2", "--seq", "4096"],
+            "learned position table",
+        ),
+        (
+            vec!["--model-config", &cfg, "--device", "cpu", "--dtype", "bf16"],
+            "not supported on the CPU",
+        ),
+        (
+            vec!["--model", "gpt2", "--recompute", "some"],
+            "none, selective or full",
+        ),
+        (vec![], "give --model NAME"),
+        (
+            vec![
+                "--model",
+                "llama-3.1-405b",
+                "--seq",
+                "8192",
+                "--micro-batch",
+                "4096",
+                "--device",
+                "cpu",
+            ],
+            "lower --micro-batch or --seq",
+        ),
+    ];
+    for (args, want) in cases {
+        let a = gpubench(tmp.path())
+            .arg("calibrate")
+            .args(&args)
+            .assert()
+            .code(2)
+            .stdout("");
+        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
+        assert!(err.starts_with("Error: "), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    assert!(files_in(&tmp.path().join("results")).is_empty());
+}
