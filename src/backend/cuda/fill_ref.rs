@@ -416,4 +416,28 @@ int main(int argc, char** argv) {
         }
         assert_eq!(k, out.stdout.len());
     }
+
+    /// The device kernels against this mirror, bit for bit, for every element type.
+    #[test]
+    #[ignore = "needs a GPU"]
+    fn device_fill_matches_this_mirror() {
+        use crate::backend::cuda::elem::Elem;
+        use crate::backend::cuda::kernels::Kernels;
+        use cudarc::driver::CudaContext;
+        let ctx = CudaContext::new(0).unwrap();
+        // SAFETY: one stream only in this test.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream().unwrap();
+        let kernels = Kernels::compile(&ctx, 4).unwrap();
+        // more elements than one grid covers, so the grid-stride loop runs
+        let n = 300_001usize;
+        for e in [Elem::F64, Elem::F32, Elem::F16, Elem::Bf16, Elem::E4m3] {
+            let mut buf = stream.alloc_zeros::<u8>(n * e.size()).unwrap();
+            kernels.fill(&stream, &mut buf, e, 0xABCDEF).unwrap();
+            let mut host = vec![0u8; n * e.size()];
+            stream.memcpy_dtoh(&buf, &mut host).unwrap();
+            stream.synchronize().unwrap();
+            assert!(host == fill_bytes(e, 0xABCDEF, n as u64), "{e:?}");
+        }
+    }
 }
