@@ -273,7 +273,19 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
             ),
         )
     });
-    let work = Workload::resolve(params, tokens, given(args.flops), args.recompute, attention)?;
+    let flops = given(args.flops);
+    let work =
+        if args.gpu_hours.is_some() && params.is_none() && tokens.is_none() && flops.is_none() {
+            None // starting from hours: energy, carbon and cost need no workload
+        } else {
+            Some(Workload::resolve(
+                params,
+                tokens,
+                flops,
+                args.recompute,
+                attention,
+            )?)
+        };
 
     // Peaks.
     let explicit_dtype = parse_dtype(args.dtype.as_deref())?;
@@ -450,7 +462,7 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
 
     let mut outcomes = Vec::new();
     for (label, rate) in &rates {
-        outcomes.push(plan::evaluate(label, &work, rate, &scale, &ctx)?);
+        outcomes.push(plan::evaluate(label, work.as_ref(), rate, &scale, &ctx)?);
     }
 
     // Warnings.
@@ -467,7 +479,10 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
             }
         }
     }
-    if let (Some(n), Some(t)) = (&work.params, &work.tokens) {
+    let nt = work
+        .as_ref()
+        .and_then(|w| w.params.as_ref().zip(w.tokens.as_ref()));
+    if let Some((n, t)) = nt {
         warnings.extend(warnings::check_tokens_per_param(n.value, t.value));
         if let Some(ds) = args.dataset_tokens {
             if ds < t.value {

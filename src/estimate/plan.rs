@@ -188,14 +188,14 @@ fn derived(v: f64, note: impl Into<String>) -> Sourced {
 /// Evaluates one scenario.
 pub fn evaluate(
     label: &str,
-    work: &Workload,
+    work: Option<&Workload>,
     rate: &Rate,
     scale: &Scale,
     ctx: &Context,
 ) -> anyhow::Result<Outcome> {
-    let hw = work.recompute.hardware_factor();
-    let c = work.flops.value;
-    let per_token = work.flops_per_token();
+    let hw = work.map_or(1.0, |w| w.recompute.hardware_factor());
+    let c = work.map(|w| w.flops.value);
+    let per_token = work.and_then(Workload::flops_per_token);
     let mut o = Outcome {
         label: label.to_string(),
         ..Outcome::default()
@@ -227,7 +227,7 @@ pub fn evaluate(
         }
         Rate::GpuHours(h) => {
             o.gpu_hours = Some(h.clone());
-            Some(c / (h.value * 3600.0))
+            c.map(|c| c / (h.value * 3600.0))
         }
     };
     let f = model_flops.filter(|f| f.is_finite() && *f > 0.0);
@@ -271,6 +271,11 @@ pub fn evaluate(
         }
         (Rate::GpuHours(_), Scale::Unset) => {}
         (_, scale) => {
+            let Some(c) = c else {
+                return Err(usage(
+                    "say how much work the run is: --params and --tokens, --model NAME, --model-config FILE, or --flops",
+                ));
+            };
             let Some(f) = f else {
                 return Err(usage(
                     "the throughput works out to zero or less; check the inputs",
@@ -305,7 +310,7 @@ pub fn evaluate(
 /// Totals, utilizations, energy and cost once the rate, GPUs and hours are known.
 fn finish(
     mut o: Outcome,
-    work: &Workload,
+    work: Option<&Workload>,
     f: f64,
     per_token: Option<f64>,
     ctx: &Context,
@@ -321,7 +326,8 @@ fn finish(
                 f / (p.value * 1e12),
                 format!("of {:.1} TFLOPS", p.value),
             ));
-            if let (Some(a), Some(pt)) = (&work.attention_per_token, per_token) {
+            let attention = work.and_then(|w| w.attention_per_token.as_ref());
+            if let (Some(a), Some(pt)) = (attention, per_token) {
                 let with = f * (1.0 + a.value / pt) / (p.value * 1e12);
                 o.mfu_with_attention = Some(derived(with, "PaLM: (6N + 12LHQT) × tokens/s"));
             }
@@ -392,7 +398,7 @@ mod tests {
         let w = work(65.2e9, 1.4e12);
         let o = evaluate(
             "x",
-            &w,
+            Some(&w),
             &Rate::TokensPerSec(given(380.0)),
             &Scale::Gpus(given(2048.0)),
             &ctx(),
@@ -412,7 +418,7 @@ mod tests {
             peak_tflops: Sourced::new(312.0, Source::Spec),
             basis: Basis::Spec,
         };
-        let o = evaluate("x", &w, &rate, &Scale::Gpus(given(1000.0)), &ctx()).unwrap();
+        let o = evaluate("x", Some(&w), &rate, &Scale::Gpus(given(1000.0)), &ctx()).unwrap();
         assert!((o.days.unwrap().value - 23.29).abs() < 0.01);
         assert!(o.tokens_per_sec_per_gpu.is_none());
     }
@@ -424,7 +430,7 @@ mod tests {
         c.gpu_price = Some(given(10_000.0));
         let o = evaluate(
             "x",
-            &w,
+            Some(&w),
             &Rate::HardwareTflops(given(19.5)),
             &Scale::DeadlineDays(given(10.0)),
             &c,
@@ -443,8 +449,8 @@ mod tests {
         assert_eq!(full.hardware_flops(), 8.0 * 175e9 * 300e9);
         let x = Rate::HardwareTflops(given(150.0));
         let n = Scale::Gpus(given(1024.0));
-        let a = evaluate("a", &base, &x, &n, &ctx()).unwrap();
-        let b = evaluate("b", &full, &x, &n, &ctx()).unwrap();
+        let a = evaluate("a", Some(&base), &x, &n, &ctx()).unwrap();
+        let b = evaluate("b", Some(&full), &x, &n, &ctx()).unwrap();
         // Megatron: time = 8TP / (nX).
         let want = 8.0 * 300e9 * 175e9 / (1024.0 * 150e12) / DAY_S;
         let bd = b.days.as_ref().unwrap().value;
@@ -457,7 +463,7 @@ mod tests {
         let w = Workload::resolve(None, None, Some(given(1e23)), Recompute::None, None).unwrap();
         let o = evaluate(
             "x",
-            &w,
+            Some(&w),
             &Rate::GpuHours(given(5_995_454.5)),
             &Scale::Unset,
             &ctx(),
@@ -466,6 +472,32 @@ mod tests {
         assert!((o.energy_mwh.unwrap().value - 2638.0).abs() < 0.001);
         assert!((o.co2_tonnes.unwrap().value - 1015.63).abs() < 0.01);
         assert!(o.days.is_none());
+        assert!(
+            (o.model_tflops_per_gpu.unwrap().value - 1e23 / 5_995_454.5 / 3600.0 / 1e12).abs()
+                < 1e-9
+        );
+        // Without a workload, hours still give energy; a GPU count gives days.
+        let o = evaluate(
+            "x",
+            None,
+            &Rate::GpuHours(given(48_000.0)),
+            &Scale::Gpus(given(100.0)),
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(o.days.unwrap().value, 20.0);
+        assert!(o.model_tflops_per_gpu.is_none() && o.mfu.is_none());
+        assert!(o.energy_mwh.is_some());
+        // Other rates need the work.
+        let e = evaluate(
+            "x",
+            None,
+            &Rate::HardwareTflops(given(100.0)),
+            &Scale::Gpus(given(8.0)),
+            &ctx(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("how much work"));
     }
 
     #[test]
@@ -495,7 +527,7 @@ mod tests {
     fn without_a_gpu_count_hours_still_follow() {
         let o = evaluate(
             "x",
-            &work(7e9, 1e12),
+            Some(&work(7e9, 1e12)),
             &Rate::TokensPerSec(given(1000.0)),
             &Scale::Unset,
             &ctx(),
@@ -511,8 +543,8 @@ mod tests {
         fn double_gpus_half_days(n in 1e8f64..1e12, d in 1e9f64..1e13, g in 1f64..1e4, u in 0.05f64..1.0) {
             let w = work(n, d);
             let rate = Rate::Utilization { util: given(u), peak_tflops: given(989.4), basis: Basis::Spec };
-            let a = evaluate("a", &w, &rate, &Scale::Gpus(given(g)), &ctx()).unwrap();
-            let b = evaluate("b", &w, &rate, &Scale::Gpus(given(2.0 * g)), &ctx()).unwrap();
+            let a = evaluate("a", Some(&w), &rate, &Scale::Gpus(given(g)), &ctx()).unwrap();
+            let b = evaluate("b", Some(&w), &rate, &Scale::Gpus(given(2.0 * g)), &ctx()).unwrap();
             let (da, db) = (a.days.unwrap().value, b.days.unwrap().value);
             prop_assert!((da / db - 2.0).abs() < 1e-9);
             // time × throughput = C

@@ -19,7 +19,8 @@ use crate::units::fmt_count;
 pub struct Report {
     /// Preset or config name, and which.
     pub model: Option<(String, Source)>,
-    pub work: Workload,
+    /// How much work; `None` when starting from `--gpu-hours` alone.
+    pub work: Option<Workload>,
     pub dtype: DType,
     pub ctx: Context,
     pub scale: Scale,
@@ -87,15 +88,15 @@ fn single(s: &mut Section, label: &str, value: String, src: &Sourced) {
 
 impl Report {
     fn tokens_per_param(&self) -> Option<f64> {
-        match (&self.work.params, &self.work.tokens) {
+        let w = self.work.as_ref()?;
+        match (&w.params, &w.tokens) {
             (Some(n), Some(t)) => Some(t.value / n.value),
             _ => None,
         }
     }
 
-    /// The human-readable report.
-    pub fn table(&self) -> String {
-        let w = &self.work;
+    /// The work section: N, D, C, PF-days, the attention term.
+    fn work_section(&self, w: &Workload) -> Section {
         let mut work = Section::new(match &self.model {
             Some((name, src)) => format!("Work: {name} ({src})"),
             None => "Work".to_string(),
@@ -163,6 +164,15 @@ impl Report {
             ]);
         }
 
+        work
+    }
+
+    /// The human-readable report.
+    pub fn table(&self) -> String {
+        let work = match &self.work {
+            Some(w) => self.work_section(w),
+            None => Section::new("Work"),
+        };
         let mut assume = Section::new("Assumptions");
         if let Some(p) = &self.ctx.spec_peak {
             single(
@@ -298,7 +308,10 @@ impl Report {
             &col(|o| o.model_tflops_per_gpu.as_ref()),
             tflops_fmt,
         );
-        if self.work.recompute.hardware_factor() > 1.0
+        if self
+            .work
+            .as_ref()
+            .is_some_and(|w| w.recompute.hardware_factor() > 1.0)
             || os.iter().any(|o| {
                 o.achieved_tflops_per_gpu
                     .as_ref()
@@ -386,7 +399,6 @@ impl Report {
 
     /// The JSON object of `--json`.
     pub fn json(&self) -> Value {
-        let w = &self.work;
         let mut m = Map::new();
         let mut sources = Map::new();
         let mut put = |m: &mut Map<String, Value>, key: &str, s: Option<&Sourced>| {
@@ -402,21 +414,20 @@ impl Report {
                 None => Value::Null,
             },
         );
-        put(&mut m, "params", w.params.as_ref());
-        put(&mut m, "tokens", w.tokens.as_ref());
+        let w = self.work.as_ref();
+        put(&mut m, "params", w.and_then(|w| w.params.as_ref()));
+        put(&mut m, "tokens", w.and_then(|w| w.tokens.as_ref()));
         m.insert("tokens_per_param".into(), json!(self.tokens_per_param()));
-        put(&mut m, "flops_model", Some(&w.flops));
-        m.insert("flops_total".into(), json!(w.hardware_flops()));
-        m.insert(
-            "pf_days".into(),
-            json!(compute::pf_days(w.hardware_flops())),
-        );
+        put(&mut m, "flops_model", w.map(|w| &w.flops));
+        let total = w.map(Workload::hardware_flops);
+        m.insert("flops_total".into(), json!(total));
+        m.insert("pf_days".into(), json!(total.map(compute::pf_days)));
         put(
             &mut m,
             "attention_flops_per_token",
-            w.attention_per_token.as_ref(),
+            w.and_then(|w| w.attention_per_token.as_ref()),
         );
-        m.insert("recompute".into(), json!(w.recompute.name()));
+        m.insert("recompute".into(), json!(w.map(|w| w.recompute.name())));
         m.insert("dtype".into(), json!(self.dtype.name()));
         put(&mut m, "spec_peak_tflops", self.ctx.spec_peak.as_ref());
         put(

@@ -1,0 +1,216 @@
+//! Test fixtures for the planning commands: profiles built from gpubench's own types and
+//! written to a temporary folder (never into results/), plus helpers to run the binary.
+//!
+//! The figures are chosen to exercise the rules, not copied from a real device: an H100
+//! "sweep" whose fastest result failed verification (so the best *valid* one must be used),
+//! with a measured mean power.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use gpubench::backend::{DeviceInfo, GemmApi};
+use gpubench::dtype::DType;
+use gpubench::measure::stats::Stats;
+use gpubench::measure::verify::Verification;
+use gpubench::peak::{PeakBasis, PeakInfo};
+use gpubench::profile::{
+    GemmResult, HostInfo, Profile, TimingSettings, ToolInfo, WarmupRecord, SCHEMA_VERSION,
+};
+
+/// One result of `dtype` and shape m×n×k at `tflops`, passing verification or not, with
+/// an optional mean power.
+pub fn result(
+    dtype: DType,
+    (m, n, k): (u64, u64, u64),
+    tflops: f64,
+    valid: bool,
+    power_w: Option<f64>,
+    spec: Option<(&str, f64)>,
+) -> GemmResult {
+    let t = 2.0 * (m * n * k) as f64 / (tflops * 1e12);
+    let samples = vec![t; 5];
+    GemmResult {
+        dtype,
+        m,
+        n,
+        k,
+        batch: 1,
+        api: GemmApi {
+            api: "fixture".into(),
+            compute_type: "fixture".into(),
+            accumulator: "fp32".into(),
+            output_type: dtype.output_type().into(),
+            algorithm: None,
+        },
+        input_sets: 1,
+        warmup: WarmupRecord {
+            iterations: 1,
+            seconds: t,
+        },
+        stats_s: Stats::of(&samples).unwrap(),
+        samples_s: samples,
+        tflops,
+        tflops_max: tflops,
+        tflops_min: tflops,
+        peak: PeakInfo {
+            spec_tflops: spec.map(|s| s.1),
+            spec_gpu: spec.map(|s| s.0.to_string()),
+            spec_source: spec.map(|_| "fixture".to_string()),
+            derived_tflops: None,
+            derived_basis: None,
+            efficiency_basis: spec.map(|_| PeakBasis::Spec),
+        },
+        efficiency: spec.map(|s| tflops / s.1),
+        verification: Verification {
+            checked: 16,
+            max_rel_error: if valid { 1e-4 } else { 0.5 },
+            max_abs_error: if valid { 1e-4 } else { 0.5 },
+            tolerance: dtype.tolerance(),
+            passed: valid,
+        },
+        telemetry: power_w
+            .map(|w| serde_json::json!({"source": "nvml", "samples": 10, "power_w_mean": w})),
+        algo_search: None,
+    }
+}
+
+/// A profile of `device_name` with `memory_bytes` and the given results.
+pub fn profile(
+    device_name: &str,
+    spec_gpu: Option<&str>,
+    memory_bytes: u64,
+    results: Vec<GemmResult>,
+) -> Profile {
+    Profile {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo::current(),
+        created_utc: "2025-01-01T00:00:00Z".into(),
+        command: vec!["gpubench".into(), "fixture".into()],
+        kind: "sweep".into(),
+        host: HostInfo::default(),
+        device: DeviceInfo {
+            backend: "cuda".into(),
+            name: device_name.into(),
+            memory_bytes: Some(memory_bytes),
+            spec_gpu: spec_gpu.map(str::to_string),
+            ..DeviceInfo::default()
+        },
+        settings: TimingSettings {
+            warmup_iters: 1,
+            warmup_secs: 0.0,
+            min_iters: 5,
+            min_secs: 0.0,
+            max_iters: 5,
+            cold: false,
+            verify_points: 16,
+        },
+        results,
+        interrupted: None,
+    }
+}
+
+/// The H100 sweep: bf16 at 760 (valid), 794.5 (valid, best valid, 640 W) and 900 TFLOPS
+/// (failed verification), plus an fp32 result.
+pub fn h100_sweep() -> Profile {
+    let spec = Some(("h100-sxm", 989.4));
+    profile(
+        "NVIDIA H100 80GB HBM3",
+        Some("h100-sxm"),
+        85_520_809_984,
+        vec![
+            result(
+                DType::Bf16,
+                (8192, 8192, 8192),
+                760.0,
+                true,
+                Some(655.0),
+                spec,
+            ),
+            result(
+                DType::Bf16,
+                (2048, 2048, 13312),
+                794.5,
+                true,
+                Some(640.0),
+                spec,
+            ),
+            result(
+                DType::Bf16,
+                (4096, 4096, 4096),
+                900.0,
+                false,
+                Some(650.0),
+                spec,
+            ),
+            result(
+                DType::Fp32,
+                (8192, 8192, 8192),
+                51.0,
+                true,
+                None,
+                Some(("h100-sxm", 67.0)),
+            ),
+        ],
+    )
+}
+
+/// Writes `p` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, p: &Profile) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, p.to_json()).unwrap();
+    // The fixture must load through the same checks as a real profile.
+    Profile::load(&path).unwrap();
+    path
+}
+
+/// The binary.
+pub fn gpubench() -> Command {
+    Command::cargo_bin("gpubench").unwrap()
+}
+
+/// Runs with `args` and `--json`, expects success, returns the parsed object.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let out = gpubench().args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs with `args`, expects success, returns (stdout, stderr).
+pub fn text(args: &[&str]) -> (String, String) {
+    let out = gpubench().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Expects exit code 2 with exactly one stderr line starting "Error:" that contains each of
+/// `needles`, and nothing on stdout.
+pub fn usage_error(args: &[&str], needles: &[&str]) {
+    let out = gpubench().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}: stdout not empty");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{args:?}: {err}");
+    assert!(lines[0].starts_with("Error: "), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: '{err}' should name '{n}'");
+    }
+}
+
+/// `a` within `rel` of `b`.
+pub fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs()
+}
