@@ -3,16 +3,16 @@
 //!
 //! Why it is shaped this way:
 //! - every cudarc call in gpubench lives under this module; the rest of the crate sees only
-//!   the [`Backend`] / [`PreparedGemm`](crate::backend::PreparedGemm) traits;
+//!   the [`Backend`] / [`PreparedGemm`] traits;
 //! - [`open`] checks that the libraries and their symbols exist before the first CUDA call
-//!   ([`libs`]), because cudarc panics on a missing library, and gpubench must instead print
+//!   (`libs`), because cudarc panics on a missing library, and gpubench must instead print
 //!   one line that says what is missing;
 //! - all work runs on one stream with cudarc's event tracking off (a single stream needs no
 //!   cross-stream synchronization, and tracking would add events between timed products).
 //!
-//! Files: [`libs`] (presence and versions), [`device`] (facts and dtype support), [`kernels`]
-//! (NVRTC fill and copy kernels), [`matmul`] (cuBLASLt), [`gemm`] (a prepared GEMM),
-//! [`timing`] (events), [`elem`] (element types).
+//! Files: `libs` (presence and versions), `device` (facts and dtype support), `kernels`
+//! (NVRTC fill and copy kernels), `matmul` (cuBLASLt), `gemm` (a prepared GEMM),
+//! `timing` (events), `elem` (element types).
 
 mod device;
 mod elem;
