@@ -24,4 +24,8 @@ pub mod model;
 pub mod peak;
 pub mod profile;
 pub mod progress;
+pub mod session;
+pub mod sustained;
+pub mod sweep;
+pub mod telemetry;
 pub mod units;

@@ -1,12 +1,31 @@
-//! `gpubench compare` (not yet written).
+//! `gpubench compare A B`: two saved profiles side by side with ratios B / A.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::profile::Profile;
 
 /// Flags of `gpubench compare`.
 #[derive(Debug, clap::Args)]
-pub struct CompareArgs {}
+pub struct CompareArgs {
+    /// The first profile (A).
+    pub a: PathBuf,
+    /// The second profile (B); ratios are B / A.
+    pub b: PathBuf,
+}
 
 /// Runs `gpubench compare`.
-pub fn execute(_args: CompareArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench compare is not written yet"))
+pub fn execute(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let a = Profile::load(&args.a)?;
+    let b = Profile::load(&args.b)?;
+    print!(
+        "{}",
+        crate::export::compare::render(
+            &a,
+            &args.a.display().to_string(),
+            &b,
+            &args.b.display().to_string()
+        )
+    );
+    Ok(ExitCode::SUCCESS)
 }

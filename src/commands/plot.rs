@@ -1,12 +1,79 @@
-//! `gpubench plot` (not yet written).
+//! `gpubench plot PROFILE -o out.svg`: draw a saved profile as SVG (TFLOPS against size with
+//! the peak lines; throughput, clock and power over time for sustained runs).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::error::usage;
+use crate::profile::{write_atomic, Profile};
 
 /// Flags of `gpubench plot`.
 #[derive(Debug, clap::Args)]
-pub struct PlotArgs {}
+pub struct PlotArgs {
+    /// A profile saved by `gpubench run` or `gpubench sweep`.
+    pub profile: PathBuf,
+    /// The SVG file to write [the profile's path with .svg].
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where the picture goes: `--out`, else the profile's path with `.svg`; only SVG.
+pub fn output_path(profile: &Path, out: Option<&Path>, force: bool) -> anyhow::Result<PathBuf> {
+    let path = match out {
+        Some(p) => p.to_path_buf(),
+        None => profile.with_extension("svg"),
+    };
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+        Some(e) if e == "svg" => {}
+        Some(e) if e == "png" => {
+            return Err(usage(format!(
+                "{}: PNG is not built in (it would need system font libraries); write .svg and convert it, e.g. rsvg-convert -o out.png out.svg",
+                path.display()
+            )))
+        }
+        _ => {
+            return Err(usage(format!(
+                "{}: the picture is SVG; give a path ending in .svg",
+                path.display()
+            )))
+        }
+    }
+    if path.is_dir() {
+        return Err(usage(format!(
+            "{}: is a folder; give a file path",
+            path.display()
+        )));
+    }
+    if path.exists() && !force {
+        return Err(usage(format!(
+            "{}: file exists; choose another path with -o or pass --force to replace it",
+            path.display()
+        )));
+    }
+    Ok(path)
+}
 
 /// Runs `gpubench plot`.
-pub fn execute(_args: PlotArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench plot is not written yet"))
+pub fn execute(args: PlotArgs) -> anyhow::Result<ExitCode> {
+    let out = output_path(&args.profile, args.out.as_deref(), args.force)?;
+    let profile = Profile::load(&args.profile)?;
+    if profile.results.is_empty() {
+        return Err(usage(format!(
+            "{}: the profile has no results to plot",
+            args.profile.display()
+        )));
+    }
+    let svg = crate::export::plot::render_svg(&profile)?;
+    write_atomic(&out, svg.as_bytes(), args.force)?;
+    println!(
+        "Plot of {} result{} from {} written to {}",
+        profile.results.len(),
+        if profile.results.len() == 1 { "" } else { "s" },
+        args.profile.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,327 @@
-//! `gpubench sweep` (not yet written).
+//! `gpubench sweep`: measure many shapes (square sizes from `--n`, or the `--m`×`--n`×`--k`
+//! grid), save every point into one profile as it completes, and report the best shape, the
+//! median and the geometric mean. Ctrl-C stops after the current point and keeps the rest.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use indicatif::ProgressBar;
+
+use crate::backend::{self, DeviceChoice, GemmShape};
+use crate::dtype::DType;
+use crate::error::InvalidResult;
+use crate::export::files::ExportTargets;
+use crate::export::table::{device_line, fmt_tflops};
+use crate::profile::{GemmResult, OutputTarget, TimingSettings};
+use crate::session::{self, TimingFlags};
+use crate::sweep::driver::{self, Ending, Observer, SweepSpec};
+use crate::sweep::interrupt::{self, EXIT_INTERRUPTED};
+use crate::sweep::plan::{self, DimsSpec, DEFAULT_MAX_POINTS};
+use crate::sweep::report;
+use crate::sweep::summary::Best;
+use crate::telemetry;
 
 /// Flags of `gpubench sweep`.
 #[derive(Debug, clap::Args)]
-pub struct SweepArgs {}
+#[command(after_help = "\
+Sizes: start:stop:step (stop included when a step lands on it), a list (1024,2048,4096) or
+both (1024:4096:1024,8192). --n alone sweeps square sizes; with --m and --k, every m×n×k.
+
+Sweep timing defaults (shorter than `run`'s, so hundreds of points fit in minutes): GPU
+warm-up 3 products and 0.1 s, timing 10 products and 0.2 s; CPU 1 product and 0.02 s,
+3 products and 0.05 s. The first point warms up for --settle-time so clocks settle first.")]
+pub struct SweepArgs {
+    /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceChoice,
+    /// dtypes, comma-separated, or all [GPU bf16, CPU fp32].
+    #[arg(long, value_name = "LIST")]
+    pub dtype: Option<String>,
+    /// Sizes n: range start:stop:step, list, or both. Alone: square shapes.
+    #[arg(long, value_name = "SIZES", allow_hyphen_values = true)]
+    pub n: Option<String>,
+    /// Sizes m (rows of A and C), for non-square sweeps with --n and --k.
+    #[arg(long, value_name = "SIZES", allow_hyphen_values = true)]
+    pub m: Option<String>,
+    /// Sizes k (inner dimension), for non-square sweeps with --m and --n.
+    #[arg(long, value_name = "SIZES", allow_hyphen_values = true)]
+    pub k: Option<String>,
+    #[command(flatten)]
+    pub timing: TimingFlags,
+    /// The first point warms up at least this long, so clocks settle [GPU 2.0, CPU 0.2].
+    #[arg(long, value_name = "SECONDS")]
+    pub settle_time: Option<f64>,
+    /// Candidate algorithms timed and verified per shape where the library offers several
+    /// (cuBLASLt); the fastest verified one is kept.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub algos: u32,
+    /// Refuse sweeps of more points than this (dtypes × shapes).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_POINTS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_points: u64,
+    /// Rows of the fastest points printed at the end (0 = all).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Seed of the random inputs (point i uses seed + i).
+    #[arg(long, default_value_t = 0x6770_7562)]
+    pub seed: u64,
+    /// Save the profile here instead of results/<device>_sweep_<dtypes>_<N>shapes_<date>.json.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Folder for automatically named profiles.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Replace --out and export files if they exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Also write the results as CSV.
+    #[arg(long, value_name = "PATH")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the results as a Markdown table.
+    #[arg(long, value_name = "PATH")]
+    pub export_markdown: Option<PathBuf>,
+    /// Print the profile as JSON on stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_device(s: &str) -> Result<DeviceChoice, String> {
+    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+/// Sweep timing: the user's flags, else short defaults per backend.
+pub fn sweep_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
+    let min_iters = t.iters.unwrap_or(if cpu { 3 } else { 10 }) as usize;
+    TimingSettings {
+        warmup_iters: t.warmup_iters.unwrap_or(if cpu { 1 } else { 3 }) as usize,
+        warmup_secs: t.warmup_time.unwrap_or(if cpu { 0.02 } else { 0.1 }),
+        min_iters,
+        min_secs: t.min_time.unwrap_or(if cpu { 0.05 } else { 0.2 }),
+        max_iters: (t.max_iters.unwrap_or(100_000) as usize).max(min_iters),
+        cold: t.cold,
+        verify_points: t.verify_points.unwrap_or(256) as usize,
+    }
+}
+
+/// Shows the progress bar and telemetry warnings while the sweep runs.
+struct Show {
+    bar: ProgressBar,
+    label: String,
+    best: Option<String>,
+    warned: usize,
+    throttled: usize,
+}
+
+const MAX_WARNINGS: usize = 3;
+
+impl Show {
+    fn say(&self, msg: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{msg}");
+        } else {
+            self.bar.println(msg);
+        }
+    }
+}
+
+impl Observer for Show {
+    fn start(&mut self, index: usize, total: usize, dtype: DType, shape: GemmShape) {
+        self.label = format!("{dtype} {shape} ({}/{total})", index + 1);
+        let best = self.best.as_deref().unwrap_or("–");
+        self.bar
+            .set_message(format!("{} · best {best}", self.label));
+    }
+
+    fn done(&mut self, _index: usize, _total: usize, r: &GemmResult, best: Option<&Best>) {
+        self.bar.inc(1);
+        self.best =
+            best.map(|b| format!("{} TFLOPS at {} {}", fmt_tflops(b.tflops), r.dtype, b.shape));
+        if !r.valid() {
+            self.say(&format!(
+                "warning: {} {}: verification FAILED (max error {:.2e} > tolerance {:.0e}); the point is kept but marked invalid",
+                r.dtype, r.shape(), r.verification.max_rel_error, r.verification.tolerance
+            ));
+        }
+        if let Some(w) = telemetry::of_result(r)
+            .as_ref()
+            .and_then(telemetry::warning)
+        {
+            self.throttled += 1;
+            if self.warned < MAX_WARNINGS {
+                self.warned += 1;
+                self.say(&format!("warning: {} {}: {w}", r.dtype, r.shape()));
+                if self.warned == MAX_WARNINGS {
+                    self.say("(further clock warnings are counted at the end; each point's telemetry is in the profile)");
+                }
+            }
+        }
+    }
+}
 
 /// Runs `gpubench sweep`.
-pub fn execute(_args: SweepArgs) -> anyhow::Result<ExitCode> {
-    Err(anyhow::anyhow!("gpubench sweep is not written yet"))
+pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    // Everything typed is checked before a device is opened.
+    let shapes = plan::shapes(
+        &DimsSpec {
+            m: args.m.as_deref(),
+            n: args.n.as_deref(),
+            k: args.k.as_deref(),
+        },
+        args.max_points,
+    )?;
+    let dtypes = match &args.dtype {
+        Some(s) => Some(DType::parse_list(s)?),
+        None => None,
+    };
+    if let Some(s) = args.settle_time {
+        if !s.is_finite() || s < 0.0 {
+            return Err(crate::error::usage(format!(
+                "--settle-time {s}: give zero or more seconds"
+            )));
+        }
+    }
+    let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
+    let exports = ExportTargets::check(
+        args.export_csv.clone(),
+        args.export_markdown.clone(),
+        args.force,
+    )?;
+
+    let (backend, notice) = backend::open(args.device)?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    let be = backend.as_ref();
+    let cpu = be.info().backend == "cpu";
+    let dtypes = dtypes.unwrap_or_else(|| vec![if cpu { DType::Fp32 } else { DType::Bf16 }]);
+    plan::check(&dtypes, &shapes, args.max_points)?;
+    let settings = sweep_settings(&args.timing, cpu);
+    for &d in &dtypes {
+        be.check_dtype(d)?;
+        // The largest point decides whether the sweep fits in memory.
+        if let Some(&big) = shapes
+            .iter()
+            .max_by_key(|s| plan::bytes_checked(**s, d, 1).unwrap_or(u64::MAX))
+        {
+            let sets = session::input_sets(be, d, big, settings.cold);
+            session::check_memory(be, d, big, sets)?;
+        }
+    }
+
+    let spec = SweepSpec {
+        dtypes: dtypes.clone(),
+        shapes: shapes.clone(),
+        settings: settings.clone(),
+        algos: args.algos as usize,
+        seed: args.seed,
+        settle_secs: args.settle_time.unwrap_or(if cpu { 0.2 } else { 2.0 }),
+    };
+    let mut profile = session::new_profile(be, settings, "sweep");
+    let name = crate::profile::default_file_name(
+        &be.info().slug(),
+        "sweep",
+        &dtypes,
+        &shapes,
+        &profile.created_utc,
+    );
+    let sampler = telemetry::nvml::for_device(be.info());
+    let stop = interrupt::install("after the current point");
+    let total = dtypes.len() * shapes.len();
+    let mut show = Show {
+        bar: crate::progress::bar(total as u64, "sweep"),
+        label: String::new(),
+        best: None,
+        warned: 0,
+        throttled: 0,
+    };
+    let mut saved: Option<PathBuf> = None;
+    let mut save = |p: &crate::profile::Profile| -> anyhow::Result<()> {
+        saved = Some(target.save_named(p, &name, saved.as_deref())?);
+        Ok(())
+    };
+    let outcome = driver::run(
+        be,
+        &spec,
+        &mut profile,
+        sampler.as_ref(),
+        stop,
+        &mut save,
+        &mut show,
+    );
+    show.bar.finish_and_clear();
+    let ending = match outcome {
+        Ok(e) => e,
+        Err(e) => {
+            let e = match &saved {
+                Some(p) => e.context(format!("the points done are saved in {}", p.display())),
+                None => e,
+            };
+            return Err(e);
+        }
+    };
+    let written = if exports.any() && !profile.results.is_empty() {
+        exports.write(&profile)?
+    } else {
+        Vec::new()
+    };
+
+    if args.json {
+        println!("{}", profile.to_json());
+    } else {
+        println!("Device: {}", device_line(&profile));
+        println!(
+            "Sweep: {} of {total} points measured ({} dtype{} × {} shape{}); per point ≥{} products and ≥{:.2} s after a {:.2} s warm-up; up to {} candidate algorithm{} per shape.",
+            profile.results.len(),
+            dtypes.len(),
+            if dtypes.len() == 1 { "" } else { "s" },
+            shapes.len(),
+            if shapes.len() == 1 { "" } else { "s" },
+            profile.settings.min_iters,
+            profile.settings.min_secs,
+            profile.settings.warmup_secs,
+            args.algos,
+            if args.algos == 1 { "" } else { "s" },
+        );
+        print!("{}", report::summary_lines(&profile));
+        if !profile.results.is_empty() {
+            println!();
+            print!("{}", report::top_table(&profile, args.top));
+        }
+        if show.throttled > 0 {
+            println!(
+                "\nClock fell or a throttle reason was active during {} of {} points (NVML, measured).",
+                show.throttled,
+                profile.results.len()
+            );
+        }
+        println!();
+        match &saved {
+            Some(p) => println!("Profile saved: {}", p.display()),
+            None => println!("No point was completed; nothing saved."),
+        }
+        for w in &written {
+            println!("Exported: {}", w.display());
+        }
+    }
+    if ending == Ending::Interrupted {
+        eprintln!(
+            "Interrupted after {} of {total} points; the points done are saved{}.",
+            profile.results.len(),
+            saved
+                .as_ref()
+                .map(|p| format!(" in {} (marked interrupted)", p.display()))
+                .unwrap_or_default()
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    let invalid = profile.results.iter().filter(|r| !r.valid()).count();
+    if invalid > 0 {
+        return Err(InvalidResult(format!(
+            "verification failed for {invalid} of {} points; they are marked invalid in the profile",
+            profile.results.len()
+        ))
+        .into());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,191 @@
+//! `gpubench sweep` through the binary on the CPU: range errors, an end-to-end sweep with
+//! exports, a non-square grid, and Ctrl-C keeping the points done.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use gpubench::profile::Profile;
+use predicates::prelude::*;
+
+/// Short timing so each CPU point takes milliseconds.
+const QUICK: [&str; 10] = [
+    "--warmup-iters",
+    "1",
+    "--warmup-time",
+    "0",
+    "--iters",
+    "2",
+    "--min-time",
+    "0",
+    "--settle-time",
+    "0",
+];
+
+fn bin() -> Command {
+    Command::cargo_bin("gpubench").unwrap()
+}
+
+fn usage_error(args: &[&str], needle: &str) {
+    bin()
+        .args(["sweep", "--device", "cpu"])
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with("Error: "))
+        .stderr(predicate::str::contains(needle))
+        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+}
+
+#[test]
+fn range_errors_are_one_line_usage_errors() {
+    usage_error(&["--n", "1024:0:0"], "step 0");
+    usage_error(&["--n", "5:1:1"], "stop 1 is below start 5");
+    usage_error(&["--n", "64:128:0"], "step 0");
+    usage_error(&["--n", "0:64:8"], "start 0");
+    usage_error(&["--n", "1:2147483647:1"], "more than the limit");
+    usage_error(
+        &["--m", "1:300:1", "--n", "1:300:1", "--k", "8"],
+        "300 × 300 × 1 points",
+    );
+    usage_error(
+        &[
+            "--m",
+            "2147483647",
+            "--n",
+            "2147483647",
+            "--k",
+            "2147483647",
+        ],
+        "overflow",
+    );
+    usage_error(&["--m", "64", "--n", "64"], "--k is missing");
+    usage_error(&[], "give --n");
+    usage_error(&["--n", "64", "--dtype", "fp7"], "unknown dtype");
+}
+
+#[test]
+fn cpu_sweep_end_to_end_with_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.json");
+    let csv = dir.path().join("s.csv");
+    let md = dir.path().join("s.md");
+    bin()
+        .args([
+            "sweep", "--device", "cpu", "--dtype", "fp32", "--n", "16:48:16",
+        ])
+        .args(QUICK)
+        .arg("-o")
+        .arg(&out)
+        .arg("--export-csv")
+        .arg(&csv)
+        .arg("--export-markdown")
+        .arg(&md)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fp32: best "))
+        .stdout(predicate::str::contains("geometric mean"))
+        .stdout(predicate::str::contains("3 of 3 points measured"))
+        .stdout(predicate::str::contains("Profile saved:"));
+    let p = Profile::load(&out).unwrap();
+    assert_eq!(p.kind, "sweep");
+    assert_eq!(p.interrupted, None);
+    let ns: Vec<u64> = p.results.iter().map(|r| r.n).collect();
+    assert_eq!(ns, vec![16, 32, 48]);
+    assert!(p.results.iter().all(|r| r.valid() && r.tflops > 0.0));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 4);
+    assert!(std::fs::read_to_string(&md)
+        .unwrap()
+        .contains("| fp32 | 48×48×48 |"));
+    // Nothing else was written, and a second run refuses to overwrite.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    bin()
+        .args(["sweep", "--device", "cpu", "--n", "16"])
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("file exists"));
+}
+
+#[test]
+fn non_square_grid_and_json_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.json");
+    let assert = bin()
+        .args([
+            "sweep", "--device", "cpu", "--m", "16,32", "--n", "24", "--k", "8:16:8",
+        ])
+        .args(QUICK)
+        .arg("-o")
+        .arg(&out)
+        .arg("--json")
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let printed = Profile::from_json(&stdout, "stdout").unwrap();
+    let saved = Profile::load(&out).unwrap();
+    assert_eq!(printed, saved);
+    let shapes: Vec<(u64, u64, u64)> = saved.results.iter().map(|r| (r.m, r.n, r.k)).collect();
+    assert_eq!(
+        shapes,
+        vec![(16, 24, 8), (16, 24, 16), (32, 24, 8), (32, 24, 16)]
+    );
+}
+
+fn results_in(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| Profile::from_json(&t, "partial").ok())
+        .map_or(0, |p| p.results.len())
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_points_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("i.json");
+    let exe = assert_cmd::cargo::cargo_bin("gpubench");
+    // 100 points of at least 30 ms each: seconds of work, stopped after two points.
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "sweep",
+            "--device",
+            "cpu",
+            "--n",
+            "8:800:8",
+            "--min-time",
+            "0.03",
+        ])
+        .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while results_in(&out) < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no points saved");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Interrupted after"), "{stderr}");
+    assert!(stdout.contains("fp32: best "), "{stdout}");
+    let p = Profile::load(&out).unwrap();
+    assert_eq!(p.interrupted, Some(true));
+    assert!(
+        p.results.len() >= 2 && p.results.len() < 100,
+        "{}",
+        p.results.len()
+    );
+    assert!(p.results.iter().all(|r| r.valid()));
+}
