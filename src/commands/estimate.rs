@@ -332,6 +332,11 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
             }
         }
     }
+    if spec_peak.is_none() && prof.is_some() {
+        notes.push(
+            "the profile's device is not in the GPU table: add --gpu NAME or --peak-tflops for a spec-sheet column and the MFU".into(),
+        );
+    }
     let measured_peak = match (&prof, args.measured_tflops) {
         (Some((_, b, origin)), _) => Some(Sourced::noted(
             b.tflops,

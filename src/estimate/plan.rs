@@ -240,10 +240,15 @@ pub fn evaluate(
         };
         o.model_tflops_per_gpu = Some(derived(f / 1e12, how));
         if o.achieved_tflops_per_gpu.is_none() {
+            let how = match rate {
+                Rate::TokensPerSec(_) => "6N × tokens/s",
+                Rate::Utilization { .. } => "utilization × peak",
+                _ => "C ÷ GPU-seconds",
+            };
             let note = if hw > 1.0 {
-                "model FLOP/s × 8/6 (full recomputation)"
+                format!("{how}, × 8/6 for full recomputation")
             } else {
-                "= model FLOP/s (no recomputation)"
+                how.to_string()
             };
             o.achieved_tflops_per_gpu = Some(derived(f * hw / 1e12, note));
         }

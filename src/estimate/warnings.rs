@@ -43,9 +43,14 @@ impl fmt::Display for Warning {
             ),
             Warning::TokensPerParam { ratio, params } => write!(
                 f,
-                "{ratio:.1} tokens per parameter is far from the Chinchilla rule of 20 ({} tokens for {} parameters is compute-optimal); fine if intended (e.g. a smaller model trained longer for cheaper inference)",
+                "{ratio:.1} tokens per parameter is far from the Chinchilla rule of 20 ({} tokens for {} parameters is compute-optimal); {}",
                 fmt_count(20.0 * params),
-                fmt_count(*params)
+                fmt_count(*params),
+                if *ratio < 20.0 {
+                    "for the same compute a smaller model on more data would reach a lower loss"
+                } else {
+                    "fine if intended (a smaller model trained longer is cheaper to serve)"
+                }
             ),
             Warning::Epochs { dataset, tokens } => write!(
                 f,
@@ -99,6 +104,9 @@ mod tests {
         assert!(check_tokens_per_param(175e9, 300e9).is_some()); // 1.7
         let w = check_tokens_per_param(175e9, 300e9).unwrap().to_string();
         assert!(w.contains("1.7 tokens per parameter"), "{w}");
+        assert!(w.contains("smaller model on more data"), "{w}");
+        let w = check_tokens_per_param(7e9, 1e12).unwrap().to_string();
+        assert!(w.contains("fine if intended"), "{w}");
     }
 
     #[test]
