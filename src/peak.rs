@@ -126,7 +126,7 @@ pub fn lookup(name: &str) -> anyhow::Result<&'static GpuSpec> {
     let n = name.trim().to_ascii_lowercase();
     if let Some(g) = table()
         .iter()
-        .find(|g| g.key == n || g.aliases.iter().any(|a| *a == n))
+        .find(|g| g.key == n || g.aliases.contains(&n))
     {
         return Ok(g);
     }
@@ -154,7 +154,11 @@ pub fn close_matches<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) 
         .filter(|(s, _)| *s >= 0.75)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, c)| c.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, c)| c.to_string())
+        .collect()
 }
 
 /// Dense FLOPs per clock per SM for a compute capability and dtype, as gpubench runs it
@@ -324,7 +328,10 @@ mod tests {
     fn a100_bf16_is_312() {
         let p = derived_peak_tflops((8, 0), 108, 1410.0, DType::Bf16, false).unwrap();
         assert!((p - 312.0).abs() < 0.5, "{p}");
-        assert_eq!(lookup("a100-sxm-80gb").unwrap().peak(DType::Bf16), Some(312.0));
+        assert_eq!(
+            lookup("a100-sxm-80gb").unwrap().peak(DType::Bf16),
+            Some(312.0)
+        );
     }
 
     #[test]
