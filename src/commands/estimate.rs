@@ -213,13 +213,14 @@ fn gpu_peak(gpu: &GpuSpec, dtype: DType, explicit: bool) -> anyhow::Result<(f64,
 /// Runs `gpubench estimate`.
 pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     let report = build(&args)?;
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
-    }
     if args.json {
         emit(&(serde_json::to_string_pretty(&report.json())? + "\n"))?;
     } else {
         emit(&report.table())?;
+    }
+    // After the table, so that they are the last thing on the screen.
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
     }
     Ok(ExitCode::SUCCESS)
 }
