@@ -48,14 +48,17 @@ pub fn check_duration(s: f64) -> anyhow::Result<f64> {
     Ok(s)
 }
 
-/// Groups batches into windows of `window_s` (a batch counts in the window where it ended)
-/// and gives each its TFLOPS and, through `telemetry(from_s, to_s)`, its clock and power.
+/// Groups batches into windows of `window_s` (a batch counts in the window where it ended;
+/// one that ended after `duration_s` counts in the last window) and gives each its TFLOPS
+/// and, through `telemetry(from_s, to_s)`, its clock and power.
 pub fn windows(
     batches: &[Batch],
     flops: f64,
     window_s: f64,
+    duration_s: f64,
     telemetry: &dyn Fn(f64, f64) -> telemetry::Aggregate,
 ) -> Vec<TimelinePoint> {
+    let last = ((duration_s / window_s).ceil() as usize).max(1) - 1;
     let mut out: Vec<TimelinePoint> = Vec::new();
     let mut acc: Option<(usize, usize, f64)> = None; // (window, products, seconds)
     let flush = |acc: Option<(usize, usize, f64)>, out: &mut Vec<TimelinePoint>| {
@@ -78,7 +81,7 @@ pub fn windows(
         }
     };
     for b in batches {
-        let w = (b.end_s / window_s).floor().max(0.0) as usize;
+        let w = ((b.end_s / window_s).floor().max(0.0) as usize).min(last);
         match acc {
             Some((cur, n, s)) if cur == w => {
                 acc = Some((cur, n + b.times.len(), s + b.times.iter().sum::<f64>()))
@@ -214,7 +217,7 @@ pub fn run(
             .filter(|b| (b.end_s / window_s).floor() == w - 1.0)
             .cloned()
             .collect();
-        let last = windows(&prev, req.shape.flops(), window_s, &agg);
+        let last = windows(&prev, req.shape.flops(), window_s, f64::INFINITY, &agg);
         progress(end_s, last.first());
     }
     let end = Instant::now();
@@ -228,7 +231,7 @@ pub fn run(
         .collect();
     let s = Samples { warmup, samples_s };
     let mut r = measure::finish(backend, req, settings, gemm.as_mut(), s)?;
-    let timeline = windows(&batches, req.shape.flops(), window_s, &agg);
+    let timeline = windows(&batches, req.shape.flops(), window_s, duration_s, &agg);
     let mut t = match sampler {
         Some(sm) => telemetry::summarize(&sm.window(start, end), r.stats_s.median, r.tflops),
         None => Telemetry {
@@ -239,6 +242,70 @@ pub fn run(
     t.timeline = Some(timeline);
     r.telemetry = Some(t.to_value());
     Ok((r, stopped))
+}
+
+/// How `gpubench run` measures one request, with a progress bar: a timed measurement with
+/// telemetry, or with `duration_s` a sustained run (Ctrl-C stops it early and keeps what was
+/// done). Prints a warning when the clock fell or a throttle reason was active. Returns the
+/// result and whether Ctrl-C stopped it.
+pub fn measure_for_run(
+    backend: &dyn Backend,
+    req: &GemmRequest,
+    settings: &TimingSettings,
+    duration_s: Option<f64>,
+    sampler: Option<&Sampler>,
+) -> anyhow::Result<(GemmResult, bool)> {
+    let label = format!("{} {}", req.dtype, req.shape);
+    let outcome = match duration_s {
+        Some(d) => {
+            let stop = crate::sweep::interrupt::install("now");
+            let bar = crate::progress::bar((d * 10.0).ceil() as u64, format!("{label} sustained"));
+            let mut progress = |t: f64, last: Option<&TimelinePoint>| {
+                bar.set_position((t * 10.0) as u64);
+                if let Some(w) = last {
+                    bar.set_message(format!(
+                        "{label}: {} TFLOPS{}",
+                        crate::export::table::fmt_tflops(w.tflops),
+                        w.sm_clock_mhz_mean
+                            .map(|c| format!(", {c:.0} MHz"))
+                            .unwrap_or_default()
+                    ));
+                }
+            };
+            let r = run(backend, req, settings, d, sampler, stop, &mut progress);
+            bar.finish_and_clear();
+            r?
+        }
+        None => {
+            let bar = crate::progress::bar(100, format!("{label} warm-up"));
+            let mut timing = false;
+            let mut progress = |phase: crate::measure::Phase, frac: f64| {
+                if phase == crate::measure::Phase::Timing && !timing {
+                    bar.set_message(format!("{label} timing"));
+                    timing = true;
+                }
+                bar.set_position((frac * 100.0) as u64);
+            };
+            let r = crate::sweep::point::measure_point(
+                backend,
+                req,
+                settings,
+                1,
+                sampler,
+                &mut progress,
+            );
+            bar.finish_and_clear();
+            (r?, false)
+        }
+    };
+    if let Some(w) = telemetry::of_result(&outcome.0)
+        .filter(|t| t.source == "nvml")
+        .as_ref()
+        .and_then(telemetry::warning)
+    {
+        eprintln!("warning: {label}: {w}");
+    }
+    Ok(outcome)
 }
 
 /// The text a sustained run prints: one line per window and the first seconds vs the last.
@@ -261,7 +328,11 @@ pub fn render(r: &GemmResult) -> String {
     ]];
     for w in tl {
         rows.push(vec![
-            format!("{:.1}–{:.1}", w.t_start_s, w.t_end_s),
+            if w.t_end_s - w.t_start_s < 1.0 {
+                format!("{:.2}–{:.2}", w.t_start_s, w.t_end_s)
+            } else {
+                format!("{:.1}–{:.1}", w.t_start_s, w.t_end_s)
+            },
             crate::export::table::fmt_tflops(w.tflops),
             f(w.sm_clock_mhz_mean, 0),
             f(w.power_w_mean, 1),
@@ -274,10 +345,14 @@ pub fn render(r: &GemmResult) -> String {
     let total = tl.last().map(|w| w.t_end_s).unwrap_or(0.0);
     let window = tl.first().map(|w| w.t_end_s - w.t_start_s).unwrap_or(0.0);
     if let Some(d) = drift(tl, drift_span(total, window)) {
+        let span = if d.span_s < 1.0 {
+            format!("{:.2}", d.span_s)
+        } else {
+            format!("{:.1}", d.span_s)
+        };
         let _ = writeln!(
             out,
-            "First {:.1} s: {} TFLOPS{}{}; last {:.1} s: {} TFLOPS{}{} ({:+.1} %).",
-            d.span_s,
+            "First {span} s: {} TFLOPS{}{}; last {span} s: {} TFLOPS{}{} ({:+.1} %).",
             crate::export::table::fmt_tflops(d.first_tflops),
             d.first_sm_clock_mhz
                 .map(|c| format!(", {c:.0} MHz"))
@@ -285,7 +360,6 @@ pub fn render(r: &GemmResult) -> String {
             d.first_power_w
                 .map(|p| format!(", {p:.0} W"))
                 .unwrap_or_default(),
-            d.span_s,
             crate::export::table::fmt_tflops(d.last_tflops),
             d.last_sm_clock_mhz
                 .map(|c| format!(", {c:.0} MHz"))
@@ -337,13 +411,17 @@ mod tests {
                 times: vec![1.0, 1.0],
             },
         ];
-        let w = windows(&batches, 1e12, 1.0, &none);
+        let w = windows(&batches, 1e12, 1.0, 10.0, &none);
         assert_eq!(w.len(), 3);
         assert_eq!((w[0].t_start_s, w[0].t_end_s, w[0].products), (0.0, 1.0, 3));
         assert!((w[0].tflops - 3.0 / 0.9).abs() < 1e-12);
         assert_eq!((w[1].t_start_s, w[1].products), (1.0, 1));
         assert!((w[1].tflops - 1.0).abs() < 1e-12);
         assert_eq!(w[2].t_start_s, 3.0); // window 2 had no batch end: skipped
+                                         // A batch that ends after the duration counts in the last window.
+        let w = windows(&batches, 1e12, 1.0, 3.0, &none);
+        assert_eq!(w.len(), 3);
+        assert_eq!((w[2].t_start_s, w[2].products), (2.0, 2));
     }
 
     #[test]

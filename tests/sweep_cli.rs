@@ -148,7 +148,7 @@ fn ctrl_c_keeps_the_points_done() {
     let out = dir.path().join("i.json");
     let exe = assert_cmd::cargo::cargo_bin("gpubench");
     // 100 points of at least 30 ms each: seconds of work, stopped after two points.
-    let mut child = std::process::Command::new(exe)
+    let child = std::process::Command::new(exe)
         .args([
             "sweep",
             "--device",
@@ -188,4 +188,64 @@ fn ctrl_c_keeps_the_points_done() {
         p.results.len()
     );
     assert!(p.results.iter().all(|r| r.valid()));
+}
+
+#[test]
+fn sustained_run_reports_throughput_over_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sus.json");
+    let csv = dir.path().join("sus.csv");
+    bin()
+        .args(["run", "--device", "cpu", "--dtype", "fp32", "--n", "64"])
+        .args(["--duration", "1", "-o"])
+        .arg(&out)
+        .arg("--export-csv")
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("throughput over time"))
+        .stdout(predicate::str::contains("First 0.25 s: "))
+        .stdout(predicate::str::contains("No clock or power telemetry"));
+    let p = Profile::load(&out).unwrap();
+    assert_eq!(p.kind, "sustained");
+    let t = gpubench::telemetry::of_result(&p.results[0]).unwrap();
+    let tl = t.timeline.unwrap();
+    assert_eq!(tl.len(), 4, "{tl:?}");
+    assert!(tl.iter().all(|w| w.products > 0 && w.tflops > 0.0));
+    assert_eq!(tl[3].t_end_s, 1.0);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 2);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_a_sustained_run_early_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sus.json");
+    let exe = assert_cmd::cargo::cargo_bin("gpubench");
+    let child = std::process::Command::new(exe)
+        .args(["run", "--device", "cpu", "--dtype", "fp32", "--n", "64"])
+        .args(["--duration", "30", "-o"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let t0 = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let p = Profile::load(&out).unwrap();
+    assert_eq!(p.interrupted, Some(true));
+    let tl = gpubench::telemetry::of_result(&p.results[0])
+        .unwrap()
+        .timeline
+        .unwrap();
+    let end = tl.last().unwrap().t_end_s;
+    assert!(end < 10.0 && end > 0.5, "{end}");
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::backend::{self, DeviceChoice, GemmRequest, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
-use crate::measure::{self, Phase};
+use crate::export::files::ExportTargets;
 use crate::profile::OutputTarget;
 use crate::session::{self, TimingFlags};
 use crate::units::parse_dim;
@@ -50,6 +50,25 @@ pub struct RunArgs {
     /// Print the profile as JSON on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Keep multiplying for this many seconds and report throughput, SM clock and power over
+    /// time (a sustained run; Ctrl-C stops early and keeps what was done).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub duration: Option<f64>,
+    /// Also write the results as CSV.
+    #[arg(long, value_name = "PATH")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the results as a Markdown table.
+    #[arg(long, value_name = "PATH")]
+    pub export_markdown: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 60"))?;
+    crate::sustained::check_duration(v)
+        .map_err(|e| e.to_string().replace(&format!("--duration {v}: "), ""))
 }
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
@@ -61,7 +80,9 @@ fn dim(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
     move |s| {
         parse_dim(s, flag).map_err(|e| {
             let m = e.to_string();
-            m.strip_prefix(&format!("{flag}: ")).unwrap_or(&m).to_string()
+            m.strip_prefix(&format!("{flag}: "))
+                .unwrap_or(&m)
+                .to_string()
         })
     }
 }
@@ -94,6 +115,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             args.force,
         )?)
     };
+    let exports = ExportTargets::check(
+        args.export_csv.clone(),
+        args.export_markdown.clone(),
+        args.force,
+    )?;
 
     let (backend, notice) = backend::open(args.device)?;
     if let Some(n) = notice {
@@ -118,42 +144,60 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
 
-    let mut profile = session::new_profile(be, settings.clone(), "run");
+    let kind = if args.duration.is_some() {
+        "sustained"
+    } else {
+        "run"
+    };
+    let mut profile = session::new_profile(be, settings.clone(), kind);
     let file_name = crate::profile::default_file_name(
         &be.info().slug(),
-        "run",
+        kind,
         &dtypes,
         &[shape],
         &profile.created_utc,
     );
     let mut saved: Option<PathBuf> = None;
+    let sampler = crate::telemetry::nvml::for_device(be.info());
     for req in &requests {
-        let bar = crate::progress::bar(100, format!("{} {} warm-up", req.dtype, req.shape));
-        let mut last_phase = Phase::Warmup;
-        let mut progress = |phase: Phase, frac: f64| {
-            if phase != last_phase {
-                bar.set_message(format!("{} {} timing", req.dtype, req.shape));
-                last_phase = phase;
-            }
-            bar.set_position((frac * 100.0) as u64);
-        };
-        let result = measure::measure(be, req, &settings, &mut progress);
-        bar.finish_and_clear();
-        profile.results.push(result?);
+        let (result, stopped) =
+            crate::sustained::measure_for_run(be, req, &settings, args.duration, sampler.as_ref())?;
+        profile.results.push(result);
+        if stopped {
+            profile.interrupted = Some(true);
+        }
         // Save after every dtype so a later failure loses nothing.
         if let Some(t) = &target {
             saved = Some(t.save_named(&profile, &file_name, saved.as_deref())?);
         }
+        if stopped {
+            break;
+        }
     }
+    let exported = if exports.any() {
+        exports.write(&profile)?
+    } else {
+        Vec::new()
+    };
 
     if args.json {
         println!("{}", profile.to_json());
     } else {
         print!("{}", crate::export::table::render(&profile));
+        for r in &profile.results {
+            print!("{}", crate::sustained::render(r));
+        }
         match &saved {
             Some(p) => println!("Profile saved: {}", p.display()),
             None => println!("Profile not saved (--no-save)."),
         }
+        for p in &exported {
+            println!("Exported: {}", p.display());
+        }
+    }
+    if profile.interrupted == Some(true) {
+        eprintln!("Interrupted: the products done so far are kept in the profile.");
+        return Ok(ExitCode::from(crate::sweep::interrupt::EXIT_INTERRUPTED));
     }
     let invalid: Vec<String> = profile
         .results
@@ -185,8 +229,14 @@ mod tests {
 
     #[test]
     fn shapes_default_per_backend_and_fill_from_n() {
-        assert_eq!(shape_from_flags(None, None, None, true), GemmShape::square(1024));
-        assert_eq!(shape_from_flags(None, None, None, false), GemmShape::square(8192));
+        assert_eq!(
+            shape_from_flags(None, None, None, true),
+            GemmShape::square(1024)
+        );
+        assert_eq!(
+            shape_from_flags(None, None, None, false),
+            GemmShape::square(8192)
+        );
         let s = shape_from_flags(Some(128), Some(256), None, true);
         assert_eq!((s.m, s.n, s.k), (128, 256, 256));
     }
