@@ -230,182 +230,9 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
     let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
     let mut warnings: Vec<Warning> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
-
-    // Work: N, D, C.
-    let given = |v: Option<f64>| v.map(|v| Sourced::new(v, Source::Given));
-    let mut params = given(args.params);
-    let mut tokens = given(args.tokens);
-    if let Some((m, src)) = &model {
-        if params.is_none() {
-            params = Some(Sourced::noted(m.params, *src, model_note(m)));
-        }
-        // Given compute wins over the preset's tokens (D is then C / 6N).
-        if tokens.is_none() && args.flops.is_none() {
-            if let Some(t) = m.training_tokens {
-                tokens = Some(Sourced::noted(t, *src, model_note(m)));
-            }
-        }
-    }
-    if args.seq_len.is_some() && model.is_none() {
-        return Err(usage(
-            "--seq-len needs the architecture: give --model NAME or --model-config FILE",
-        ));
-    }
-    let attention = model.as_ref().map(|(m, src)| {
-        let (seq, seq_src) = match args.seq_len {
-            Some(t) => (t, "given".to_string()),
-            None => (m.context as f64, src.name().to_string()),
-        };
-        let v = compute::attention_flops_per_token(
-            m.layers as f64,
-            m.heads as f64,
-            m.head_dim() as f64,
-            seq,
-        );
-        Sourced::noted(
-            v,
-            Source::Derived,
-            format!(
-                "12·L·H·Q·T, L {} H {} Q {} T {} ({seq_src})",
-                m.layers,
-                m.heads,
-                m.head_dim(),
-                seq
-            ),
-        )
-    });
-    let flops = given(args.flops);
-    let work =
-        if args.gpu_hours.is_some() && params.is_none() && tokens.is_none() && flops.is_none() {
-            None // starting from hours: energy, carbon and cost need no workload
-        } else {
-            Some(Workload::resolve(
-                params,
-                tokens,
-                flops,
-                args.recompute,
-                attention,
-            )?)
-        };
-
-    // Peaks.
-    let explicit_dtype = parse_dtype(args.dtype.as_deref())?;
-    let gpu = args.gpu.as_deref().map(peak::lookup).transpose()?;
-    let prof = match &args.profile {
-        Some(p) => {
-            let origin = p.display().to_string();
-            let profile = Profile::load(p)?;
-            let best = measured::best_result(&profile, explicit_dtype, &origin)?;
-            if best.fell_back {
-                notes.push(format!(
-                    "{origin} has no bf16 result: using its fp16 results"
-                ));
-            }
-            Some((profile, best, origin))
-        }
-        None => None,
-    };
-    let dtype = explicit_dtype
-        .or(prof.as_ref().map(|(_, b, _)| b.dtype))
-        .unwrap_or(DType::Bf16);
-    let mut spec_peak = None;
-    if let Some(p) = args.peak_tflops {
-        spec_peak = Some(Sourced::noted(p, Source::Given, "--peak-tflops"));
-    } else if let Some(g) = gpu {
-        let (p, d) = gpu_peak(g, dtype, explicit_dtype.is_some() || prof.is_some())?;
-        spec_peak = Some(Sourced::noted(p, Source::Spec, format!("{} {d}", g.key)));
-    } else if let Some((_, b, _)) = &prof {
-        if let (Some(p), Some(k)) = (b.spec_tflops, &b.spec_gpu) {
-            spec_peak = Some(Sourced::noted(
-                p,
-                Source::Spec,
-                format!("{k} {}, the profile's device", b.dtype),
-            ));
-        }
-    }
-    if let (Some(g), Some((_, b, _))) = (gpu, &prof) {
-        if let Some(k) = &b.spec_gpu {
-            if *k != g.key {
-                warnings.push(Warning::GpuMismatch {
-                    given: g.key.clone(),
-                    profile: k.clone(),
-                });
-            }
-        }
-    }
-    if spec_peak.is_none() && prof.is_some() {
-        notes.push(
-            "the profile's device is not in the GPU table: add --gpu NAME or --peak-tflops for a spec-sheet column and the MFU".into(),
-        );
-    }
-    let measured_peak = match (&prof, args.measured_tflops) {
-        (Some((_, b, origin)), _) => Some(Sourced::noted(
-            b.tflops,
-            Source::Measured,
-            format!("{origin}: {}", b.describe()),
-        )),
-        (None, Some(m)) => Some(Sourced::noted(m, Source::Given, "--measured-tflops")),
-        _ => None,
-    };
-
-    // Scenarios.
-    let mut rates: Vec<(&str, Rate)> = Vec::new();
-    if let Some(r) = args.tokens_per_sec_per_gpu {
-        rates.push((
-            "observed",
-            Rate::TokensPerSec(Sourced::new(r, Source::Given)),
-        ));
-    } else if let Some(x) = args.achieved_tflops {
-        rates.push((
-            "given",
-            Rate::HardwareTflops(Sourced::new(x, Source::Given)),
-        ));
-    } else if let Some(h) = args.gpu_hours {
-        rates.push(("given", Rate::GpuHours(Sourced::new(h, Source::Given))));
-    } else {
-        if args.mfu.is_some() && spec_peak.is_none() {
-            return Err(usage(
-                "--mfu is relative to a spec-sheet peak: give --gpu NAME or --peak-tflops (for a measured throughput use --gemm-utilization)",
-            ));
-        }
-        if args.gemm_utilization.is_some() && measured_peak.is_none() {
-            return Err(usage(
-                "--gemm-utilization is relative to a measured GEMM throughput: give --profile FILE or --measured-tflops (for the spec sheet use --mfu)",
-            ));
-        }
-        if let Some(p) = &spec_peak {
-            let u = match args.mfu {
-                Some(u) => Sourced::noted(u, Source::Given, "--mfu"),
-                None => Sourced::noted(DEFAULT_MFU, Source::Default, "LLaMA-65B on A100"),
-            };
-            rates.push((
-                "spec sheet",
-                Rate::Utilization {
-                    util: u,
-                    peak_tflops: p.clone(),
-                    basis: Basis::Spec,
-                },
-            ));
-        }
-        if let Some(m) = &measured_peak {
-            let g = match args.gemm_utilization {
-                Some(g) => Sourced::noted(g, Source::Given, "--gemm-utilization"),
-                None => Sourced::noted(
-                    DEFAULT_GEMM_UTILIZATION,
-                    Source::Default,
-                    "LLaMA-65B vs measured A100",
-                ),
-            };
-            rates.push((
-                "calibrated",
-                Rate::Utilization {
-                    util: g,
-                    peak_tflops: m.clone(),
-                    basis: Basis::Measured,
-                },
-            ));
-        }
-    }
+    let work = resolve_work(args, model.as_ref())?;
+    let peaks = resolve_peaks(args, &mut warnings, &mut notes)?;
+    let rates = resolve_rates(args, &peaks)?;
     let scale = match (args.gpus, args.days) {
         (Some(n), _) => Scale::Gpus(Sourced::new(n, Source::Given)),
         (None, Some(d)) => Scale::DeadlineDays(Sourced::new(d, Source::Given)),
@@ -421,88 +248,13 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
             "time, GPUs, energy and cost need a throughput: add --gpu NAME (spec sheet), --profile FILE (measured) or --tokens-per-sec-per-gpu, and --gpus N or --days D".into(),
         );
     }
-
-    // Power, energy, prices.
-    let table_gpu = gpu.or_else(|| {
-        prof.as_ref()
-            .and_then(|(_, b, _)| b.spec_gpu.as_deref())
-            .and_then(|k| peak::lookup(k).ok())
-    });
-    let power_w = if let Some(w) = args.power_watts {
-        Some(Sourced::noted(w, Source::Given, "--power-watts"))
-    } else if let Some((w, what)) = prof.as_ref().and_then(|(p, b, origin)| {
-        measured::power_w(p, b.index).map(|(w, d)| (w, format!("{origin}, {d}")))
-    }) {
-        Some(Sourced::noted(w, Source::Measured, what))
-    } else {
-        table_gpu.map(|g| Sourced::noted(g.tdp_w, Source::Spec, format!("TDP of {}", g.key)))
-    };
-    let or_default = |v: Option<f64>, d: f64, note: &str| match v {
-        Some(v) => Sourced::new(v, Source::Given),
-        None => Sourced::noted(d, Source::Default, note),
-    };
-    let ctx = Context {
-        spec_peak,
-        measured_peak,
-        power_w,
-        pue: or_default(args.pue, energy::DEFAULT_PUE, "LLaMA paper"),
-        carbon_t_per_mwh: or_default(
-            args.carbon_intensity,
-            energy::DEFAULT_CARBON_T_PER_MWH,
-            "US average",
-        ),
-        price_per_gpu_hour: given(args.price_per_gpu_hour),
-        gpu_price: given(args.gpu_price),
-        other_hardware_fraction: or_default(
-            args.other_hardware_fraction,
-            cost::DEFAULT_OTHER_HARDWARE_FRACTION,
-            "SOURCES.md §7",
-        ),
-        datacenter_fraction: or_default(
-            args.datacenter_fraction,
-            cost::DEFAULT_DATACENTER_FRACTION,
-            "SOURCES.md §7",
-        ),
-        staff_usd: or_default(args.staff_cost, cost::DEFAULT_STAFF_USD, "SOURCES.md §7"),
-    };
-
+    let dtype = peaks.dtype;
+    let ctx = resolve_context(args, peaks);
     let mut outcomes = Vec::new();
     for (label, rate) in &rates {
         outcomes.push(plan::evaluate(label, work.as_ref(), rate, &scale, &ctx)?);
     }
-
-    // Warnings.
-    for o in &outcomes {
-        if let Some(m) = &o.mfu {
-            warnings.extend(warnings::check_mfu(&o.label, m.value));
-        }
-        if let Some(g) = &o.gemm_utilization {
-            if g.value > 1.0 + 1e-9 {
-                warnings.push(Warning::AboveMeasured {
-                    scenario: o.label.clone(),
-                    ratio: g.value,
-                });
-            }
-        }
-    }
-    let nt = work
-        .as_ref()
-        .and_then(|w| w.params.as_ref().zip(w.tokens.as_ref()));
-    if let Some((n, t)) = nt {
-        warnings.extend(warnings::check_tokens_per_param(n.value, t.value));
-        if let Some(ds) = args.dataset_tokens {
-            if ds < t.value {
-                warnings.push(Warning::Epochs {
-                    dataset: ds,
-                    tokens: t.value,
-                });
-            }
-        }
-    } else if args.dataset_tokens.is_some() {
-        return Err(usage(
-            "--dataset-tokens is compared with the training tokens: give --tokens, --params with --flops, or --model",
-        ));
-    }
+    check(args, work.as_ref(), &outcomes, &mut warnings)?;
     if ctx.power_w.is_none() && !outcomes.is_empty() {
         notes.push("energy and carbon need a power: add --power-watts W or --gpu NAME".into());
     }
@@ -522,4 +274,286 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
         warnings,
         notes,
     })
+}
+
+fn given(v: Option<f64>) -> Option<Sourced> {
+    v.map(|v| Sourced::new(v, Source::Given))
+}
+
+/// N, D and C from the flags and the model; `None` when starting from `--gpu-hours` alone.
+fn resolve_work(
+    args: &EstimateArgs,
+    model: Option<&(ModelConfig, Source)>,
+) -> anyhow::Result<Option<Workload>> {
+    let mut params = given(args.params);
+    let mut tokens = given(args.tokens);
+    if let Some((m, src)) = model {
+        if params.is_none() {
+            params = Some(Sourced::noted(m.params, *src, model_note(m)));
+        }
+        // Given compute wins over the preset's tokens (D is then C / 6N).
+        if tokens.is_none() && args.flops.is_none() {
+            if let Some(t) = m.training_tokens {
+                tokens = Some(Sourced::noted(t, *src, model_note(m)));
+            }
+        }
+    }
+    if args.seq_len.is_some() && model.is_none() {
+        return Err(usage(
+            "--seq-len needs the architecture: give --model NAME or --model-config FILE",
+        ));
+    }
+    let attention = model.map(|(m, src)| {
+        let (seq, seq_src) = match args.seq_len {
+            Some(t) => (t, "given".to_string()),
+            None => (m.context as f64, src.name().to_string()),
+        };
+        let (l, h, q) = (m.layers, m.heads, m.head_dim());
+        Sourced::noted(
+            compute::attention_flops_per_token(l as f64, h as f64, q as f64, seq),
+            Source::Derived,
+            format!("12·L·H·Q·T, L {l} H {h} Q {q} T {seq} ({seq_src})"),
+        )
+    });
+    let flops = given(args.flops);
+    if args.gpu_hours.is_some() && params.is_none() && tokens.is_none() && flops.is_none() {
+        return Ok(None); // starting from hours: energy, carbon and cost need no workload
+    }
+    Workload::resolve(params, tokens, flops, args.recompute, attention).map(Some)
+}
+
+/// The peaks an estimate divides by, and the profile they may come from.
+struct Peaks {
+    dtype: DType,
+    gpu: Option<&'static GpuSpec>,
+    /// The loaded profile, its chosen result and its path.
+    prof: Option<(Profile, measured::MeasuredPeak, String)>,
+    spec: Option<Sourced>,
+    measured: Option<Sourced>,
+}
+
+fn resolve_peaks(
+    args: &EstimateArgs,
+    warnings: &mut Vec<Warning>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Peaks> {
+    let explicit_dtype = parse_dtype(args.dtype.as_deref())?;
+    let gpu = args.gpu.as_deref().map(peak::lookup).transpose()?;
+    let prof = match &args.profile {
+        Some(p) => {
+            let origin = p.display().to_string();
+            let profile = Profile::load(p)?;
+            let best = measured::best_result(&profile, explicit_dtype, &origin)?;
+            if best.fell_back {
+                notes.push(format!(
+                    "{origin} has no bf16 result: using its fp16 results"
+                ));
+            }
+            Some((profile, best, origin))
+        }
+        None => None,
+    };
+    let best = prof.as_ref().map(|(_, b, _)| b);
+    let dtype = explicit_dtype
+        .or(best.map(|b| b.dtype))
+        .unwrap_or(DType::Bf16);
+    let spec = if let Some(p) = args.peak_tflops {
+        Some(Sourced::noted(p, Source::Given, "--peak-tflops"))
+    } else if let Some(g) = gpu {
+        let (p, d) = gpu_peak(g, dtype, explicit_dtype.is_some() || prof.is_some())?;
+        Some(Sourced::noted(p, Source::Spec, format!("{} {d}", g.key)))
+    } else {
+        best.and_then(|b| {
+            let (p, k) = (b.spec_tflops?, b.spec_gpu.as_ref()?);
+            Some(Sourced::noted(
+                p,
+                Source::Spec,
+                format!("{k} {}, the profile's device", b.dtype),
+            ))
+        })
+    };
+    if let (Some(g), Some(k)) = (gpu, best.and_then(|b| b.spec_gpu.as_ref())) {
+        if *k != g.key {
+            warnings.push(Warning::GpuMismatch {
+                given: g.key.clone(),
+                profile: k.clone(),
+            });
+        }
+    }
+    if spec.is_none() && prof.is_some() {
+        notes.push(
+            "the profile's device is not in the GPU table: add --gpu NAME or --peak-tflops for a spec-sheet column and the MFU".into(),
+        );
+    }
+    let measured = match (&prof, args.measured_tflops) {
+        (Some((_, b, origin)), _) => Some(Sourced::noted(
+            b.tflops,
+            Source::Measured,
+            format!("{origin}: {}", b.describe()),
+        )),
+        (None, Some(m)) => Some(Sourced::noted(m, Source::Given, "--measured-tflops")),
+        _ => None,
+    };
+    Ok(Peaks {
+        dtype,
+        gpu,
+        prof,
+        spec,
+        measured,
+    })
+}
+
+/// The scenarios: one observed/given rate, or a spec-sheet and a calibrated utilization.
+fn resolve_rates(args: &EstimateArgs, peaks: &Peaks) -> anyhow::Result<Vec<(&'static str, Rate)>> {
+    if let Some(r) = args.tokens_per_sec_per_gpu {
+        return Ok(vec![(
+            "observed",
+            Rate::TokensPerSec(Sourced::new(r, Source::Given)),
+        )]);
+    }
+    if let Some(x) = args.achieved_tflops {
+        return Ok(vec![(
+            "given",
+            Rate::HardwareTflops(Sourced::new(x, Source::Given)),
+        )]);
+    }
+    if let Some(h) = args.gpu_hours {
+        return Ok(vec![(
+            "given",
+            Rate::GpuHours(Sourced::new(h, Source::Given)),
+        )]);
+    }
+    if args.mfu.is_some() && peaks.spec.is_none() {
+        return Err(usage(
+            "--mfu is relative to a spec-sheet peak: give --gpu NAME or --peak-tflops (for a measured throughput use --gemm-utilization)",
+        ));
+    }
+    if args.gemm_utilization.is_some() && peaks.measured.is_none() {
+        return Err(usage(
+            "--gemm-utilization is relative to a measured GEMM throughput: give --profile FILE or --measured-tflops (for the spec sheet use --mfu)",
+        ));
+    }
+    let mut rates = Vec::new();
+    if let Some(p) = &peaks.spec {
+        let u = match args.mfu {
+            Some(u) => Sourced::noted(u, Source::Given, "--mfu"),
+            None => Sourced::noted(DEFAULT_MFU, Source::Default, "LLaMA-65B on A100"),
+        };
+        rates.push((
+            "spec sheet",
+            Rate::Utilization {
+                util: u,
+                peak_tflops: p.clone(),
+                basis: Basis::Spec,
+            },
+        ));
+    }
+    if let Some(m) = &peaks.measured {
+        let g = match args.gemm_utilization {
+            Some(g) => Sourced::noted(g, Source::Given, "--gemm-utilization"),
+            None => Sourced::noted(
+                DEFAULT_GEMM_UTILIZATION,
+                Source::Default,
+                "LLaMA-65B vs measured A100",
+            ),
+        };
+        rates.push((
+            "calibrated",
+            Rate::Utilization {
+                util: g,
+                peak_tflops: m.clone(),
+                basis: Basis::Measured,
+            },
+        ));
+    }
+    Ok(rates)
+}
+
+/// Peaks, power, PUE, carbon intensity and prices shared by the scenarios.
+fn resolve_context(args: &EstimateArgs, peaks: Peaks) -> Context {
+    let table_gpu = peaks.gpu.or_else(|| {
+        peaks
+            .prof
+            .as_ref()
+            .and_then(|(_, b, _)| b.spec_gpu.as_deref())
+            .and_then(|k| peak::lookup(k).ok())
+    });
+    let measured_power = peaks.prof.as_ref().and_then(|(p, b, origin)| {
+        measured::power_w(p, b.index).map(|(w, d)| (w, format!("{origin}, {d}")))
+    });
+    let power_w = match (args.power_watts, measured_power) {
+        (Some(w), _) => Some(Sourced::noted(w, Source::Given, "--power-watts")),
+        (None, Some((w, what))) => Some(Sourced::noted(w, Source::Measured, what)),
+        (None, None) => {
+            table_gpu.map(|g| Sourced::noted(g.tdp_w, Source::Spec, format!("TDP of {}", g.key)))
+        }
+    };
+    let or_default = |v: Option<f64>, flag: &str, d: f64, why: &str| match v {
+        Some(v) => Sourced::noted(v, Source::Given, flag),
+        None => Sourced::noted(d, Source::Default, why),
+    };
+    let s7 = "SOURCES.md §7";
+    Context {
+        spec_peak: peaks.spec,
+        measured_peak: peaks.measured,
+        power_w,
+        pue: or_default(args.pue, "--pue", energy::DEFAULT_PUE, "LLaMA paper"),
+        carbon_t_per_mwh: or_default(
+            args.carbon_intensity,
+            "--carbon-intensity",
+            energy::DEFAULT_CARBON_T_PER_MWH,
+            "US average",
+        ),
+        price_per_gpu_hour: given(args.price_per_gpu_hour),
+        gpu_price: given(args.gpu_price),
+        other_hardware_fraction: or_default(
+            args.other_hardware_fraction,
+            "--other-hardware-fraction",
+            cost::DEFAULT_OTHER_HARDWARE_FRACTION,
+            s7,
+        ),
+        datacenter_fraction: or_default(
+            args.datacenter_fraction,
+            "--datacenter-fraction",
+            cost::DEFAULT_DATACENTER_FRACTION,
+            s7,
+        ),
+        staff_usd: or_default(args.staff_cost, "--staff-cost", cost::DEFAULT_STAFF_USD, s7),
+    }
+}
+
+/// Warnings about utilizations and data.
+fn check(
+    args: &EstimateArgs,
+    work: Option<&Workload>,
+    outcomes: &[plan::Outcome],
+    warnings: &mut Vec<Warning>,
+) -> anyhow::Result<()> {
+    for o in outcomes {
+        if let Some(m) = &o.mfu {
+            warnings.extend(warnings::check_mfu(&o.label, m.value));
+        }
+        if let Some(g) = o.gemm_utilization.as_ref().filter(|g| g.value > 1.0 + 1e-9) {
+            warnings.push(Warning::AboveMeasured {
+                scenario: o.label.clone(),
+                ratio: g.value,
+            });
+        }
+    }
+    match work.and_then(|w| w.params.as_ref().zip(w.tokens.as_ref())) {
+        Some((n, t)) => {
+            warnings.extend(warnings::check_tokens_per_param(n.value, t.value));
+            if let Some(ds) = args.dataset_tokens.filter(|ds| *ds < t.value) {
+                warnings.push(Warning::Epochs {
+                    dataset: ds,
+                    tokens: t.value,
+                });
+            }
+            Ok(())
+        }
+        None if args.dataset_tokens.is_some() => Err(usage(
+            "--dataset-tokens is compared with the training tokens: give --tokens, --params with --flops, or --model",
+        )),
+        None => Ok(()),
+    }
 }

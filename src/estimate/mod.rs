@@ -12,7 +12,7 @@
 //! - [`cost`] and [`energy`]: money, MWh and tCO2eq.
 //! - [`measured`]: the figures a profile contributes (best valid result, power, memory).
 //! - [`plan`]: one estimate (a spec-sheet and a calibrated scenario) from resolved inputs.
-//! - [`report`]: an estimate as a table and as JSON.
+//! - [`report`] and [`json`]: an estimate as a table and as JSON.
 //! - [`input`] and [`table`]: number parsing and the aligned text tables the commands print.
 
 use serde::Serialize;
@@ -21,6 +21,7 @@ pub mod compute;
 pub mod cost;
 pub mod energy;
 pub mod input;
+pub mod json;
 pub mod measured;
 pub mod memory;
 pub mod plan;
