@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::calibrate::file::{load_throughput, CalibrationThroughput};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::compute::{self, Recompute};
@@ -81,6 +82,11 @@ pub struct EstimateArgs {
     #[arg(long, value_name = "TFLOPS", allow_hyphen_values = true, value_parser = num("--measured-tflops"))]
     pub measured_tflops: Option<f64>,
 
+    /// A 'gpubench calibrate' file: its predicted tokens/s for this model's own training step
+    /// is the calibrated column (one GPU's compute and memory traffic, no communication).
+    #[arg(long, value_name = "FILE",
+          conflicts_with_all = ["profile", "measured_tflops", "gemm_utilization", "tokens_per_sec_per_gpu", "achieved_tflops", "gpu_hours"])]
+    pub calibration: Option<PathBuf>,
     /// Observed tokens per second per GPU (gives the MFU it implies).
     #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = num("--tokens-per-sec-per-gpu"),
           conflicts_with_all = ["achieved_tflops", "gpu_hours", "mfu", "gemm_utilization"])]
@@ -232,7 +238,11 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
     let mut notes: Vec<String> = Vec::new();
     let work = resolve_work(args, model.as_ref())?;
     let peaks = resolve_peaks(args, &mut warnings, &mut notes)?;
-    let rates = resolve_rates(args, &peaks)?;
+    let calibration = match &args.calibration {
+        Some(p) => Some(load_throughput(p, model.as_ref().map(|(m, _)| m))?),
+        None => None,
+    };
+    let rates = resolve_rates(args, &peaks, calibration.as_ref())?;
     let scale = match (args.gpus, args.days) {
         (Some(n), _) => Scale::Gpus(Sourced::new(n, Source::Given)),
         (None, Some(d)) => Scale::DeadlineDays(Sourced::new(d, Source::Given)),
@@ -404,7 +414,11 @@ fn resolve_peaks(
 }
 
 /// The scenarios: one observed/given rate, or a spec-sheet and a calibrated utilization.
-fn resolve_rates(args: &EstimateArgs, peaks: &Peaks) -> anyhow::Result<Vec<(&'static str, Rate)>> {
+fn resolve_rates(
+    args: &EstimateArgs,
+    peaks: &Peaks,
+    calibration: Option<&CalibrationThroughput>,
+) -> anyhow::Result<Vec<(&'static str, Rate)>> {
     if let Some(r) = args.tokens_per_sec_per_gpu {
         return Ok(vec![(
             "observed",
@@ -446,6 +460,16 @@ fn resolve_rates(args: &EstimateArgs, peaks: &Peaks) -> anyhow::Result<Vec<(&'st
                 peak_tflops: p.clone(),
                 basis: Basis::Spec,
             },
+        ));
+    }
+    if let Some(c) = calibration {
+        rates.push((
+            "calibrated",
+            Rate::TokensPerSec(Sourced::noted(
+                c.tokens_per_sec_per_gpu,
+                Source::Measured,
+                c.description.clone(),
+            )),
         ));
     }
     if let Some(m) = &peaks.measured {
