@@ -365,6 +365,11 @@ mod tests {
     }
 
     #[test]
+    fn default_guess_is_the_estimate_default() {
+        assert_eq!(DEFAULT_MFU_GUESS, crate::commands::estimate::DEFAULT_MFU);
+    }
+
+    #[test]
     fn parts_add_up() {
         let sp = spec(tiny_llama(), Recompute::None);
         let gemms = sp.gemms();
