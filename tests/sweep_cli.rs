@@ -249,3 +249,63 @@ fn ctrl_c_ends_a_sustained_run_early_and_keeps_it() {
     let end = tl.last().unwrap().t_end_s;
     assert!(end < 10.0 && end > 0.5, "{end}");
 }
+
+#[test]
+#[ignore = "needs a GPU"]
+fn gpu_sweep_searches_algorithms_and_records_telemetry() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gpu.json");
+    bin()
+        .args([
+            "sweep",
+            "--device",
+            "cuda",
+            "--dtype",
+            "bf16",
+            "--n",
+            "1024:4096:1024",
+        ])
+        .args(["--algos", "4", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("bf16: best "));
+    let p = Profile::load(&out).unwrap();
+    assert_eq!(p.results.len(), 4);
+    for r in &p.results {
+        assert!(r.valid(), "{} failed verification", r.shape());
+        let s = gpubench::sweep::point::algo_search_of(r).expect("cuBLASLt offers candidates");
+        assert!(s.timed > 1, "{}: {} timed", r.shape(), s.timed);
+        assert!(s.best_tflops >= s.default_tflops.unwrap(), "{}", r.shape());
+        assert_eq!(r.tflops, s.best_tflops);
+        let t = gpubench::telemetry::of_result(r).expect("NVML telemetry on a GPU");
+        assert!(t.samples > 0 && t.power_w_mean.unwrap() > 0.0);
+        assert!(t.sm_clock_mhz_min.unwrap() > 0.0);
+        assert!(t.tflops_per_watt.unwrap() > 0.0 && t.energy_per_product_j.unwrap() > 0.0);
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU"]
+fn gpu_sustained_run_has_clock_and_power_per_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gpu-sus.json");
+    bin()
+        .args(["run", "--device", "cuda", "--dtype", "bf16", "--n", "4096"])
+        .args(["--duration", "5", "-o"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Clock, power and temperature: NVML",
+        ));
+    let p = Profile::load(&out).unwrap();
+    let tl = gpubench::telemetry::of_result(&p.results[0])
+        .unwrap()
+        .timeline
+        .unwrap();
+    assert!(tl.len() >= 10, "{}", tl.len());
+    assert!(tl
+        .iter()
+        .all(|w| w.sm_clock_mhz_mean.is_some() && w.power_w_mean.is_some()));
+}

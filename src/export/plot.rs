@@ -107,8 +107,21 @@ fn draw_sizes(area: &Area<'_>, p: &Profile, rs: &[&GemmResult]) -> anyhow::Resul
         .iter()
         .flat_map(|r| [Some(r.tflops), r.peak.spec_tflops, r.peak.derived_tflops])
         .flatten()
-        .fold(0.0f64, f64::max)
-        * 1.1;
+        .fold(0.0f64, f64::max);
+    // Headroom above the highest line for the legend (upper right), one row per series.
+    let rows = dtypes
+        .iter()
+        .map(|d| {
+            let mine = rs.iter().filter(|r| r.dtype == *d);
+            let first = rs.iter().find(|r| r.dtype == *d);
+            1 + usize::from(mine.clone().any(|r| !r.valid()))
+                + first.map_or(0, |r| {
+                    usize::from(r.peak.spec_tflops.is_some())
+                        + usize::from(r.peak.derived_tflops.is_some())
+                })
+        })
+        .sum::<usize>();
+    let y_top = y_top * (1.08 + 0.045 * rows as f64);
     let y_top = if y_top > 0.0 { y_top } else { 1.0 };
     let mut chart = ChartBuilder::on(area)
         .caption(
@@ -228,7 +241,8 @@ fn draw_sizes(area: &Area<'_>, p: &Profile, rs: &[&GemmResult]) -> anyhow::Resul
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
@@ -291,6 +305,7 @@ fn draw_timeline(
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerLeft)
+            .label_font(("sans-serif", 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
