@@ -97,7 +97,7 @@ fn per_watt(r: &GemmResult) -> String {
 
 fn describe(p: &Profile, name: &str) -> String {
     format!(
-        "{name}: {} ({}), {} {} UTC, gpubench {}{}",
+        "{name}: {} ({}), {} {}, gpubench {}{}",
         p.device.name,
         p.device.backend,
         p.kind,
