@@ -65,11 +65,13 @@ where
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                     let _ = e.print();
-                    Err(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        ExitCode::from(crate::error::EXIT_USAGE)
-                    } else {
-                        ExitCode::SUCCESS
-                    })
+                    Err(
+                        if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                            ExitCode::from(crate::error::EXIT_USAGE)
+                        } else {
+                            ExitCode::SUCCESS
+                        },
+                    )
                 }
                 _ => {
                     eprintln!("{}", one_line_clap_error(&e));

@@ -29,7 +29,8 @@ pub const EXIT_FAILURE: u8 = 1;
 
 /// Whether an error (or anything in its chain) is a usage error.
 pub fn is_usage(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<UsageError>().is_some())
+    err.chain()
+        .any(|e| e.downcast_ref::<UsageError>().is_some())
 }
 
 /// Prints `Error: ...` on one line (context chain joined with ": ") and returns the exit code.

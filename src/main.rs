@@ -12,7 +12,9 @@ fn main() -> ExitCode {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         let msg = msg.lines().next().unwrap_or("").to_string();
-        eprintln!("Error: internal error: {msg} (please report this at the gpubench issue tracker)");
+        eprintln!(
+            "Error: internal error: {msg} (please report this at the gpubench issue tracker)"
+        );
     }));
     let cli = match gpubench::cli::parse() {
         Ok(cli) => cli,

@@ -191,11 +191,16 @@ impl Profile {
 
     /// Parses a profile from JSON text; `origin` names the file in errors.
     pub fn from_json(text: &str, origin: &str) -> anyhow::Result<Profile> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| usage(format!("{origin}: not a gpubench profile (invalid JSON: {e})")))?;
-        let version = value
-            .get("schema_version")
-            .ok_or_else(|| usage(format!("{origin}: not a gpubench profile (no schema_version)")))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            usage(format!(
+                "{origin}: not a gpubench profile (invalid JSON: {e})"
+            ))
+        })?;
+        let version = value.get("schema_version").ok_or_else(|| {
+            usage(format!(
+                "{origin}: not a gpubench profile (no schema_version)"
+            ))
+        })?;
         match version.as_u64() {
             Some(v) if v == SCHEMA_VERSION as u64 => {}
             Some(v) => {
@@ -273,7 +278,10 @@ pub fn default_file_name(
     } else {
         format!("{kind}_")
     };
-    format!("{device_slug}_{kind}{}_{size}_{stamp}.json", names.join("-"))
+    format!(
+        "{device_slug}_{kind}{}_{size}_{stamp}.json",
+        names.join("-")
+    )
 }
 
 /// Where a profile will be written, checked before measuring so that a bad `--out` fails
@@ -290,7 +298,11 @@ pub struct OutputTarget {
 impl OutputTarget {
     /// Validates the target: the folder exists (or can be created, for `results/`) and is
     /// writable, and an explicit file does not exist unless `force`.
-    pub fn check(explicit: Option<PathBuf>, default_dir: &Path, force: bool) -> anyhow::Result<Self> {
+    pub fn check(
+        explicit: Option<PathBuf>,
+        default_dir: &Path,
+        force: bool,
+    ) -> anyhow::Result<Self> {
         let dir = match &explicit {
             Some(p) => {
                 if p.is_dir() {

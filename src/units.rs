@@ -6,9 +6,15 @@ use crate::error::usage;
 /// `B`/`G` (1e9), `T` (1e12), `P` (1e15), or scientific notation (`65e9`). Underscores and
 /// commas are ignored (`1_000`, `10,830`). `what` names the flag for the error message.
 pub fn parse_count(s: &str, what: &str) -> anyhow::Result<f64> {
-    let t: String = s.trim().chars().filter(|c| *c != '_' && *c != ',').collect();
+    let t: String = s
+        .trim()
+        .chars()
+        .filter(|c| *c != '_' && *c != ',')
+        .collect();
     if t.is_empty() {
-        return Err(usage(format!("{what}: empty value; give a number such as 65e9 or 65B")));
+        return Err(usage(format!(
+            "{what}: empty value; give a number such as 65e9 or 65B"
+        )));
     }
     let (num, mult) = match t.chars().last().unwrap() {
         'k' | 'K' => (&t[..t.len() - 1], 1e3),

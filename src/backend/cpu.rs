@@ -130,7 +130,8 @@ fn simd_extension() -> Option<(&'static str, u32)> {
 
 /// The CPU's maximum clock from cpufreq (Linux), where the kernel exposes it.
 fn max_clock_mhz() -> Option<f64> {
-    let s = std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").ok()?;
+    let s =
+        std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").ok()?;
     let khz: f64 = s.trim().parse().ok()?;
     (khz > 0.0).then_some(khz / 1000.0)
 }
@@ -311,7 +312,10 @@ impl<T: Elem> PreparedGemm for CpuGemm<T> {
             _ => ("fp32 SIMD FMA", "fp32"),
         };
         GemmApi {
-            api: format!("gemm crate {} (gemm::gemm, {} threads)", "0.19", self.threads),
+            api: format!(
+                "gemm crate {} (gemm::gemm, {} threads)",
+                "0.19", self.threads
+            ),
             compute_type: compute.into(),
             accumulator: acc.into(),
             output_type: self.dtype.output_type().into(),
@@ -337,11 +341,21 @@ impl<T: Elem> PreparedGemm for CpuGemm<T> {
         let k = self.k;
         let a_rows = rows
             .iter()
-            .map(|&i| self.a[0][i as usize * k..(i as usize + 1) * k].iter().map(|x| x.to_f64()).collect())
+            .map(|&i| {
+                self.a[0][i as usize * k..(i as usize + 1) * k]
+                    .iter()
+                    .map(|x| x.to_f64())
+                    .collect()
+            })
             .collect();
         let b_cols = cols
             .iter()
-            .map(|&j| self.bt[0][j as usize * k..(j as usize + 1) * k].iter().map(|x| x.to_f64()).collect())
+            .map(|&j| {
+                self.bt[0][j as usize * k..(j as usize + 1) * k]
+                    .iter()
+                    .map(|x| x.to_f64())
+                    .collect()
+            })
             .collect();
         let c = rows
             .iter()

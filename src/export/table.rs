@@ -180,7 +180,10 @@ pub fn render(p: &Profile) -> String {
         );
     }
     if p.interrupted == Some(true) {
-        let _ = writeln!(out, "Interrupted: these are the results completed before the stop.");
+        let _ = writeln!(
+            out,
+            "Interrupted: these are the results completed before the stop."
+        );
     }
     out
 }

@@ -96,8 +96,7 @@ pub fn sample(
         }
         let need_iters = settings.min_iters.saturating_sub(n);
         let need_time = ((settings.min_secs - elapsed).max(0.0) / per.max(1e-9)).ceil() as usize;
-        let want = batch_size(per, need_iters.max(need_time).max(1))
-            .min(settings.max_iters - n);
+        let want = batch_size(per, need_iters.max(need_time).max(1)).min(settings.max_iters - n);
         let t = gemm.run(want)?;
         if !t.is_empty() {
             per = t.iter().sum::<f64>() / t.len() as f64;
@@ -151,8 +150,9 @@ pub fn finish(
     gemm: &mut dyn PreparedGemm,
     s: Samples,
 ) -> anyhow::Result<GemmResult> {
-    let stats = Stats::of(&s.samples_s)
-        .ok_or_else(|| anyhow::anyhow!("no valid timing samples for {} {}", req.dtype, req.shape))?;
+    let stats = Stats::of(&s.samples_s).ok_or_else(|| {
+        anyhow::anyhow!("no valid timing samples for {} {}", req.dtype, req.shape)
+    })?;
     let (rows, cols) = verify::sample_indices(req.shape, settings.verify_points, req.seed);
     let vs = gemm.verify_sample(&rows, &cols)?;
     let verification = verify::check(&vs, req.dtype);
