@@ -417,6 +417,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Result<
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("cannot write to {}", dir.display()))?;
+    // tempfile creates files readable by their owner only; a profile is a shareable result.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("writing {}", path.display()))?;

@@ -157,3 +157,39 @@ mod tests {
         assert_eq!(b, 3 * 16384 * 16384 * 2);
     }
 }
+
+/// The dtypes a measuring command runs on `backend`: the backend's default (bf16 on a GPU,
+/// fp32 on the CPU) when none is given; for `all`, every dtype the device supports (the
+/// others are named in the returned notice); an explicit list must be supported entirely
+/// (usage error otherwise).
+pub fn resolve_dtypes(
+    requested: Option<&str>,
+    backend: &dyn Backend,
+) -> anyhow::Result<(Vec<DType>, Option<String>)> {
+    let cpu = backend.info().backend == "cpu";
+    let Some(text) = requested else {
+        return Ok((vec![if cpu { DType::Fp32 } else { DType::Bf16 }], None));
+    };
+    let list = DType::parse_list(text)?;
+    if text.trim().eq_ignore_ascii_case("all") {
+        let (ok, skipped): (Vec<DType>, Vec<DType>) = list
+            .into_iter()
+            .partition(|d| backend.check_dtype(*d).is_ok());
+        let notice = (!skipped.is_empty()).then(|| {
+            format!(
+                "notice: --dtype all on {}: skipping {} (not supported by this device)",
+                backend.info().name,
+                skipped
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        return Ok((ok, notice));
+    }
+    for &d in &list {
+        backend.check_dtype(d)?;
+    }
+    Ok((list, None))
+}

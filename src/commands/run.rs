@@ -102,10 +102,9 @@ pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: boo
 /// Runs `gpubench run`.
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything the user typed is checked before any device is touched.
-    let dtypes = match &args.dtype {
-        Some(s) => Some(DType::parse_list(s)?),
-        None => None,
-    };
+    if let Some(s) = &args.dtype {
+        DType::parse_list(s)?; // a typo fails before any device is opened
+    }
     let target = if args.no_save {
         None
     } else {
@@ -127,7 +126,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let be = backend.as_ref();
     let cpu = be.info().backend == "cpu";
-    let dtypes = dtypes.unwrap_or_else(|| vec![if cpu { DType::Fp32 } else { DType::Bf16 }]);
+    let (dtypes, dtype_notice) = session::resolve_dtypes(args.dtype.as_deref(), be)?;
+    if let Some(n) = dtype_notice {
+        eprintln!("{n}");
+    }
     let shape = shape_from_flags(args.m, args.n, args.k, cpu);
     let settings = args.timing.resolve(&be.info().backend);
 

@@ -29,6 +29,9 @@ pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
             profile.kind
         );
         print!("{}", crate::export::table::render(&profile));
+        for r in &profile.results {
+            print!("{}", crate::sustained::render(r));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

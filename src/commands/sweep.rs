@@ -170,10 +170,9 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         },
         args.max_points,
     )?;
-    let dtypes = match &args.dtype {
-        Some(s) => Some(DType::parse_list(s)?),
-        None => None,
-    };
+    if let Some(s) = &args.dtype {
+        DType::parse_list(s)?; // a typo fails before any device is opened
+    }
     if let Some(s) = args.settle_time {
         if !s.is_finite() || s < 0.0 {
             return Err(crate::error::usage(format!(
@@ -194,7 +193,10 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     let be = backend.as_ref();
     let cpu = be.info().backend == "cpu";
-    let dtypes = dtypes.unwrap_or_else(|| vec![if cpu { DType::Fp32 } else { DType::Bf16 }]);
+    let (dtypes, dtype_notice) = session::resolve_dtypes(args.dtype.as_deref(), be)?;
+    if let Some(n) = dtype_notice {
+        eprintln!("{n}");
+    }
     plan::check(&dtypes, &shapes, args.max_points)?;
     let settings = sweep_settings(&args.timing, cpu);
     for &d in &dtypes {
