@@ -132,32 +132,6 @@ pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_differ_by_backend() {
-        let f = TimingFlags::default();
-        let g = f.resolve("cuda");
-        let c = f.resolve("cpu");
-        assert_eq!((g.min_iters, g.warmup_iters), (50, 10));
-        assert_eq!((c.min_iters, c.warmup_iters), (10, 2));
-        let f = TimingFlags {
-            iters: Some(500),
-            max_iters: Some(10),
-            ..Default::default()
-        };
-        assert_eq!(f.resolve("cuda").max_iters, 500);
-    }
-
-    #[test]
-    fn bytes_for_16384_fp16() {
-        let b = bytes_needed(DType::Fp16, GemmShape::square(16384), 1);
-        assert_eq!(b, 3 * 16384 * 16384 * 2);
-    }
-}
-
 /// The dtypes a measuring command runs on `backend`: the backend's default (bf16 on a GPU,
 /// fp32 on the CPU) when none is given; for `all`, every dtype the device supports (the
 /// others are named in the returned notice); an explicit list must be supported entirely
@@ -192,4 +166,30 @@ pub fn resolve_dtypes(
         backend.check_dtype(d)?;
     }
     Ok((list, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_differ_by_backend() {
+        let f = TimingFlags::default();
+        let g = f.resolve("cuda");
+        let c = f.resolve("cpu");
+        assert_eq!((g.min_iters, g.warmup_iters), (50, 10));
+        assert_eq!((c.min_iters, c.warmup_iters), (10, 2));
+        let f = TimingFlags {
+            iters: Some(500),
+            max_iters: Some(10),
+            ..Default::default()
+        };
+        assert_eq!(f.resolve("cuda").max_iters, 500);
+    }
+
+    #[test]
+    fn bytes_for_16384_fp16() {
+        let b = bytes_needed(DType::Fp16, GemmShape::square(16384), 1);
+        assert_eq!(b, 3 * 16384 * 16384 * 2);
+    }
 }
