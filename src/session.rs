@@ -192,4 +192,16 @@ mod tests {
         let b = bytes_needed(DType::Fp16, GemmShape::square(16384), 1);
         assert_eq!(b, 3 * 16384 * 16384 * 2);
     }
+
+    #[test]
+    fn dtype_all_means_every_supported_dtype() {
+        let cpu = crate::backend::cpu::CpuBackend::new();
+        let (d, notice) = resolve_dtypes(Some("all"), &cpu).unwrap();
+        assert_eq!(d, vec![DType::Fp16, DType::Fp32, DType::Fp64]);
+        let notice = notice.unwrap();
+        assert!(notice.contains("bf16, tf32, fp8"), "{notice}");
+        assert_eq!(resolve_dtypes(None, &cpu).unwrap().0, vec![DType::Fp32]);
+        let e = resolve_dtypes(Some("fp32,bf16"), &cpu).unwrap_err();
+        assert!(crate::error::is_usage(&e));
+    }
 }
