@@ -45,22 +45,71 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Per-backend defaults for unset timing flags: (warm-up products, warm-up seconds, timed
+/// products, timed seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimingDefaults {
+    pub gpu: (u64, f64, u64, f64),
+    pub cpu: (u64, f64, u64, f64),
+}
+
+impl TimingDefaults {
+    /// `gpubench run`: long enough for clocks to settle and a stable median.
+    pub const RUN: TimingDefaults = TimingDefaults {
+        gpu: (10, 1.0, 50, 1.0),
+        cpu: (2, 0.2, 10, 0.5),
+    };
+    /// `gpubench sweep`: hundreds of points, so shorter per point.
+    pub const SWEEP: TimingDefaults = TimingDefaults {
+        gpu: (3, 0.1, 10, 0.2),
+        cpu: (1, 0.02, 3, 0.05),
+    };
+    /// `gpubench calibrate`: a few dozen distinct shapes.
+    pub const CALIBRATE: TimingDefaults = TimingDefaults {
+        gpu: (3, 0.2, 20, 0.3),
+        cpu: (1, 0.02, 3, 0.05),
+    };
+}
+
 impl TimingFlags {
-    /// The settings for a backend (`cpu` or `cuda`), defaults filled in.
+    /// The settings for `gpubench run` on a backend (`cpu` or `cuda`), defaults filled in.
     pub fn resolve(&self, backend: &str) -> TimingSettings {
-        let cpu = backend == "cpu";
-        let min_iters = self.iters.unwrap_or(if cpu { 10 } else { 50 }) as usize;
+        self.resolve_with(backend == "cpu", TimingDefaults::RUN)
+    }
+
+    /// The settings with a command's own defaults for unset flags.
+    pub fn resolve_with(&self, cpu: bool, defaults: TimingDefaults) -> TimingSettings {
+        let (warmup_iters, warmup_secs, min_iters, min_secs) =
+            if cpu { defaults.cpu } else { defaults.gpu };
+        let min_iters = self.iters.unwrap_or(min_iters) as usize;
         let max_iters = (self.max_iters.unwrap_or(100_000) as usize).max(min_iters);
         TimingSettings {
-            warmup_iters: self.warmup_iters.unwrap_or(if cpu { 2 } else { 10 }) as usize,
-            warmup_secs: self.warmup_time.unwrap_or(if cpu { 0.2 } else { 1.0 }),
+            warmup_iters: self.warmup_iters.unwrap_or(warmup_iters) as usize,
+            warmup_secs: self.warmup_time.unwrap_or(warmup_secs),
             min_iters,
-            min_secs: self.min_time.unwrap_or(if cpu { 0.5 } else { 1.0 }),
+            min_secs: self.min_time.unwrap_or(min_secs),
             max_iters,
             cold: self.cold,
             verify_points: self.verify_points.unwrap_or(256) as usize,
         }
     }
+}
+
+/// Opens the device `--device` names and picks the dtypes `--dtype` asks for
+/// ([`resolve_dtypes`]), printing the one-line notices (CPU fallback, skipped dtypes).
+pub fn open_backend(
+    device: crate::backend::DeviceChoice,
+    dtype: Option<&str>,
+) -> anyhow::Result<(Box<dyn Backend>, Vec<DType>)> {
+    let (backend, notice) = crate::backend::open(device)?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    let (dtypes, notice) = resolve_dtypes(dtype, backend.as_ref())?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    Ok((backend, dtypes))
 }
 
 /// Bytes of cuBLASLt workspace and slack the CUDA backend needs beyond the matrices.

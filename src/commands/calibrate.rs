@@ -104,16 +104,7 @@ fn positive(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone 
 
 /// Timing per shape: the user's flags, else calibrate's short defaults.
 pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
-    let min_iters = t.iters.unwrap_or(if cpu { 3 } else { 20 }) as usize;
-    TimingSettings {
-        warmup_iters: t.warmup_iters.unwrap_or(if cpu { 1 } else { 3 }) as usize,
-        warmup_secs: t.warmup_time.unwrap_or(if cpu { 0.02 } else { 0.2 }),
-        min_iters,
-        min_secs: t.min_time.unwrap_or(if cpu { 0.05 } else { 0.3 }),
-        max_iters: (t.max_iters.unwrap_or(100_000) as usize).max(min_iters),
-        cold: t.cold,
-        verify_points: t.verify_points.unwrap_or(256) as usize,
-    }
+    t.resolve_with(cpu, crate::session::TimingDefaults::CALIBRATE)
 }
 
 /// The model the flags name.

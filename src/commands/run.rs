@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::backend::{self, DeviceChoice, GemmRequest, GemmShape};
+use crate::backend::{DeviceChoice, GemmRequest, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
@@ -120,16 +120,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
 
-    let (backend, notice) = backend::open(args.device)?;
-    if let Some(n) = notice {
-        eprintln!("{n}");
-    }
+    let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
     let be = backend.as_ref();
     let cpu = be.info().backend == "cpu";
-    let (dtypes, dtype_notice) = session::resolve_dtypes(args.dtype.as_deref(), be)?;
-    if let Some(n) = dtype_notice {
-        eprintln!("{n}");
-    }
     let shape = shape_from_flags(args.m, args.n, args.k, cpu);
     let settings = args.timing.resolve(&be.info().backend);
 

@@ -7,12 +7,12 @@ use std::process::ExitCode;
 
 use indicatif::ProgressBar;
 
-use crate::backend::{self, DeviceChoice, GemmShape};
+use crate::backend::{DeviceChoice, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
 use crate::export::table::{device_line, fmt_tflops};
-use crate::profile::{GemmResult, OutputTarget, TimingSettings};
+use crate::profile::{GemmResult, OutputTarget};
 use crate::session::{self, TimingFlags};
 use crate::sweep::driver::{self, Ending, Observer, SweepSpec};
 use crate::sweep::interrupt::{self, EXIT_INTERRUPTED};
@@ -88,20 +88,6 @@ pub struct SweepArgs {
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
     s.parse::<DeviceChoice>().map_err(|e| e.to_string())
-}
-
-/// Sweep timing: the user's flags, else short defaults per backend.
-pub fn sweep_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
-    let min_iters = t.iters.unwrap_or(if cpu { 3 } else { 10 }) as usize;
-    TimingSettings {
-        warmup_iters: t.warmup_iters.unwrap_or(if cpu { 1 } else { 3 }) as usize,
-        warmup_secs: t.warmup_time.unwrap_or(if cpu { 0.02 } else { 0.1 }),
-        min_iters,
-        min_secs: t.min_time.unwrap_or(if cpu { 0.05 } else { 0.2 }),
-        max_iters: (t.max_iters.unwrap_or(100_000) as usize).max(min_iters),
-        cold: t.cold,
-        verify_points: t.verify_points.unwrap_or(256) as usize,
-    }
 }
 
 /// Shows the progress bar and telemetry warnings while the sweep runs.
@@ -187,18 +173,13 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         args.force,
     )?;
 
-    let (backend, notice) = backend::open(args.device)?;
-    if let Some(n) = notice {
-        eprintln!("{n}");
-    }
+    let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
     let be = backend.as_ref();
     let cpu = be.info().backend == "cpu";
-    let (dtypes, dtype_notice) = session::resolve_dtypes(args.dtype.as_deref(), be)?;
-    if let Some(n) = dtype_notice {
-        eprintln!("{n}");
-    }
     plan::check(&dtypes, &shapes, args.max_points)?;
-    let settings = sweep_settings(&args.timing, cpu);
+    let settings = args
+        .timing
+        .resolve_with(cpu, session::TimingDefaults::SWEEP);
     for &d in &dtypes {
         be.check_dtype(d)?;
         // The largest point decides whether the sweep fits in memory.
