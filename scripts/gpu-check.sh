@@ -1,19 +1,42 @@
 #!/usr/bin/env bash
-# Runs every GPU check of the issues in one go, on the GPU machine, from the repository
-# root with gpu/ carried (see scripts/gpu-bundle.sh). Profiles land in results/ (copied to
-# $OUT/results when $OUT is set), logs in $OUT (or gpu/out).
+# Runs the GPU checks of the issues, on the GPU machine, from the repository root with gpu/
+# carried (see scripts/gpu-bundle.sh). Profiles land in results/ (copied to $OUT when set),
+# logs in $OUT (or gpu/out). Pick the parts with the first argument (default: all):
+#   run      issue 2: all dtypes at 8192, fp16/bf16 at 16384, PyTorch side by side
+#   tests    every test binary with --include-ignored
+#   sweep    issue 4: bf16 shape sweep, 60 s sustained run, plots
+#   calib    issue 5: calibrate three GPT sizes and time the same PyTorch training steps
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu/out}
+what=${1:-all}
 mkdir -p "$out" results
 b=gpu/gpubench
 nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv > "$out/nvidia-smi.csv" 2>&1
 step() { echo "== $*" | tee -a "$out/log.txt"; "$@" 2>&1 | tee -a "$out/log.txt"; echo "rc=${PIPESTATUS[0]}" | tee -a "$out/log.txt"; }
-step "$b" run --dtype all --n 8192
-step "$b" run --dtype fp16,bf16 --n 16384
-if [ -f gpu/torch_matmul.py ]; then
-  step python3 gpu/torch_matmul.py --dtype fp16,bf16,tf32,fp32,fp64 --n 8192,16384 --json-out "$out/torch_matmul.json"
+want() { [ "$what" = all ] || [ "$what" = "$1" ]; }
+
+if want run; then
+  step "$b" run --dtype all --n 8192
+  step "$b" run --dtype fp16,bf16 --n 16384
+  [ -f gpu/torch_matmul.py ] && step python3 gpu/torch_matmul.py --dtype fp16,bf16,tf32,fp32,fp64 --n 8192,16384 --json-out "$out/torch_matmul.json"
 fi
-export CARGO_BIN_EXE_gpubench="$PWD/gpu/gpubench"   # assert_cmd finds the binary here
-for t in gpu/tests/*; do step "$t" --include-ignored --test-threads 1; done
-cp results/*.json "$out/" 2>/dev/null || true
+if want tests; then
+  export CARGO_BIN_EXE_gpubench="$PWD/gpu/gpubench"   # assert_cmd finds the binary here
+  for t in gpu/tests/*; do step "$t" --include-ignored --test-threads 1; done
+fi
+if want sweep; then
+  step "$b" sweep --dtype bf16 --m 1024:16384:2048 --n 1024:16384:2048 --k 1024:16384:4096 --algos 4
+  step "$b" run --dtype bf16 --n 8192 --duration 60
+  for p in results/*sweep*.json results/*sustained*.json; do
+    [ -f "$p" ] && step "$b" plot "$p" -o "${p%.json}.svg"
+  done
+fi
+if want calib; then
+  for spec in "gpt3-125m 8" "gpt3-350m 4" "gpt3-1.3b 2"; do
+    set -- $spec
+    step "$b" calibrate --model "$1" --seq 2048 --micro-batch "$2"
+    [ -f gpu/train_step.py ] && step python3 gpu/train_step.py --preset "$1" --seq 2048 --micro-batch "$2" --gpubench "$b"
+  done
+fi
+cp results/*.json results/*.svg "$out/" 2>/dev/null || true
