@@ -60,6 +60,19 @@ fn cpu_run_end_to_end_saves_a_verified_profile() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
+    // The calibrated estimate: 6·7e9·140e9 FLOPs on 8 devices at 55 % of the measured rate.
+    let line = text
+        .lines()
+        .find(|l| l.contains("from this measurement"))
+        .expect("calibrated estimate printed");
+    let num = |after: &str, before: &str| -> f64 {
+        let s = &line[line.find(after).unwrap() + after.len()..];
+        s[..s.find(before).unwrap()].trim().parse().unwrap()
+    };
+    let tflops = num("(default) of", "TFLOPS");
+    let days = num("→", "days");
+    let want = 6.0 * 7e9 * 140e9 / (8.0 * tflops * 1e12 * 0.55) / 86_400.0;
+    assert!((days - want).abs() / want < 0.01, "{line}");
     let files = files_in(&tmp.path().join("results"));
     assert_eq!(files.len(), 1, "{files:?}");
     let name = &files[0];

@@ -182,6 +182,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         for r in &profile.results {
             print!("{}", crate::sustained::render(r));
         }
+        print!(
+            "{}",
+            crate::export::calibrated::render(&profile, saved.as_deref())
+        );
         match &saved {
             Some(p) => println!("Profile saved: {}", p.display()),
             None => println!("Profile not saved (--no-save)."),
