@@ -11,16 +11,16 @@ use crate::units::fmt_bytes;
 /// Unset flags take the backend's defaults ([`TimingFlags::resolve`]).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TimingFlags {
-    /// Warm-up lasts at least this many products [GPU 10, CPU 2].
+    /// Warm-up lasts at least this many products [run: GPU 10, CPU 2; sweep and calibrate: fewer].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..))]
     pub warmup_iters: Option<u64>,
-    /// …and at least this many seconds, so clocks settle [GPU 1.0, CPU 0.2]; capped at 10×.
+    /// …and at least this many seconds, so clocks settle [run: GPU 1.0, CPU 0.2]; capped at 10×.
     #[arg(long, value_name = "SECONDS", value_parser = parse_secs)]
     pub warmup_time: Option<f64>,
-    /// Timing lasts at least this many products [GPU 50, CPU 10].
+    /// Timing lasts at least this many products [run: GPU 50, CPU 10; sweep and calibrate: fewer].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iters: Option<u64>,
-    /// …and at least this many seconds [GPU 1.0, CPU 0.5].
+    /// …and at least this many seconds [run: GPU 1.0, CPU 0.5].
     #[arg(long, value_name = "SECONDS", value_parser = parse_secs)]
     pub min_time: Option<f64>,
     /// …and at most this many products [100000].
