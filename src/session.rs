@@ -45,6 +45,34 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Where a measuring command saves its file (`run`, `calibrate`; `#[command(flatten)]`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SaveFlags {
+    /// Save here instead of an automatically named file in --results-dir.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub out: Option<std::path::PathBuf>,
+    /// Folder for automatically named files (named after device, dtypes, size or model, date).
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub results_dir: std::path::PathBuf,
+    /// Replace the --out file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not save anything.
+    #[arg(long, conflicts_with_all = ["out", "force"])]
+    pub no_save: bool,
+}
+
+impl SaveFlags {
+    /// The checked target (before anything is measured), or `None` with `--no-save`.
+    pub fn target(&self) -> anyhow::Result<Option<crate::profile::OutputTarget>> {
+        if self.no_save {
+            return Ok(None);
+        }
+        crate::profile::OutputTarget::check(self.out.clone(), &self.results_dir, self.force)
+            .map(Some)
+    }
+}
+
 /// Per-backend defaults for unset timing flags: (warm-up products, warm-up seconds, timed
 /// products, timed seconds).
 #[derive(Debug, Clone, Copy, PartialEq)]

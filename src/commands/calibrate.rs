@@ -15,7 +15,7 @@ use crate::error::{usage, InvalidResult};
 use crate::estimate::compute::Recompute;
 use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
-use crate::profile::{OutputTarget, TimingSettings};
+use crate::profile::TimingSettings;
 use crate::session::TimingFlags;
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds, parse_dim};
 
@@ -64,18 +64,8 @@ pub struct CalibrateArgs {
     /// Print the calibration (or, with --dry-run, the plan) as JSON instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Save here instead of results/<device>_calibration_<model>_….json.
-    #[arg(long, short = 'o', value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// Folder for automatically named calibrations.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    pub results_dir: PathBuf,
-    /// Replace the --out file if it exists.
-    #[arg(long)]
-    pub force: bool,
-    /// Do not save the calibration.
-    #[arg(long, conflicts_with_all = ["out", "force"])]
-    pub no_save: bool,
+    #[command(flatten)]
+    pub save: crate::session::SaveFlags,
 }
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
@@ -149,15 +139,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let target = if args.no_save {
-        None
-    } else {
-        Some(OutputTarget::check(
-            args.out.clone(),
-            &args.results_dir,
-            args.force,
-        )?)
-    };
+    let target = args.save.target()?;
     let (backend, notice) = backend::open(args.device)?;
     if let Some(n) = notice {
         eprintln!("{n}");

@@ -8,7 +8,6 @@ use crate::backend::{DeviceChoice, GemmRequest, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
-use crate::profile::OutputTarget;
 use crate::session::{self, TimingFlags};
 use crate::units::parse_dim;
 
@@ -35,18 +34,8 @@ pub struct RunArgs {
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0x6770_7562)]
     pub seed: u64,
-    /// Save the profile here instead of results/<device>_<dtypes>_<size>_<date>.json.
-    #[arg(long, short = 'o', value_name = "PATH")]
-    pub out: Option<PathBuf>,
-    /// Folder for automatically named profiles.
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    pub results_dir: PathBuf,
-    /// Replace the --out file if it exists.
-    #[arg(long)]
-    pub force: bool,
-    /// Do not save a profile.
-    #[arg(long, conflicts_with_all = ["out", "force"])]
-    pub no_save: bool,
+    #[command(flatten)]
+    pub save: crate::session::SaveFlags,
     /// Print the profile as JSON on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -105,19 +94,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = &args.dtype {
         DType::parse_list(s)?; // a typo fails before any device is opened
     }
-    let target = if args.no_save {
-        None
-    } else {
-        Some(OutputTarget::check(
-            args.out.clone(),
-            &args.results_dir,
-            args.force,
-        )?)
-    };
+    let target = args.save.target()?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
         args.export_markdown.clone(),
-        args.force,
+        args.save.force,
     )?;
 
     let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
