@@ -9,16 +9,7 @@ use crate::profile::{GemmResult, Profile};
 use crate::sweep::summary::summarize;
 use crate::telemetry;
 
-/// TFLOPS with precision that suits the magnitude.
-fn tf(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.1}")
-    } else if v >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
-}
+use super::table::fmt_tflops as tf;
 
 /// Milliseconds with about four significant figures.
 fn ms(seconds: f64) -> String {
