@@ -157,13 +157,13 @@ impl ModelConfig {
                 )));
             }
         }
-        if self.head_dim.is_none() && self.hidden % self.heads != 0 {
+        if self.head_dim.is_none() && !self.hidden.is_multiple_of(self.heads) {
             return Err(usage(format!(
                 "{origin}: hidden size {} is not a multiple of {} heads; give head_dim",
                 self.hidden, self.heads
             )));
         }
-        if self.heads % self.kv_heads != 0 {
+        if !self.heads.is_multiple_of(self.kv_heads) {
             return Err(usage(format!(
                 "{origin}: {} attention heads are not a multiple of {} key/value heads",
                 self.heads, self.kv_heads
