@@ -45,6 +45,25 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// clap value parser for `--device` (`auto`, `cpu`, `cuda`, `cuda:N`).
+pub fn device_flag(s: &str) -> Result<crate::backend::DeviceChoice, String> {
+    s.parse::<crate::backend::DeviceChoice>()
+        .map_err(|e| e.to_string())
+}
+
+/// clap value parser for a matrix or model dimension ([`crate::units::parse_dim`]); clap
+/// already names the flag, so the message drops its own "--n: " prefix.
+pub fn dim_flag(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |s| {
+        crate::units::parse_dim(s, flag).map_err(|e| {
+            let m = e.to_string();
+            m.strip_prefix(&format!("{flag}: "))
+                .unwrap_or(&m)
+                .to_string()
+        })
+    }
+}
+
 /// Where a measuring command saves its file (`run`, `calibrate`; `#[command(flatten)]`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SaveFlags {

@@ -17,7 +17,7 @@ use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
 use crate::profile::TimingSettings;
 use crate::session::TimingFlags;
-use crate::units::{fmt_bytes, fmt_count, fmt_seconds, parse_dim};
+use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// Flags of `gpubench calibrate`.
 #[derive(Debug, clap::Args)]
@@ -29,11 +29,11 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
     /// Sequence length [2048, or the model's context when shorter].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = positive("--seq"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--seq"))]
     pub seq: Option<u64>,
     /// Sequences per micro-batch on one GPU.
     #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
-          value_parser = positive("--micro-batch"))]
+          value_parser = crate::session::dim_flag("--micro-batch"))]
     pub micro_batch: u64,
     /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
     #[arg(long, value_name = "DTYPE")]
@@ -45,7 +45,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub unfused: bool,
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
     pub device: DeviceChoice,
     /// Timing per shape. calibrate's defaults are shorter than run's: warm-up 3 products and
     /// 0.2 s, timing 20 products and 0.3 s on a GPU (CPU: 1 / 0.02 s, 3 / 0.05 s).
@@ -68,27 +68,12 @@ pub struct CalibrateArgs {
     pub save: crate::session::SaveFlags,
 }
 
-fn parse_device(s: &str) -> Result<DeviceChoice, String> {
-    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
-}
-
 fn parse_recompute(s: &str) -> Result<Recompute, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "none" => Ok(Recompute::None),
         "selective" => Ok(Recompute::Selective),
         "full" => Ok(Recompute::Full),
         _ => Err(format!("'{s}': choose none, selective or full")),
-    }
-}
-
-fn positive(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    move |s| {
-        parse_dim(s, flag).map_err(|e| {
-            let m = e.to_string();
-            m.strip_prefix(&format!("{flag}: "))
-                .unwrap_or(&m)
-                .to_string()
-        })
     }
 }
 

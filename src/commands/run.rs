@@ -9,25 +9,24 @@ use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
 use crate::session::{self, TimingFlags};
-use crate::units::parse_dim;
 
 /// Flags of `gpubench run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all: fp16, bf16, tf32, fp32, fp64, fp8 [GPU bf16, CPU fp32].
     #[arg(long, value_name = "LIST")]
     pub dtype: Option<String>,
     /// Square size n (m = n = k) [GPU 8192, CPU 1024]; with --m/--k, the N dimension.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = dim("--n"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--n"))]
     pub n: Option<u64>,
     /// Rows of A and C (non-square shapes; defaults to n).
-    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = dim("--m"))]
+    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--m"))]
     pub m: Option<u64>,
     /// Inner dimension (non-square shapes; defaults to n).
-    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = dim("--k"))]
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--k"))]
     pub k: Option<u64>,
     #[command(flatten)]
     pub timing: TimingFlags,
@@ -58,22 +57,6 @@ fn parse_duration(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 60"))?;
     crate::sustained::check_duration(v)
         .map_err(|e| e.to_string().replace(&format!("--duration {v}: "), ""))
-}
-
-fn parse_device(s: &str) -> Result<DeviceChoice, String> {
-    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
-}
-
-fn dim(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    // clap already names the flag, so drop our "--n: " prefix.
-    move |s| {
-        parse_dim(s, flag).map_err(|e| {
-            let m = e.to_string();
-            m.strip_prefix(&format!("{flag}: "))
-                .unwrap_or(&m)
-                .to_string()
-        })
-    }
 }
 
 /// The shape the flags ask for, with per-backend defaults.

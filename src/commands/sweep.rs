@@ -32,7 +32,7 @@ warm-up 3 products and 0.1 s, timing 10 products and 0.2 s; CPU 1 product and 0.
 3 products and 0.05 s. The first point warms up for --settle-time so clocks settle first.")]
 pub struct SweepArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all [GPU bf16, CPU fp32].
     #[arg(long, value_name = "LIST")]
@@ -84,10 +84,6 @@ pub struct SweepArgs {
     /// Print the profile as JSON on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
-}
-
-fn parse_device(s: &str) -> Result<DeviceChoice, String> {
-    s.parse::<DeviceChoice>().map_err(|e| e.to_string())
 }
 
 /// Shows the progress bar and telemetry warnings while the sweep runs.
