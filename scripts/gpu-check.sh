@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs the GPU checks of the issues, on the GPU machine, from the repository root with gpu/
+# Runs every GPU check on the GPU machine, from the repository root with gpu/
 # carried (see scripts/gpu-bundle.sh). Profiles land in results/ (copied to $OUT when set),
 # logs in $OUT (or gpu/out). Pick the parts with the first argument (default: all):
-#   run      issue 2: all dtypes at 8192, fp16/bf16 at 16384, PyTorch side by side
+#   run      all dtypes at 8192, fp16/bf16 at 16384, PyTorch side by side
 #   tests    every test binary with --include-ignored
-#   sweep    issue 4: bf16 shape sweep, 60 s sustained run, plots
-#   calib    issue 5: calibrate three GPT sizes and time the same PyTorch training steps
+#   sweep    bf16 shape sweep, 60 s sustained run, plots
+#   calib    calibrate three GPT sizes and time the same PyTorch training steps
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu/out}

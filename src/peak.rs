@@ -164,7 +164,7 @@ pub fn close_matches<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) 
 /// Dense FLOPs per clock per SM for a compute capability and dtype, as gpubench runs it
 /// (fp64 on FP64 tensor cores where present; fp16/bf16/fp8 with fp32 accumulate).
 /// `geforce` selects the consumer Ada rates (half-rate fp32-accumulate tensor math).
-/// Source: `REFERENCE.md` §2 (architecture whitepapers). `None` where unknown or unsupported.
+/// Source: `docs/sources.md` §10 (architecture whitepapers). `None` where unknown or unsupported.
 pub fn flops_per_clock_per_sm(cc: (u32, u32), dtype: DType, geforce: bool) -> Option<f64> {
     use DType::*;
     let v = match (cc, dtype) {
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn derived_reproduces_every_row_with_a_published_clock() {
         // For each row with a clock, the derived peak at the datasheet's clock reproduces the
-        // spec figure within 2 % (known exceptions in REFERENCE.md §2 are the tensor clock).
+        // spec figure within 2 % (known exceptions in docs/sources.md §10 are the tensor clock).
         for g in table() {
             let Some(boost) = g.boost_mhz else { continue };
             let (maj, min) = g.compute_capability.split_once('.').unwrap();

@@ -155,7 +155,7 @@ pub struct GemmResult {
     /// measured / reference peak (see `peak.efficiency_basis`).
     pub efficiency: Option<f64>,
     pub verification: Verification,
-    /// Telemetry and algorithm search results (sweeps, sustained runs), free-form per issue.
+    /// Telemetry and algorithm search results (sweeps, sustained runs), free-form JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,7 +3,7 @@
 //! and the first seconds against the last.
 //!
 //! A cold GPU runs faster for its first seconds; under a power or thermal limit the clock then
-//! falls and throughput with it (`REFERENCE.md` §4.1). So a sustained run deliberately skips
+//! falls and throughput with it (`docs/measuring.md` §4.1). So a sustained run deliberately skips
 //! the time-based warm-up: only a few products run first (library handles and heuristics),
 //! and the first window shows the burst figure the last window can be compared with.
 

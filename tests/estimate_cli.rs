@@ -1,4 +1,4 @@
-//! `gpubench estimate` through the built binary: every worked example of SOURCES.md, the
+//! `gpubench estimate` through the built binary: every worked example of docs/sources.md, the
 //! spec-sheet vs calibrated comparison with a measured profile, the inverse questions,
 //! warnings, and bad input (one line, exit 2).
 
@@ -15,7 +15,7 @@ fn f(v: &serde_json::Value, key: &str) -> f64 {
 
 #[test]
 fn llama_65b_takes_20_8_days() {
-    // 1.4e12 / (2048 × 380) s = 20.8 days; implied MFU 47.6 % of 312 TFLOPS (SOURCES §2).
+    // 1.4e12 / (2048 × 380) s = 20.8 days; implied MFU 47.6 % of 312 TFLOPS (docs/sources.md §2).
     let args = [
         "estimate",
         "--params",
@@ -38,7 +38,7 @@ fn llama_65b_takes_20_8_days() {
     assert!(out.contains("20.82 days"), "{out}");
     assert!(out.contains("47.6 %"), "{out}");
     assert!(err.is_empty(), "no warning for a typical run: {err}");
-    // The issue's own spelling of the example.
+    // The README's spelling of the example (65e9 rather than 65.2e9).
     let v = json(&[
         "estimate",
         "--params",
@@ -80,7 +80,7 @@ fn gpt3_on_1000_a100_at_half_peak_takes_23_3_days() {
 
 #[test]
 fn gpus_for_100b_in_10_days_is_10684() {
-    // 1.8e23 FLOPs at 19.5 TFLOPS (A100 fp32, 100 %) in 864,000 s (SOURCES §2).
+    // 1.8e23 FLOPs at 19.5 TFLOPS (A100 fp32, 100 %) in 864,000 s (docs/sources.md §2).
     let v = json(&[
         "estimate",
         "--flops",
@@ -154,7 +154,7 @@ fn buying_10830_gpus_costs_142_790_000() {
 
 #[test]
 fn llama_energy_2638_mwh_is_1015_tco2() {
-    // GPU-hours × 400 W × PUE 1.1 = 2,638 MWh → × 0.385 = 1,015.6 tCO2eq (SOURCES §6).
+    // GPU-hours × 400 W × PUE 1.1 = 2,638 MWh → × 0.385 = 1,015.6 tCO2eq (docs/sources.md §6).
     let hours = (2638e6 / (400.0 * 1.1)).to_string();
     let args = [
         "estimate",
@@ -306,7 +306,7 @@ fn both_utilizations_can_be_given_and_are_kept_apart() {
         ],
         &["--mfu", "spec-sheet peak", "--gpu"],
     );
-    // --measured-tflops stands in for a profile (REFERENCE §5: 271.2 on A100).
+    // --measured-tflops stands in for a profile (docs/sources.md §11: 271.2 on A100).
     let v = json(&[
         "estimate",
         "--model",

@@ -1,5 +1,5 @@
 //! `gpubench memory`, `scale`, `gpus` and `models` through the built binary: the worked
-//! examples of SOURCES.md (97 GB; 140B tokens and 560 GB; 10× growth 3.16/3.16 vs
+//! examples of docs/sources.md (97 GB; 140B tokens and 560 GB; 10× growth 3.16/3.16 vs
 //! 5.37/1.86), ZeRO sharding and fit, the presets, and bad input.
 
 mod estimate_fixture;

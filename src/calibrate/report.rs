@@ -17,7 +17,7 @@ use super::step::{GemmKind, Pass, StepGemm};
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// A default MFU guess to compare the calibrated prediction with: LLaMA-65B's 47.6 % of the
-/// A100's bf16 peak (`REFERENCE.md` §5), the figure planners without a measurement use.
+/// A100's bf16 peak (`docs/sources.md` §12), the figure planners without a measurement use.
 pub const DEFAULT_MFU_GUESS: f64 = 0.476;
 
 /// One row of the breakdown.
@@ -320,7 +320,7 @@ pub fn render(b: &Breakdown) -> String {
             &mut s,
             "step time a default MFU guess predicts",
             format!(
-                "{} (default: {:.1} % MFU, REFERENCE.md §5)",
+                "{} (default: {:.1} % MFU, docs/sources.md §12)",
                 fmt_seconds(t),
                 100.0 * DEFAULT_MFU_GUESS
             ),

@@ -22,10 +22,11 @@ use crate::model::ModelConfig;
 use crate::peak::{self, GpuSpec};
 use crate::profile::Profile;
 
-/// Default MFU: LLaMA-65B's 380 tokens/s/GPU on A100 = 6 × 65.2e9 × 380 / 312e12 (REFERENCE §5).
+/// Default MFU: LLaMA-65B's 380 tokens/s/GPU on A100 = 6 × 65.2e9 × 380 / 312e12
+/// (docs/sources.md §12).
 pub const DEFAULT_MFU: f64 = 0.476;
 /// Default utilization of measured GEMM throughput: the same run against the 271 TFLOPS
-/// measured A100 bf16 maximum (REFERENCE §5).
+/// measured A100 bf16 maximum (docs/sources.md §12).
 pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
 
 /// Flags of `gpubench estimate`.
@@ -516,7 +517,7 @@ fn resolve_context(args: &EstimateArgs, peaks: Peaks) -> Context {
         Some(v) => Sourced::noted(v, Source::Given, flag),
         None => Sourced::noted(d, Source::Default, why),
     };
-    let s7 = "SOURCES.md §7";
+    let s7 = "docs/sources.md §7";
     Context {
         spec_peak: peaks.spec,
         measured_peak: peaks.measured,

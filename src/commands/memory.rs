@@ -19,7 +19,7 @@ use crate::peak;
 use crate::profile::Profile;
 use crate::units::fmt_count;
 
-/// The source's CUDA context overhead, GB (`SOURCES.md` §4).
+/// The source's CUDA context overhead, GB (`docs/sources.md` §4).
 pub const DEFAULT_CUDA_CONTEXT_GB: f64 = 1.3;
 
 /// Flags of `gpubench memory`.
@@ -253,7 +253,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         src.insert(
             "cuda_context_gb".into(),
             json!(if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
-                "default, SOURCES.md §4"
+                "default, docs/sources.md §4"
             } else {
                 "given"
             }),
@@ -325,7 +325,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         "CUDA context".into(),
         gb(b.cuda_context),
         if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
-            "default, SOURCES.md §4".into()
+            "default, docs/sources.md §4".into()
         } else {
             "given".to_string()
         },

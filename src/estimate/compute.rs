@@ -1,6 +1,6 @@
 //! Training compute: C = 6·N·D, PF-days, recomputation and PaLM's attention term.
 //!
-//! Sources (`SOURCES.md` §1, `REFERENCE.md` §5): a forward pass costs 2 FLOPs per parameter
+//! Sources (`docs/sources.md` §1 and §12): a forward pass costs 2 FLOPs per parameter
 //! per token and the backward pass 4, so C ≈ 6ND. Full activation recomputation runs the
 //! forward pass twice: 8ND (Narayanan et al. 2021). PaLM (Chowdhery et al. 2022, app. B)
 //! adds the attention score and value products, 12·L·H·Q·T FLOPs per token (L layers,
@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn six_nd() {
         assert_eq!(training_flops(65e9, 1.4e12), 5.46e23);
-        // GPT-3: 175B × 300B tokens ≈ 3.14e23 FLOPs ≈ 3,640 PF-days (SOURCES §1).
+        // GPT-3: 175B × 300B tokens ≈ 3.14e23 FLOPs ≈ 3,640 PF-days (docs/sources.md §1).
         let c = training_flops(175e9, 300e9);
         assert!(close(c, 3.14e23, 0.005), "{c}");
         assert!(close(pf_days(3.14e23), 3634.0, 0.001));
@@ -116,7 +116,7 @@ mod tests {
         let c = training_flops(7e9, 140e9);
         assert!(close(tokens_from_flops(c, 7e9), 140e9, 1e-12));
         assert!(close(params_from_flops(c, 140e9), 7e9, 1e-12));
-        // A 100B model scaled from GPT-3: 100/175 × 3.14e23 ≈ 1.8e23 (SOURCES §1).
+        // A 100B model scaled from GPT-3: 100/175 × 3.14e23 ≈ 1.8e23 (docs/sources.md §1).
         assert!(close(100.0 / 175.0 * 3.14e23, 1.8e23, 0.01));
     }
 }

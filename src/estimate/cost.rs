@@ -1,6 +1,6 @@
 //! Money: renting GPU-hours, or buying the cluster.
 //!
-//! Source (`SOURCES.md` §7): buying = GPUs × unit price + other hardware (CPU, memory,
+//! Source (`docs/sources.md` §7): buying = GPUs × unit price + other hardware (CPU, memory,
 //! storage, network: 20 % of the GPU cost) + data centre (power, cooling, upkeep: 10 %) +
 //! staff ($2,000,000); 10,830 A100s at $10,000 → $142,790,000. Renting = GPU-hours × price
 //! per GPU-hour.

@@ -1,6 +1,6 @@
 //! Energy and carbon of a run.
 //!
-//! Source (`SOURCES.md` §6, from the LLaMA paper): Wh = GPU-hours × GPU power (W) × PUE, and
+//! Source (`docs/sources.md` §6, from the LLaMA paper): Wh = GPU-hours × GPU power (W) × PUE, and
 //! tCO2eq = MWh × 0.385 (the US average grid, 0.385 kg CO2eq per kWh = t per MWh). LLaMA's
 //! development: 2,638 MWh → 1,015 tCO2eq. Only GPU power is counted, as the source does.
 

@@ -3,7 +3,7 @@
 //!
 //! A profile may hold one result per dtype (`gpubench run`) or many shapes of one dtype (a
 //! sweep). The peak is the fastest result of the dtype that passed verification: a wrong
-//! answer computed quickly is not a throughput (`REFERENCE.md` §4.5).
+//! answer computed quickly is not a throughput (`docs/measuring.md` §4.5).
 
 use crate::dtype::DType;
 use crate::error::usage;

@@ -1,7 +1,7 @@
 //! Training memory per GPU: weights, gradients, optimizer states, fp32 master weights,
 //! activations and the CUDA context, with ZeRO sharding.
 //!
-//! Sources: `SOURCES.md` §4 (6B in fp32 with AdamW: 24 + 24 + 48 GB + 1.3 GB of CUDA context
+//! Sources: `docs/sources.md` §4 (6B in fp32 with AdamW: 24 + 24 + 48 GB + 1.3 GB of CUDA context
 //! ≈ 97 GB; mixed precision 16 bytes per parameter); ZeRO stages (Rajbhandari et al. 2020):
 //! stage 1 shards the optimizer states (with the fp32 master weights), stage 2 also the
 //! gradients, stage 3 also the weights, each across the data-parallel GPUs; activations per
@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(m.optimizer, 48e9);
         assert_eq!(m.master, 0.0);
         assert!((m.total() / 1e9 - 97.3).abs() < 1e-9);
-        // 1B fp32 weights = 3.725 GiB (SOURCES §4).
+        // 1B fp32 weights = 3.725 GiB (docs/sources.md §4).
         assert!((1e9 * bpp.weights / 1024f64.powi(3) - 3.725).abs() < 0.001);
     }
 

@@ -2,7 +2,7 @@
 //! and carbon, fed by spec-sheet peaks or by a measured profile.
 //!
 //! Every function here is pure (numbers in, numbers out) and unit-tested against the worked
-//! examples of `SOURCES.md`; the commands in `src/commands/` read flags and files, call these,
+//! examples of `docs/sources.md`; the commands in `src/commands/` read flags and files, call these,
 //! and print. Each figure shown to a user carries a [`Source`] saying where it came from.
 //!
 //! - [`compute`]: C = 6ND (8ND with full recomputation), PF-days, PaLM's attention term.

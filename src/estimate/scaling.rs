@@ -1,7 +1,7 @@
 //! Data and scaling laws: the Chinchilla rule, data size on disk, and compute-optimal model
 //! and data sizes under Chinchilla and Kaplan.
 //!
-//! Sources (`SOURCES.md` §5): N_opt ∝ C^a, D_opt ∝ C^b with a + b = 1 because C = 6ND.
+//! Sources (`docs/sources.md` §5): N_opt ∝ C^a, D_opt ∝ C^b with a + b = 1 because C = 6ND.
 //! Chinchilla (Hoffmann et al. 2022): a = b = 0.5 and about 20 tokens per parameter, so
 //! N = √(C / 120) and D = 20·N. Kaplan et al. 2020: a = 0.73, b = 0.27, with the constant
 //! of their Table 5: N_opt = 1.3e9 · C^0.73 (C in PF-days; N counts non-embedding

@@ -1,6 +1,6 @@
 //! Throughput, wall-clock time, GPU count and model FLOPs utilization.
 //!
-//! Sources (`SOURCES.md` §2, `REFERENCE.md` §5): T = C / (GPUs × FLOP/s per GPU), or from a
+//! Sources (`docs/sources.md` §2 and §12): T = C / (GPUs × FLOP/s per GPU), or from a
 //! token rate T = D / (GPUs × tokens/s/GPU); GPUs for a deadline = C / (FLOP/s per GPU ×
 //! seconds); PaLM's MFU = tokens/s × 6N / peak FLOP/s (per GPU). All FLOP/s here are *model*
 //! FLOP/s (6N per token), as MFU defines them, unless a name says hardware.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use crate::units::fmt_count;
 
-/// Range of GPU utilization (MFU) the sources call typical of LLM training (`SOURCES.md` §2).
+/// Range of GPU utilization (MFU) the sources call typical of LLM training (`docs/sources.md` §2).
 pub const TYPICAL_MFU: (f64, f64) = (0.30, 0.55);
 
 /// Tokens per parameter more than this factor away from Chinchilla's 20 draw a warning.
@@ -31,7 +31,7 @@ impl fmt::Display for Warning {
         match self {
             Warning::MfuOutsideRange { scenario, mfu } => write!(
                 f,
-                "{scenario}: MFU {:.1} % is outside the {:.0}–{:.0} % typical of LLM training (SOURCES.md §2); check the throughput",
+                "{scenario}: MFU {:.1} % is outside the {:.0}–{:.0} % typical of LLM training (docs/sources.md §2); check the throughput",
                 mfu * 100.0,
                 TYPICAL_MFU.0 * 100.0,
                 TYPICAL_MFU.1 * 100.0

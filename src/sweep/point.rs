@@ -3,7 +3,7 @@
 //! telemetry read while it was timed.
 //!
 //! cuBLASLt's heuristic returns several algorithms; its first choice is usually but not
-//! always the fastest (`REFERENCE.md` §4.5), and an algorithm can compute wrong results, so
+//! always the fastest (`docs/measuring.md` §4.5), and an algorithm can compute wrong results, so
 //! every candidate is verified and only verified candidates can win. The result records the
 //! default choice's and the best choice's TFLOPS in `algo_search`.
 
