@@ -8,7 +8,7 @@ weights and random tokens (nothing is downloaded). Runs warm-up steps, then time
 forward, backward and AdamW, and prints one JSON object with the median step time and the
 tokens per second.
 
-The module follows the step gpubench lists (README.md, "Calibrating to your model"):
+The module follows the step gpubench lists (docs/calibrating.md):
 - fused QKV and gate/up projections (``--unfused``: separate ones, as gpubench ``--unfused``);
 - eager attention as two batched matmuls over micro-batch x heads, with one
   ``scale + causal mask`` kernel and a softmax between them (``--attention sdpa`` uses

@@ -38,7 +38,7 @@ fn llama_65b_takes_20_8_days() {
     assert!(out.contains("20.82 days"), "{out}");
     assert!(out.contains("47.6 %"), "{out}");
     assert!(err.is_empty(), "no warning for a typical run: {err}");
-    // The README's spelling of the example (65e9 rather than 65.2e9).
+    // The spelling of the example in docs/estimating.md (65e9 rather than 65.2e9).
     let v = json(&[
         "estimate",
         "--params",

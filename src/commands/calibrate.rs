@@ -293,7 +293,7 @@ pub fn render_plan(plan: &Plan) -> String {
     let kernels: u64 = plan.passes.iter().map(|p| p.count).sum();
     let _ = writeln!(
         s,
-        "memory-bound passes: {} per step in {} kernels (see the README, section Calibrating to your model)",
+        "memory-bound passes: {} per step in {} kernels (see docs/calibrating.md)",
         fmt_bytes(plan.memory_bytes()),
         kernels
     );

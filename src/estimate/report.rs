@@ -1,5 +1,6 @@
 //! An estimate as people read it (a table, each figure with its unit and source) and as
-//! programs read it (one JSON object; the keys are documented in the README ("JSON output")).
+//! programs read it (one JSON object; its keys are listed in `docs/estimating.md`, "JSON
+//! output").
 //!
 //! With two scenarios (spec sheet and calibrated) the throughput, time, energy and cost rows
 //! show both side by side with the relative difference: the point of measuring.
