@@ -1,4 +1,5 @@
-//! The command line: the top-level parser and its subcommands.
+//! The command line's top level, kept apart so every parse error becomes gpubench's one-line,
+//! exit-code-2 form in one place: the parser and its subcommands.
 //!
 //! Each subcommand's flags live beside the code that runs it, in `src/commands/<name>.rs`
 //! (a clap `Args` struct plus an `execute` function); this file only lists them and turns

@@ -1,4 +1,5 @@
-//! The data types gpubench measures, and how each maps to cuBLAS and to peaks.
+//! The data types gpubench measures, one enum shared by backends, peaks and exports so they
+//! agree on what each name means: how each maps to cuBLAS and to peaks.
 
 use std::fmt;
 use std::str::FromStr;

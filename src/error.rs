@@ -1,4 +1,5 @@
-//! Error kinds and exit codes.
+//! Error kinds, so that bad input (exit code 2) is told apart from a failure at run time
+//! (exit code 1) and every error reaches the user as one line.
 //!
 //! Two kinds of failure reach the user: a [`UsageError`] (bad input the user can fix by
 //! changing the command line: exit code 2) and anything else (a failure at run time: exit

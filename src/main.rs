@@ -1,4 +1,5 @@
-//! The `gpubench` binary: parse the command line, run the command, map errors to exit codes.
+//! The `gpubench` binary, kept thin so the library holds all logic: parse the command line,
+//! run the command, map errors to exit codes.
 
 use std::process::ExitCode;
 

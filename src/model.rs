@@ -1,5 +1,6 @@
-//! Transformer model descriptions: the presets of `data/models.json`, Hugging Face
-//! `config.json` files, and the parameter count computed from an architecture.
+//! Transformer model descriptions, so plans and calibrations start from a real architecture:
+//! the presets of `data/models.json`, Hugging Face `config.json` files, and the parameter
+//! count computed from an architecture.
 //!
 //! Planning needs more than a parameter count: the attention term of PaLM's FLOPs, activation
 //! memory and the GEMM shapes of a training step all need layers, hidden size, heads and

@@ -1,4 +1,5 @@
-//! Theoretical peaks: the spec-sheet table (`data/gpus.json`) and peaks derived from a device.
+//! Theoretical peaks, the denominators of every efficiency figure: the spec-sheet table
+//! (`data/gpus.json`) and peaks derived from a device.
 //!
 //! Every measured result carries two peaks:
 //! - **spec**: the dense datasheet figure for the matched GPU row (what a buyer was sold and

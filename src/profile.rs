@@ -1,4 +1,5 @@
-//! The profile: what one `gpubench run` (or sweep) measured, as versioned JSON.
+//! The profile: what one `gpubench run` (or sweep) measured, as versioned JSON, so a
+//! measurement can be shown, compared, plotted and planned with later.
 //!
 //! Saving is atomic (a temporary file in the target folder, flushed, then renamed into place
 //! without replacing an existing file); loading checks the schema version and names the file

@@ -1,4 +1,5 @@
-//! Parsing and printing quantities: counts with suffixes (`65B`, `1.4T`), bytes, durations.
+//! Parsing and printing quantities the way people write them, so `65B` and `1.4T` are accepted
+//! and figures print with units: counts with suffixes, bytes, durations.
 
 use crate::error::usage;
 

@@ -1,4 +1,5 @@
-//! The CPU backend: the `gemm` crate (multi-threaded, SIMD microkernels), fp16/fp32/fp64.
+//! The CPU backend, so every measuring command and test runs on a machine without a GPU: the
+//! `gemm` crate's multi-threaded SIMD kernels in fp16, fp32 and fp64.
 //!
 //! Same problem, timing and verification as on a GPU, so a machine without one can run every
 //! command. Times are host wall-clock per product (`Instant`), which is the device time here.

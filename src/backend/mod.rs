@@ -1,5 +1,6 @@
-//! Backends that run GEMMs: the [`Backend`] trait, its CPU ([`cpu`]) and CUDA ([`cuda`])
-//! implementations, device selection, and the row-major ↔ cuBLAS column-major mapping.
+//! One interface for every device that runs GEMMs, so measuring code is written once and never
+//! sees cudarc: the [`Backend`] trait, its CPU ([`cpu`]) and CUDA ([`cuda`]) implementations,
+//! device selection, and the row-major ↔ cuBLAS column-major mapping.
 //!
 //! The rest of gpubench never sees cudarc: it asks a backend for a [`PreparedGemm`] (inputs
 //! allocated and filled with random values), runs it a number of times and gets the seconds

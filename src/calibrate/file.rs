@@ -1,5 +1,6 @@
-//! The calibration file: what `gpubench calibrate` measured and predicted for one model, as
-//! versioned JSON, and the throughput `gpubench estimate --calibration` reads from it.
+//! The calibration file, so a step measured once can plan many runs: what `gpubench
+//! calibrate` measured and predicted for one model, as versioned JSON, and the throughput
+//! `gpubench estimate --calibration` reads from it.
 //!
 //! Saved atomically under `results/` (through [`crate::profile::OutputTarget`]) with a name
 //! that says what it is; loading checks the kind and schema version and names the file and

@@ -1,4 +1,5 @@
-//! The FLOPs identity: the step's GEMMs add up to 6·N·D plus PaLM's attention term.
+//! The FLOPs identity, which proves the list of a step's GEMMs complete: they add up to
+//! 6·N·D plus PaLM's attention term.
 //!
 //! With `D = micro_batch × seq` tokens, `A = 12·L·H·Q·T·D` (PaLM, appendix B: L layers, H
 //! heads, Q head size, T sequence length) and `N` the **parameters that take part in matrix

@@ -1,6 +1,7 @@
-//! Measuring a step on the device: each distinct GEMM shape once (with the algorithm search
-//! of `gpubench sweep` where the library offers several candidates, and verified), and the
-//! copy bandwidth that memory-bound passes are charged at.
+//! Measuring a step on the device, cheaply because every layer repeats the same products: each
+//! distinct GEMM shape once (with the algorithm search of `gpubench sweep` where the library
+//! offers several candidates, and verified), and the copy bandwidth that memory-bound passes
+//! are charged at.
 //!
 //! A step repeats the same few shapes many times (every layer runs the same products), so
 //! measuring each distinct shape once and weighting it by its calls per step gives the GEMM

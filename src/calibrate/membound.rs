@@ -1,5 +1,6 @@
-//! The memory-bound work of one training step: normalisations, activations, softmax, the
-//! residual adds, layout copies, the loss, and the optimizer, each charged its bytes.
+//! The memory-bound work of one training step, which GEMM timings alone would miss:
+//! normalisations, activations, softmax, the residual adds, layout copies, the loss, and the
+//! optimizer, each charged its bytes.
 //!
 //! These passes do few FLOPs per byte, so their time is bytes moved / memory bandwidth (the
 //! device's measured copy bandwidth), not FLOPs. Each pass is one kernel that reads its

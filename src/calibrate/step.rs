@@ -1,4 +1,5 @@
-//! Every GEMM of one training step of a dense decoder-only transformer, from its
+//! Every GEMM of one training step of a dense decoder-only transformer, because a step is a
+//! few dozen differently shaped products, not one square GEMM: derived from its
 //! [`ModelConfig`], sequence length, micro-batch and recomputation strategy.
 //!
 //! A step's cost is not one square product: it is a few dozen differently shaped products,

@@ -1,4 +1,5 @@
-//! `gpubench compare A B`: two saved profiles side by side with ratios B / A.
+//! `gpubench compare A B`: two saved profiles side by side with ratios B / A, to see how two
+//! GPUs, or one GPU on two days, differ.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

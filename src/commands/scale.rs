@@ -1,4 +1,5 @@
-//! `gpubench scale`: data and compute-optimal sizes under the scaling laws.
+//! `gpubench scale`: how much data a model needs, and the compute-optimal model and data sizes
+//! for a budget, under the Chinchilla and Kaplan scaling laws.
 //!
 //! For a model (`--params` or `--model`): the Chinchilla rule's tokens (20 per parameter) and
 //! their size on disk (`--bytes-per-token`, default 4 for int32 ids), beside Kaplan's

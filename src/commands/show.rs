@@ -1,4 +1,4 @@
-//! `gpubench show FILE`: print a saved profile as the run did (or as JSON).
+//! `gpubench show FILE`: read a saved profile again, printed as the run did (or as JSON).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
-//! Training compute: C = 6·N·D, PF-days, recomputation and PaLM's attention term.
+//! Training compute, the work every plan starts from: C = 6·N·D, PF-days, recomputation and
+//! PaLM's attention term.
 //!
 //! Sources (`docs/sources.md` §1 and §12): a forward pass costs 2 FLOPs per parameter
 //! per token and the backward pass 4, so C ≈ 6ND. Full activation recomputation runs the

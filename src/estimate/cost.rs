@@ -1,4 +1,4 @@
-//! Money: renting GPU-hours, or buying the cluster.
+//! Money, so a plan can be compared with a budget: renting GPU-hours, or buying the cluster.
 //!
 //! Source (`docs/sources.md` §7): buying = GPUs × unit price + other hardware (CPU, memory,
 //! storage, network: 20 % of the GPU cost) + data centre (power, cooling, upkeep: 10 %) +

@@ -1,4 +1,4 @@
-//! Energy and carbon of a run.
+//! Energy and carbon of a run, from its GPU-hours, so a plan reports its footprint too.
 //!
 //! Source (`docs/sources.md` §6, from the LLaMA paper): Wh = GPU-hours × GPU power (W) × PUE, and
 //! tCO2eq = MWh × 0.385 (the US average grid, 0.385 kg CO2eq per kWh = t per MWh). LLaMA's

@@ -1,6 +1,7 @@
-//! An estimate as one JSON object (`gpubench estimate --json`). The keys are documented in
-//! the README ("JSON output"); the top-level figures are those of the primary scenario, every
-//! scenario is listed under `scenarios`, and `sources` says where each figure came from.
+//! An estimate as one JSON object (`gpubench estimate --json`), for scripts that plan many
+//! runs. The keys are documented in `docs/estimating.md` ("JSON output"); the top-level
+//! figures are those of the primary scenario, every scenario is listed under `scenarios`, and
+//! `sources` says where each figure came from.
 
 use serde_json::{json, Map, Value};
 

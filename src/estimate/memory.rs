@@ -1,5 +1,6 @@
-//! Training memory per GPU: weights, gradients, optimizer states, fp32 master weights,
-//! activations and the CUDA context, with ZeRO sharding.
+//! Training memory per GPU, to tell whether a run fits before it is launched: weights,
+//! gradients, optimizer states, fp32 master weights, activations and the CUDA context, with
+//! ZeRO sharding.
 //!
 //! Sources: `docs/sources.md` §4 (6B in fp32 with AdamW: 24 + 24 + 48 GB + 1.3 GB of CUDA context
 //! ≈ 97 GB; mixed precision 16 bytes per parameter); ZeRO stages (Rajbhandari et al. 2020):

@@ -1,5 +1,5 @@
 //! One estimate, from resolved inputs to every output figure: the pure core of
-//! `gpubench estimate`.
+//! `gpubench estimate`, free of flags and files so every formula is tested directly.
 //!
 //! A [`Workload`] says how much work (N, D, C); a [`Rate`] says how fast one GPU does it —
 //! a token rate, a hardware FLOP/s figure, GPU-hours, or a utilization of a peak; a

@@ -1,5 +1,5 @@
-//! Data and scaling laws: the Chinchilla rule, data size on disk, and compute-optimal model
-//! and data sizes under Chinchilla and Kaplan.
+//! Data and scaling laws, to size a model and its data for a compute budget: the Chinchilla
+//! rule, data size on disk, and compute-optimal sizes under Chinchilla and Kaplan.
 //!
 //! Sources (`docs/sources.md` §5): N_opt ∝ C^a, D_opt ∝ C^b with a + b = 1 because C = 6ND.
 //! Chinchilla (Hoffmann et al. 2022): a = b = 0.5 and about 20 tokens per parameter, so

@@ -1,4 +1,5 @@
-//! Aligned text tables and number formats for the planning commands.
+//! Aligned text tables and number formats for the planning commands, so every figure lines up
+//! with its unit and source and reads the same in every command.
 //!
 //! A [`Table`] is a list of titled sections of rows; every column is padded to its widest
 //! cell across the whole table so that sections line up. Formats put thousands separators

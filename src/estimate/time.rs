@@ -1,4 +1,5 @@
-//! Throughput, wall-clock time, GPU count and model FLOPs utilization.
+//! Throughput, wall-clock time, GPU count and model FLOPs utilization: how long a run takes on
+//! a cluster, or how large a cluster a deadline needs.
 //!
 //! Sources (`docs/sources.md` §2 and §12): T = C / (GPUs × FLOP/s per GPU), or from a
 //! token rate T = D / (GPUs × tokens/s/GPU); GPUs for a deadline = C / (FLOP/s per GPU ×

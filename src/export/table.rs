@@ -1,4 +1,5 @@
-//! The human-readable table `gpubench run` and `gpubench show` print.
+//! The human-readable table `gpubench run` and `gpubench show` print, one renderer so a saved
+//! profile reads exactly as the run did.
 
 use std::fmt::Write;
 

@@ -1,4 +1,5 @@
-//! Summary statistics over timing samples.
+//! Summary statistics over timing samples, because one timing is not a measurement: median,
+//! mean, min, max and standard deviation.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,5 @@
-//! Verification: a sample of output elements against the same row·column in f64 on the host.
+//! Verification, because a fast wrong answer is not a throughput: a sample of output elements
+//! against the same row·column computed in f64 on the host.
 
 use serde::{Deserialize, Serialize};
 

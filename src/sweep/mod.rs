@@ -1,5 +1,5 @@
-//! Shape sweeps: measure many GEMM shapes, keep every point in one profile as it completes,
-//! and report the best.
+//! Shape sweeps, because one square size is not the most a GPU does: measure many GEMM
+//! shapes, keep every point in one profile as it completes, and report the best.
 //!
 //! One square size is not what a GPU can do: throughput depends on m, n and k and on which
 //! library algorithm runs (mamf-finder found the H100's best bf16 product at

@@ -1,5 +1,5 @@
-//! Parsing the sizes a sweep visits: `start:stop:step` ranges, comma lists, or both
-//! (`1024:4096:1024,6144,8192`).
+//! Parsing the sizes a sweep visits, refusing nonsense before any device is touched:
+//! `start:stop:step` ranges, comma lists, or both (`1024:4096:1024,6144,8192`).
 //!
 //! Ranges include `stop` when the steps land on it (`1024:4096:1024` is 1024, 2048, 3072,
 //! 4096). The number of values is computed before any is generated, so a typo such as
