@@ -110,7 +110,7 @@ pub struct VerifySample {
     pub a_rows: Vec<Vec<f64>>,
     /// For each requested column j: B[0..k, j] (= Bt[j, 0..k]).
     pub b_cols: Vec<Vec<f64>>,
-    /// c[r][c] = C[rows[r], cols[c]] as the device computed it.
+    /// `c[r][c]` = `C[rows[r], cols[c]]` as the device computed it.
     pub c: Vec<Vec<f64>>,
 }
 

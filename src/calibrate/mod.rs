@@ -7,7 +7,7 @@
 //! attention term) of the planning formulas ([`flops`]), measures each distinct shape and the
 //! copy bandwidth on the device ([`measure`]), turns that into a per-step breakdown and a
 //! predicted step time ([`report`]), and saves it as a calibration file that
-//! `gpubench estimate --calibration` reads ([`file`]).
+//! `gpubench estimate --calibration` reads (`file`).
 
 pub mod file;
 pub mod flops;
