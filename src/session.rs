@@ -225,6 +225,7 @@ pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) 
         settings,
         results: Vec::new(),
         interrupted: None,
+        planned_results: None,
     }
 }
 

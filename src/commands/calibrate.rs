@@ -156,11 +156,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
 
     let file = measure_with_bar(be, &plan, &opts)?;
     let saved = match &target {
-        Some(t) => {
-            let path = t.path_named(&file.default_file_name());
-            crate::profile::write_atomic(&path, file.to_json().as_bytes(), t.force)?;
-            Some(path)
-        }
+        Some(t) => Some(t.save_bytes(&file.default_file_name(), file.to_json().as_bytes())?),
         None => None,
     };
 

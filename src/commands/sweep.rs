@@ -162,12 +162,12 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
             )));
         }
     }
-    let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
         args.export_markdown.clone(),
         args.force,
     )?;
+    let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
     let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
     let be = backend.as_ref();
@@ -197,6 +197,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         settle_secs: args.settle_time.unwrap_or(if cpu { 0.2 } else { 2.0 }),
     };
     let mut profile = session::new_profile(be, settings, "sweep");
+    profile.planned_results = u32::try_from(dtypes.len() * shapes.len()).ok();
     let name = crate::profile::default_file_name(
         &be.info().slug(),
         "sweep",
