@@ -118,6 +118,9 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let m = model.as_ref().map(|(m, _)| m);
+    if let (Some(m), Some(s)) = (m, args.seq_len) {
+        m.check_seq(s, "--seq-len")?;
+    }
     let layers = arch_src(args.layers, m.map(|m| m.layers));
     let hidden = arch_src(args.hidden, m.map(|m| m.hidden));
     let heads = arch_src(args.heads, m.map(|m| m.heads));

@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub timing: TimingFlags,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
     pub seed: u64,
     #[command(flatten)]
     pub save: crate::session::SaveFlags,
@@ -77,6 +77,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = &args.dtype {
         DType::parse_list(s)?; // a typo fails before any device is opened
     }
+    args.timing.check()?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
         args.export_markdown.clone(),

@@ -64,7 +64,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Seed of the random inputs (point i uses seed + i).
-    #[arg(long, default_value_t = 0x6770_7562)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
     pub seed: u64,
     /// Save the profile here instead of results/<device>_sweep_<dtypes>_<N>shapes_<date>.json.
     #[arg(long, short = 'o', value_name = "PATH")]
@@ -155,6 +155,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = &args.dtype {
         DType::parse_list(s)?; // a typo fails before any device is opened
     }
+    args.timing.check()?;
     if let Some(s) = args.settle_time {
         if !s.is_finite() || s < 0.0 {
             return Err(crate::error::usage(format!(

@@ -16,6 +16,7 @@ use crate::measure::verify::Verification;
 use crate::peak::PeakInfo;
 
 mod io;
+pub mod validate;
 pub use io::{check_output_file, write_atomic};
 
 /// The schema version this build writes and reads.
@@ -214,13 +215,22 @@ impl Profile {
         serde_json::to_string_pretty(self).expect("a profile always serializes")
     }
 
-    /// Parses a profile from JSON text; `origin` names the file in errors.
+    /// Parses and validates a profile from JSON text; `origin` names the file in errors.
+    /// A UTF-8 byte order mark is accepted; text fields are cleaned of terminal controls
+    /// ([`validate::sanitize`]); a calibration file is named as such, with the command that
+    /// reads it.
     pub fn from_json(text: &str, origin: &str) -> anyhow::Result<Profile> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             usage(format!(
                 "{origin}: not a gpubench profile (invalid JSON: {e})"
             ))
         })?;
+        if value.get("kind").and_then(|k| k.as_str()) == Some("calibration") {
+            return Err(usage(format!(
+                "{origin}: is a gpubench calibration (from 'gpubench calibrate'), not a measured profile; read it with 'gpubench estimate --calibration {origin}'"
+            )));
+        }
         let version = value.get("schema_version").ok_or_else(|| {
             usage(format!(
                 "{origin}: not a gpubench profile (no schema_version)"
@@ -240,8 +250,11 @@ impl Profile {
                 )))
             }
         }
-        serde_json::from_value(value)
-            .map_err(|e| usage(format!("{origin}: malformed profile: {e}")))
+        validate::sanitize(&mut value);
+        let profile: Profile = serde_json::from_value(value)
+            .map_err(|e| usage(format!("{origin}: malformed profile: {e}")))?;
+        validate::check(&profile).map_err(|e| usage(format!("{origin}: invalid profile: {e}")))?;
+        Ok(profile)
     }
 
     /// Loads a profile file.
