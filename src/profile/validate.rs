@@ -147,13 +147,11 @@ pub fn check(p: &Profile) -> Result<(), String> {
 /// isolates that can reorder what is shown) with U+FFFD.
 pub fn sanitize(v: &mut Value) {
     match v {
-        Value::String(s) => {
-            if s.chars().any(unsafe_char) {
-                *s = s
-                    .chars()
-                    .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
-                    .collect();
-            }
+        Value::String(s) if s.chars().any(unsafe_char) => {
+            *s = s
+                .chars()
+                .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
+                .collect();
         }
         Value::Array(a) => a.iter_mut().for_each(sanitize),
         Value::Object(o) => o.values_mut().for_each(sanitize),
