@@ -47,7 +47,7 @@ fn parse_secs(s: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 1.5"))?;
-    if !v.is_finite() || v < 0.0 || v > MAX_SECS {
+    if !v.is_finite() || !(0.0..=MAX_SECS).contains(&v) {
         return Err(format!(
             "'{s}' must be from 0 to {MAX_SECS:.0} seconds; for longer runs use --duration"
         ));
