@@ -57,7 +57,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    match Cli::try_parse_from(args) {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = allow_negative_numbers(Cli::command())
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
         Ok(cli) => Ok(cli),
         Err(e) => {
             use clap::error::ErrorKind;
@@ -83,8 +87,22 @@ where
     }
 }
 
+/// Lets every flag that takes a value receive a negative number (`--min-time -1`), so its own
+/// parser says what it expects instead of clap reporting an unknown argument `-1`.
+fn allow_negative_numbers(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        if a.get_action().takes_values() && !a.is_positional() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    })
+    .mut_subcommands(allow_negative_numbers)
+}
+
 /// clap renders errors over several lines ("error: ...", usage, "For more information");
-/// gpubench prints one: the problem, then where to look for the fix.
+/// gpubench prints one: the problem (with the missing arguments named), then where to look
+/// for the fix.
 fn one_line_clap_error(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
     let first = rendered
@@ -94,6 +112,13 @@ fn one_line_clap_error(e: &clap::Error) -> String {
         .trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let mut line = format!("Error: {first}");
+    if e.kind() == clap::error::ErrorKind::MissingRequiredArgument {
+        if let Some(clap::error::ContextValue::Strings(names)) =
+            e.get(clap::error::ContextKind::InvalidArg)
+        {
+            line = format!("{}: {}", line.trim_end_matches(':'), names.join(", "));
+        }
+    }
     if !line.contains("--help") {
         line.push_str(" (see 'gpubench --help')");
     }

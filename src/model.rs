@@ -141,6 +141,18 @@ impl ModelConfig {
         self.param_breakdown().total()
     }
 
+    /// Refuses a sequence longer than a learned position table (`flag` names the option);
+    /// models with rotary or other computed positions accept any length.
+    pub fn check_seq(&self, seq: f64, flag: &str) -> anyhow::Result<()> {
+        if self.learned_positions && seq > self.context as f64 {
+            return Err(crate::error::usage(format!(
+                "{flag} {seq} is longer than {}'s learned position table ({} positions); use {flag} {} or less",
+                self.name, self.context, self.context
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks that the dimensions are positive and consistent; `origin` names the file.
     pub fn validate(&self, origin: &str) -> anyhow::Result<()> {
         for (key, v) in [
@@ -410,6 +422,10 @@ fn missing(origin: &str, keys: &[&str]) -> anyhow::Error {
 }
 
 /// The first of `keys` that is present and not null, as a positive whole number.
+/// The largest size, count or length a model configuration may state (a billion): far above
+/// any real model, and small enough that no product of two such numbers overflows.
+const MAX_ARCH_NUMBER: u64 = 1_000_000_000;
+
 fn opt_u64(obj: &Map<String, Value>, keys: &[&str], origin: &str) -> anyhow::Result<Option<u64>> {
     for key in keys {
         match obj.get(*key) {
@@ -419,14 +435,16 @@ fn opt_u64(obj: &Map<String, Value>, keys: &[&str], origin: &str) -> anyhow::Res
                     .as_u64()
                     .or_else(|| {
                         v.as_f64()
-                            .filter(|f| f.fract() == 0.0 && *f > 0.0)
+                            .filter(|f| {
+                                f.fract() == 0.0 && *f > 0.0 && *f <= MAX_ARCH_NUMBER as f64
+                            })
                             .map(|f| f as u64)
                     })
-                    .filter(|n| *n > 0);
+                    .filter(|n| *n > 0 && *n <= MAX_ARCH_NUMBER);
                 return match n {
                     Some(n) => Ok(Some(n)),
                     None => Err(usage(format!(
-                        "{origin}: key '{key}' must be a positive whole number, found {v}"
+                        "{origin}: key '{key}' must be a positive whole number up to {MAX_ARCH_NUMBER}, found {v}"
                     ))),
                 };
             }

@@ -12,19 +12,21 @@ use crate::units::fmt_bytes;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TimingFlags {
     /// Warm-up lasts at least this many products [run: GPU 10, CPU 2; sweep and calibrate: fewer].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=MAX_COUNT))]
     pub warmup_iters: Option<u64>,
-    /// …and at least this many seconds, so clocks settle [run: GPU 1.0, CPU 0.2]; capped at 10×.
+    /// …and at least this many seconds, so clocks settle [run: GPU 1.0, CPU 0.2; at most 3600];
+    /// capped at 10×.
     #[arg(long, value_name = "SECONDS", value_parser = parse_secs)]
     pub warmup_time: Option<f64>,
     /// Timing lasts at least this many products [run: GPU 50, CPU 10; sweep and calibrate: fewer].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     pub iters: Option<u64>,
-    /// …and at least this many seconds [run: GPU 1.0, CPU 0.5].
+    /// …and at least this many seconds [run: GPU 1.0, CPU 0.5; at most 3600].
     #[arg(long, value_name = "SECONDS", value_parser = parse_secs)]
     pub min_time: Option<f64>,
-    /// …and at most this many products [100000].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// …and at most this many products [100000; raised to --iters when only --iters is given;
+    /// --iters above an explicit --max-iters is an error].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     pub max_iters: Option<u64>,
     /// Rotate input sets totalling at least 3× the L2 cache so no product reads from cache.
     #[arg(long)]
@@ -34,15 +36,30 @@ pub struct TimingFlags {
     pub verify_points: Option<u64>,
 }
 
+/// The most products a count flag accepts (ten million: hours of work at any size).
+const MAX_COUNT: u64 = 10_000_000;
+
+/// The longest warm-up or timing minimum accepted (an hour); longer runs use `--duration`.
+const MAX_SECS: f64 = 3600.0;
+
 fn parse_secs(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 1.5"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("'{s}' must be zero or more seconds"));
+    if !v.is_finite() || !(0.0..=MAX_SECS).contains(&v) {
+        return Err(format!(
+            "'{s}' must be from 0 to {MAX_SECS:.0} seconds; for longer runs use --duration"
+        ));
     }
     Ok(v)
+}
+
+/// clap value parser for `--seed`: any whole number a u64 holds.
+pub fn seed_flag(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("give a whole number from 0 to {}", u64::MAX))
 }
 
 /// clap value parser for `--device` (`auto`, `cpu`, `cuda`, `cuda:N`).
@@ -119,6 +136,18 @@ impl TimingDefaults {
 }
 
 impl TimingFlags {
+    /// Refuses flags that contradict each other (checked before any device is opened).
+    pub fn check(&self) -> anyhow::Result<()> {
+        if let (Some(i), Some(m)) = (self.iters, self.max_iters) {
+            if i > m {
+                return Err(usage(format!(
+                    "--iters {i} is more than --max-iters {m}: --iters is the least and --max-iters the most products timed; raise --max-iters or lower --iters"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The settings for `gpubench run` on a backend (`cpu` or `cuda`), defaults filled in.
     pub fn resolve(&self, backend: &str) -> TimingSettings {
         self.resolve_with(backend == "cpu", TimingDefaults::RUN)
@@ -225,6 +254,7 @@ pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) 
         settings,
         results: Vec::new(),
         interrupted: None,
+        planned_results: None,
     }
 }
 

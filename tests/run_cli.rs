@@ -322,7 +322,7 @@ fn cuda_device_without_a_gpu_fails_cleanly_or_runs() {
         .unwrap();
     if !out.status.success() {
         let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(out.status.code(), Some(1), "{err}"); // could not run
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.contains("--device cpu"), "{err}");
     }

@@ -103,7 +103,8 @@ impl CalibrationFile {
 
     /// Parses a calibration; `origin` names the file in errors.
     pub fn from_json(text: &str, origin: &str) -> anyhow::Result<CalibrationFile> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             usage(format!(
                 "{origin}: not a gpubench calibration (invalid JSON: {e})"
             ))
@@ -137,6 +138,7 @@ impl CalibrationFile {
                 )))
             }
         }
+        crate::profile::validate::sanitize(&mut value);
         let file: CalibrationFile = serde_json::from_value(value)
             .map_err(|e| usage(format!("{origin}: malformed calibration: {e}")))?;
         let b = &file.breakdown;

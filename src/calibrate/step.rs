@@ -173,12 +173,7 @@ impl StepSpec {
             ));
         }
         self.model.validate(&self.model.name)?;
-        if self.model.learned_positions && self.seq > self.model.context {
-            return Err(usage(format!(
-                "--seq {} is longer than {}'s learned position table ({} positions); use --seq {} or less",
-                self.seq, self.model.name, self.model.context, self.model.context
-            )));
-        }
+        self.model.check_seq(self.seq as f64, "--seq")?;
         let d = self.dims();
         let t = self.micro_batch.checked_mul(self.seq);
         let batch = self.micro_batch.checked_mul(self.model.heads);

@@ -56,7 +56,7 @@ pub struct CalibrateArgs {
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub algos: u32,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
     pub seed: u64,
     /// List the step's GEMMs, counts and FLOPs and the memory-bound bytes; measure nothing.
     #[arg(long)]
@@ -106,6 +106,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         fused: !args.unfused,
     };
     spec.validate()?;
+    args.timing.check()?;
     let cpu_named = args.device == DeviceChoice::Cpu;
 
     if args.dry_run {
@@ -156,11 +157,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
 
     let file = measure_with_bar(be, &plan, &opts)?;
     let saved = match &target {
-        Some(t) => {
-            let path = t.path_named(&file.default_file_name());
-            crate::profile::write_atomic(&path, file.to_json().as_bytes(), t.force)?;
-            Some(path)
-        }
+        Some(t) => Some(t.save_bytes(&file.default_file_name(), file.to_json().as_bytes())?),
         None => None,
     };
 

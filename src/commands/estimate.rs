@@ -353,7 +353,7 @@ fn resolve_peaks(
     let prof = match &args.profile {
         Some(p) => {
             let origin = p.display().to_string();
-            let profile = Profile::load(p)?;
+            let profile = super::load_profile(p)?;
             let best = measured::best_result(&profile, explicit_dtype, &origin)?;
             if best.fell_back {
                 notes.push(format!(

@@ -16,7 +16,6 @@ use crate::estimate::memory::{self, BytesPerParam, Optimizer, Precision};
 use crate::estimate::table::{emit, thousands, Section, Table};
 use crate::estimate::{measured, Source, Sourced};
 use crate::peak;
-use crate::profile::Profile;
 use crate::units::fmt_count;
 
 /// The source's CUDA context overhead, GB (`docs/sources.md` §4).
@@ -119,6 +118,9 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let m = model.as_ref().map(|(m, _)| m);
+    if let (Some(m), Some(s)) = (m, args.seq_len) {
+        m.check_seq(s, "--seq-len")?;
+    }
     let layers = arch_src(args.layers, m.map(|m| m.layers));
     let hidden = arch_src(args.hidden, m.map(|m| m.hidden));
     let heads = arch_src(args.heads, m.map(|m| m.heads));
@@ -165,7 +167,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     let device = if let Some(g) = args.device_memory_gb {
         Some(Sourced::noted(g * 1e9, Source::Given, "--device-memory-gb"))
     } else if let Some(p) = &args.profile {
-        let prof = Profile::load(p)?;
+        let prof = super::load_profile(p)?;
         let bytes = measured::device_memory_bytes(&prof).ok_or_else(|| {
             usage(format!(
                 "{}: the profile does not record the device's memory; use --gpu or --device-memory-gb",

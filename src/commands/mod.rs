@@ -19,6 +19,16 @@ pub mod scale;
 pub mod show;
 pub mod sweep;
 
+/// Loads a profile a command reads, warning on standard error when it is not complete (a
+/// run that was interrupted, or killed before it saved its last result).
+pub fn load_profile(path: &std::path::Path) -> anyhow::Result<crate::profile::Profile> {
+    let p = crate::profile::Profile::load(path)?;
+    if let Some(why) = p.incomplete() {
+        eprintln!("warning: {}: {why}", path.display());
+    }
+    Ok(p)
+}
+
 /// Runs the parsed command.
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::error::usage;
-use crate::profile::{write_atomic, Profile};
+use crate::profile::write_atomic;
 
 /// Flags of `gpubench plot`.
 #[derive(Debug, clap::Args)]
@@ -41,25 +41,13 @@ pub fn output_path(profile: &Path, out: Option<&Path>, force: bool) -> anyhow::R
             )))
         }
     }
-    if path.is_dir() {
-        return Err(usage(format!(
-            "{}: is a folder; give a file path",
-            path.display()
-        )));
-    }
-    if path.exists() && !force {
-        return Err(usage(format!(
-            "{}: file exists; choose another path with -o or pass --force to replace it",
-            path.display()
-        )));
-    }
-    Ok(path)
+    crate::profile::check_output_file("-o", &path, force)
 }
 
 /// Runs `gpubench plot`.
 pub fn execute(args: PlotArgs) -> anyhow::Result<ExitCode> {
     let out = output_path(&args.profile, args.out.as_deref(), args.force)?;
-    let profile = Profile::load(&args.profile)?;
+    let profile = super::load_profile(&args.profile)?;
     if profile.results.is_empty() {
         return Err(usage(format!(
             "{}: the profile has no results to plot",

@@ -31,7 +31,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub timing: TimingFlags,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
     pub seed: u64,
     #[command(flatten)]
     pub save: crate::session::SaveFlags,
@@ -77,12 +77,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = &args.dtype {
         DType::parse_list(s)?; // a typo fails before any device is opened
     }
-    let target = args.save.target()?;
+    args.timing.check()?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
         args.export_markdown.clone(),
         args.save.force,
     )?;
+    let target = args.save.target()?;
 
     let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
     let be = backend.as_ref();
@@ -109,6 +110,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         "run"
     };
     let mut profile = session::new_profile(be, settings.clone(), kind);
+    profile.planned_results = Some(requests.len() as u32);
     let file_name = crate::profile::default_file_name(
         &be.info().slug(),
         kind,

@@ -64,7 +64,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Seed of the random inputs (point i uses seed + i).
-    #[arg(long, default_value_t = 0x6770_7562)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
     pub seed: u64,
     /// Save the profile here instead of results/<device>_sweep_<dtypes>_<N>shapes_<date>.json.
     #[arg(long, short = 'o', value_name = "PATH")]
@@ -155,6 +155,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = &args.dtype {
         DType::parse_list(s)?; // a typo fails before any device is opened
     }
+    args.timing.check()?;
     if let Some(s) = args.settle_time {
         if !s.is_finite() || s < 0.0 {
             return Err(crate::error::usage(format!(
@@ -162,12 +163,12 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
             )));
         }
     }
-    let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
         args.export_markdown.clone(),
         args.force,
     )?;
+    let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
     let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
     let be = backend.as_ref();
@@ -197,6 +198,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         settle_secs: args.settle_time.unwrap_or(if cpu { 0.2 } else { 2.0 }),
     };
     let mut profile = session::new_profile(be, settings, "sweep");
+    profile.planned_results = u32::try_from(dtypes.len() * shapes.len()).ok();
     let name = crate::profile::default_file_name(
         &be.info().slug(),
         "sweep",

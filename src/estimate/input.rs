@@ -7,7 +7,43 @@ use crate::units::parse_count;
 
 /// A positive count: `65e9`, `65B`, `1.4T`, `6.5M`, `10,830`.
 pub fn count(s: &str, flag: &str) -> anyhow::Result<f64> {
-    parse_count(s, flag)
+    let v = parse_count(s, flag)?;
+    if let Some((lo, hi, what)) = physical_range(flag) {
+        if v < lo || v > hi {
+            return Err(usage(format!(
+                "{flag}: '{s}' is outside {lo:e}..{hi:e} {what}; give a realistic value"
+            )));
+        }
+    }
+    Ok(v)
+}
+
+/// The range of values a count flag can physically take, with what bounds it; beyond it the
+/// results overflow or describe nothing real (`--params 1e308` gave `inf` FLOPs, `--days
+/// 1e-300` a 300-digit GPU count).
+pub fn physical_range(flag: &str) -> Option<(f64, f64, &'static str)> {
+    Some(match flag {
+        "--params" => (
+            1.0,
+            1e15,
+            "parameters (a thousand times today's largest models)",
+        ),
+        "--tokens" | "--dataset-tokens" => (1.0, 1e17, "tokens"),
+        "--flops" | "--compute" => (1.0, 1e33, "FLOPs"),
+        "--days" => (1e-3, 36_500.0, "days (about 90 seconds to a century)"),
+        "--gpu-hours" => (1e-3, 1e12, "GPU-hours"),
+        "--seq-len" | "--seq" => (1.0, 1e8, "tokens per sequence"),
+        "--micro-batch" => (1.0, 1e6, "sequences"),
+        "--layers" | "--heads" => (1.0, 1e5, ""),
+        "--hidden" => (1.0, 1e7, ""),
+        "--peak-tflops" | "--measured-tflops" | "--achieved-tflops" => (1e-6, 1e6, "TFLOPS"),
+        "--tokens-per-sec-per-gpu" => (1e-6, 1e9, "tokens/s"),
+        "--power-watts" => (1e-3, 1e6, "W per GPU"),
+        "--device-memory-gb" => (1e-3, 1e6, "GB"),
+        "--bytes-per-token" => (1e-3, 1e6, "bytes"),
+        "--growth" => (1e-6, 1e6, "times"),
+        _ => return None,
+    })
 }
 
 /// An optional positive count.

@@ -83,10 +83,19 @@ pub fn best_result(
         None if present.contains(&DType::Bf16) => (DType::Bf16, false),
         None if present.contains(&DType::Fp16) => (DType::Fp16, true),
         None => {
+            let fix = match present.first() {
+                Some(d) if profile.device.backend == "cpu" => format!(
+                    "a CPU profile has no bf16; pass --dtype {d} to plan from its {d} results"
+                ),
+                Some(d) => {
+                    format!("measure one with 'gpubench run --dtype bf16', or pass --dtype {d}")
+                }
+                None => "measure one with 'gpubench run --dtype bf16'".to_string(),
+            };
             return Err(usage(format!(
-                "{origin}: has no bf16 or fp16 result (it has {}); measure one with 'gpubench run --dtype bf16' or pass --dtype",
+                "{origin}: has no bf16 or fp16 result (it has {}); {fix}",
                 list()
-            )))
+            )));
         }
     };
     let of_dtype: Vec<(usize, &GemmResult)> = profile

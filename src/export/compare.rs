@@ -103,11 +103,9 @@ fn describe(p: &Profile, name: &str) -> String {
         p.kind,
         p.created_utc,
         p.tool.version,
-        if p.interrupted == Some(true) {
-            ", interrupted"
-        } else {
-            ""
-        }
+        p.incomplete()
+            .map(|why| format!(", {why}"))
+            .unwrap_or_default()
     )
 }
 

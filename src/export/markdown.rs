@@ -61,11 +61,9 @@ pub fn render(p: &Profile) -> String {
         p.created_utc,
         p.tool.version,
         facts.join(", "),
-        if p.interrupted == Some(true) {
-            " Interrupted: only the points completed before the stop."
-        } else {
-            ""
-        }
+        p.incomplete()
+            .map(|why| format!(" Not complete ({why}): only the points completed before the stop."))
+            .unwrap_or_default()
     );
     let with_telemetry = p.results.iter().any(|r| r.telemetry.is_some());
     let mut head = vec![

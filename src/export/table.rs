@@ -180,10 +180,10 @@ pub fn render(p: &Profile) -> String {
             "Efficiency uses the spec-sheet peak: it is what papers' MFU and planning formulas divide by; the derived peak uses the device's max clock, which can exceed the clock the datasheet assumes."
         );
     }
-    if p.interrupted == Some(true) {
+    if let Some(why) = p.incomplete() {
         let _ = writeln!(
             out,
-            "Interrupted: these are the results completed before the stop."
+            "Not complete ({why}): these are the results completed before the stop."
         );
     }
     out

@@ -2,11 +2,12 @@
 //! stop at the next safe point, so the work done is saved and summarized; a second press
 //! quits at once.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 /// Exit code of a command stopped by Ctrl-C (128 + SIGINT), after it saved its work.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use crate::error::EXIT_INTERRUPTED;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
@@ -20,7 +21,10 @@ pub fn install(what: &'static str) -> &'static AtomicBool {
             if STOP.swap(true, Ordering::SeqCst) {
                 std::process::exit(EXIT_INTERRUPTED as i32);
             }
-            eprintln!("\nStopping {what} and saving (press Ctrl-C again to quit at once)…");
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nStopping {what} and saving (press Ctrl-C again to quit at once)…"
+            );
         });
     });
     &STOP

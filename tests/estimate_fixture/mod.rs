@@ -108,6 +108,7 @@ pub fn profile(
         },
         results,
         interrupted: None,
+        planned_results: None,
     }
 }
 

@@ -5,10 +5,8 @@
 //! without replacing an existing file); loading checks the schema version and names the file
 //! and the problem on any error.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{DeviceInfo, GemmApi, GemmShape};
@@ -17,6 +15,10 @@ use crate::error::usage;
 use crate::measure::stats::Stats;
 use crate::measure::verify::Verification;
 use crate::peak::PeakInfo;
+
+mod io;
+pub mod validate;
+pub use io::{check_output_file, write_atomic};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -41,6 +43,10 @@ pub struct Profile {
     /// Set when the run was interrupted and the results are the points done so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<bool>,
+    /// How many results the command set out to measure. A file saved while the command was
+    /// still running (or left by a killed process) holds fewer, and says so on loading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_results: Option<u32>,
 }
 
 fn default_kind() -> String {
@@ -185,18 +191,47 @@ impl GemmResult {
 }
 
 impl Profile {
+    /// `None` for a complete profile; otherwise why it is not, in a few words
+    /// ("interrupted after 6 of 8 planned results").
+    pub fn incomplete(&self) -> Option<String> {
+        let done = self.results.len();
+        let planned = self.planned_results.map(|p| p as usize);
+        let of = match planned {
+            Some(p) => format!("{done} of {p} planned results"),
+            None => format!("{done} results"),
+        };
+        if self.interrupted == Some(true) {
+            return Some(format!("interrupted after {of}"));
+        }
+        match planned {
+            Some(p) if done < p => Some(format!(
+                "incomplete: {of} (the command stopped or was killed before it finished)"
+            )),
+            _ => None,
+        }
+    }
+
     /// Serializes to pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a profile always serializes")
     }
 
-    /// Parses a profile from JSON text; `origin` names the file in errors.
+    /// Parses and validates a profile from JSON text; `origin` names the file in errors.
+    /// A UTF-8 byte order mark is accepted; text fields are cleaned of terminal controls
+    /// ([`validate::sanitize`]); a calibration file is named as such, with the command that
+    /// reads it.
     pub fn from_json(text: &str, origin: &str) -> anyhow::Result<Profile> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             usage(format!(
                 "{origin}: not a gpubench profile (invalid JSON: {e})"
             ))
         })?;
+        if value.get("kind").and_then(|k| k.as_str()) == Some("calibration") {
+            return Err(usage(format!(
+                "{origin}: is a gpubench calibration (from 'gpubench calibrate'), not a measured profile; read it with 'gpubench estimate --calibration {origin}'"
+            )));
+        }
         let version = value.get("schema_version").ok_or_else(|| {
             usage(format!(
                 "{origin}: not a gpubench profile (no schema_version)"
@@ -216,8 +251,11 @@ impl Profile {
                 )))
             }
         }
-        serde_json::from_value(value)
-            .map_err(|e| usage(format!("{origin}: malformed profile: {e}")))
+        validate::sanitize(&mut value);
+        let profile: Profile = serde_json::from_value(value)
+            .map_err(|e| usage(format!("{origin}: malformed profile: {e}")))?;
+        validate::check(&profile).map_err(|e| usage(format!("{origin}: invalid profile: {e}")))?;
+        Ok(profile)
     }
 
     /// Loads a profile file.
@@ -297,62 +335,54 @@ pub struct OutputTarget {
 }
 
 impl OutputTarget {
-    /// Validates the target: the folder exists (or can be created, for `results/`) and is
-    /// writable, and an explicit file does not exist unless `force`.
+    /// Validates the target before anything is measured: an explicit `--out` through
+    /// [`check_output_file`]; otherwise the `--results-dir` folder exists (or is created) and
+    /// is writable.
     pub fn check(
         explicit: Option<PathBuf>,
         default_dir: &Path,
         force: bool,
     ) -> anyhow::Result<Self> {
-        let dir = match &explicit {
-            Some(p) => {
-                if p.is_dir() {
-                    return Err(usage(format!(
-                        "--out {}: is a folder; give a file path such as {}/profile.json",
-                        p.display(),
-                        p.display()
-                    )));
-                }
-                if p.exists() && !force {
-                    return Err(usage(format!(
-                        "--out {}: file exists; choose another path or pass --force to replace it",
-                        p.display()
-                    )));
-                }
-                match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                    _ => PathBuf::from("."),
-                }
-            }
-            None => {
-                std::fs::create_dir_all(default_dir).map_err(|e| {
-                    usage(format!(
-                        "cannot create {}: {e}; pass --out PATH to save elsewhere",
-                        default_dir.display()
-                    ))
-                })?;
-                default_dir.to_path_buf()
-            }
-        };
-        if !dir.is_dir() {
-            return Err(usage(format!(
-                "--out: folder {} does not exist; create it or choose another path",
-                dir.display()
-            )));
+        if let Some(p) = explicit {
+            let p = check_output_file("--out", &p, force)?;
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            return Ok(OutputTarget {
+                explicit: Some(p),
+                dir,
+                force,
+            });
         }
-        // Prove the folder is writable with a temporary file that is removed at once.
-        tempfile::Builder::new()
-            .prefix(".gpubench-check")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                usage(format!(
-                    "cannot write to {}: {e}; choose a writable --out",
-                    dir.display()
-                ))
-            })?;
+        if let Ok(meta) = std::fs::symlink_metadata(default_dir) {
+            if !default_dir.is_dir() {
+                let kind = if meta.file_type().is_symlink() {
+                    "a symbolic link to no folder"
+                } else {
+                    "not a folder"
+                };
+                return Err(usage(format!(
+                    "--results-dir {}: is {kind}; give a folder, or --out PATH",
+                    default_dir.display()
+                )));
+            }
+        }
+        std::fs::create_dir_all(default_dir).map_err(|e| {
+            usage(format!(
+                "--results-dir {}: cannot create it ({e}); give a writable --results-dir or --out PATH",
+                default_dir.display()
+            ))
+        })?;
+        io::check_writable_dir(default_dir).map_err(|e| {
+            usage(format!(
+                "--results-dir {}: cannot write in it ({e}); give a writable --results-dir or --out PATH",
+                default_dir.display()
+            ))
+        })?;
         Ok(OutputTarget {
-            explicit,
-            dir,
+            explicit: None,
+            dir: default_dir.to_path_buf(),
             force,
         })
     }
@@ -362,7 +392,8 @@ impl OutputTarget {
         self.path_named(&profile.default_file_name())
     }
 
-    /// The path for an automatic file `name` (or the explicit `--out`).
+    /// The path for an automatic file `name` (or the explicit `--out`): the first of `name`,
+    /// `name-2`, `name-3`… that does not exist yet.
     pub fn path_named(&self, name: &str) -> PathBuf {
         if let Some(p) = &self.explicit {
             return p.clone();
@@ -370,7 +401,7 @@ impl OutputTarget {
         let mut path = self.dir.join(name);
         let stem = name.trim_end_matches(".json").to_string();
         let mut i = 2;
-        while path.exists() {
+        while std::fs::symlink_metadata(&path).is_ok() {
             path = self.dir.join(format!("{stem}-{i}.json"));
             i += 1;
         }
@@ -384,67 +415,37 @@ impl OutputTarget {
     }
 
     /// [`save`](Self::save) under an automatic name chosen by the caller (a run names the
-    /// file after every dtype it will measure, before the first is done).
+    /// file after every dtype it will measure, before the first is done). An automatic name
+    /// is never replaced: when another process takes it first, the next free suffix is used,
+    /// so two runs saving into one folder at the same moment keep both results.
     pub fn save_named(
         &self,
         profile: &Profile,
         name: &str,
         previous: Option<&Path>,
     ) -> anyhow::Result<PathBuf> {
-        match previous {
-            Some(p) => {
-                write_atomic(p, profile.to_json().as_bytes(), true)?;
-                Ok(p.to_path_buf())
-            }
-            None => {
-                let path = self.path_named(name);
-                write_atomic(&path, profile.to_json().as_bytes(), self.force)?;
-                Ok(path)
+        let bytes = profile.to_json();
+        if let Some(p) = previous {
+            write_atomic(p, bytes.as_bytes(), true)?;
+            return Ok(p.to_path_buf());
+        }
+        self.save_bytes(name, bytes.as_bytes())
+    }
+
+    /// Writes `bytes` to the explicit `--out` (replacing it only with `--force`) or to the
+    /// first free automatic name derived from `name`, and returns the path.
+    pub fn save_bytes(&self, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.explicit {
+            write_atomic(p, bytes, self.force)?;
+            return Ok(p.clone());
+        }
+        loop {
+            let path = self.path_named(name);
+            if io::write_file(&path, bytes, false)? == io::Written::Yes {
+                return Ok(path);
             }
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, flushed to disk,
-/// then renamed. Without `replace`, fails if `path` exists (never overwrites silently).
-/// On any error no partial file is left behind.
-pub fn write_atomic(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".gpubench-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write to {}", dir.display()))?;
-    // tempfile creates files readable by their owner only; a profile is a shareable result.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    if replace {
-        tmp.persist(path)
-            .map_err(|e| anyhow::anyhow!("saving {}: {}", path.display(), e.error))?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                usage(format!(
-                    "{} exists; choose another path or pass --force to replace it",
-                    path.display()
-                ))
-            } else {
-                anyhow::anyhow!("saving {}: {}", path.display(), e.error)
-            }
-        })?;
-    }
-    Ok(())
 }
 
 /// Current time as RFC 3339 UTC with seconds.
