@@ -22,6 +22,8 @@ use crate::error::usage;
 
 pub mod cpu;
 pub mod cuda;
+#[cfg(test)]
+pub mod testing;
 
 /// A GEMM's dimensions: `batch` independent products of `m×k` by `k×n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

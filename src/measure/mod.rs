@@ -192,32 +192,22 @@ pub fn cold_input_sets(set_bytes: u64, l2_bytes: Option<u64>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{GemmApi, VerifySample};
+    use crate::backend::testing::FakeBackend;
+    use crate::backend::Backend;
 
-    /// A test double: each product "takes" a fixed time. Lives only in tests.
-    struct Fake {
-        per: f64,
-        runs: usize,
-    }
-
-    impl PreparedGemm for Fake {
-        fn api(&self) -> GemmApi {
-            GemmApi {
-                api: "test double".into(),
-                compute_type: "none".into(),
-                accumulator: "none".into(),
-                output_type: "none".into(),
-                algorithm: None,
-            }
-        }
-        fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>> {
-            self.runs += count;
-            std::thread::sleep(std::time::Duration::from_secs_f64(self.per * count as f64));
-            Ok(vec![self.per; count])
-        }
-        fn verify_sample(&mut self, _: &[u64], _: &[u64]) -> anyhow::Result<VerifySample> {
-            Ok(VerifySample::default())
-        }
+    /// A prepared product of the test backend that takes `per` seconds (slept, so the
+    /// loop's wall-clock limits see it too).
+    fn product(per: f64) -> Box<dyn PreparedGemm + 'static> {
+        let be: &'static FakeBackend =
+            Box::leak(Box::new(FakeBackend::new(vec![(per, true)]).sleeping()));
+        // 1000³ products are 2e9 FLOPs: the backend's time scale is 1.
+        let req = crate::backend::GemmRequest {
+            dtype: crate::dtype::DType::Fp32,
+            shape: crate::backend::GemmShape::square(1000),
+            input_sets: 1,
+            seed: 0,
+        };
+        be.prepare(&req).unwrap()
     }
 
     fn settings() -> TimingSettings {
@@ -234,12 +224,9 @@ mod tests {
 
     #[test]
     fn meets_both_minimums() {
-        let mut g = Fake {
-            per: 0.001,
-            runs: 0,
-        };
+        let mut g = product(0.001);
         let mut phases = Vec::new();
-        let s = sample(&mut g, &settings(), &mut |p, _| phases.push(p)).unwrap();
+        let s = sample(g.as_mut(), &settings(), &mut |p, _| phases.push(p)).unwrap();
         assert!(s.warmup.iterations >= 3);
         assert!(s.warmup.seconds >= 0.02);
         assert!(s.samples_s.len() >= 10);
@@ -250,14 +237,11 @@ mod tests {
 
     #[test]
     fn max_iters_bounds_timing() {
-        let mut g = Fake {
-            per: 0.0001,
-            runs: 0,
-        };
+        let mut g = product(0.0001);
         let mut st = settings();
         st.min_secs = 10.0;
         st.max_iters = 40;
-        let s = sample(&mut g, &st, &mut |_, _| {}).unwrap();
+        let s = sample(g.as_mut(), &st, &mut |_, _| {}).unwrap();
         assert_eq!(s.samples_s.len(), 40);
     }
 

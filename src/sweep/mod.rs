@@ -16,6 +16,4 @@ pub mod report;
 pub mod summary;
 
 #[cfg(test)]
-mod fake;
-#[cfg(test)]
 mod tests;

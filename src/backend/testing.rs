@@ -1,5 +1,10 @@
-//! A test double backend (tests only): products "take" a fixed time per algorithm without
-//! sleeping, and an algorithm can be marked wrong so that verification fails.
+//! The test backend every unit test that needs a [`Backend`] uses (compiled for tests only):
+//! products "take" a fixed time per algorithm, scaled by their FLOPs, and an algorithm can be
+//! marked wrong so that verification fails.
+//!
+//! Why one: the measuring loop, sweeps and algorithm search are tested against the same
+//! double; with `sleeping` the time also passes on the host clock, for loops that stop on
+//! wall time.
 
 use crate::backend::{Backend, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySample};
 use crate::dtype::DType;
@@ -10,6 +15,8 @@ pub struct FakeBackend {
     pub algos: Vec<(f64, bool)>,
     /// `prepare` fails for shapes with this n.
     pub fail_n: Option<u64>,
+    /// Whether a product also sleeps for the time it reports.
+    pub sleeping: bool,
 }
 
 impl FakeBackend {
@@ -22,7 +29,14 @@ impl FakeBackend {
             },
             algos,
             fail_n: None,
+            sleeping: false,
         }
+    }
+
+    /// Products sleep for the time they report.
+    pub fn sleeping(mut self) -> Self {
+        self.sleeping = true;
+        self
     }
 }
 
@@ -30,6 +44,8 @@ struct FakeGemm {
     algos: Vec<(f64, bool)>,
     selected: usize,
     scale: f64,
+    sleeping: bool,
+    runs: usize,
 }
 
 impl PreparedGemm for FakeGemm {
@@ -51,7 +67,12 @@ impl PreparedGemm for FakeGemm {
         Ok(())
     }
     fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>> {
-        Ok(vec![self.algos[self.selected].0 * self.scale; count])
+        let per = self.algos[self.selected].0 * self.scale;
+        self.runs += count;
+        if self.sleeping {
+            std::thread::sleep(std::time::Duration::from_secs_f64(per * count as f64));
+        }
+        Ok(vec![per; count])
     }
     fn verify_sample(&mut self, rows: &[u64], cols: &[u64]) -> anyhow::Result<VerifySample> {
         let a: Vec<Vec<f64>> = rows.iter().map(|&i| vec![1.0 + i as f64, 2.0]).collect();
@@ -93,6 +114,8 @@ impl Backend for FakeBackend {
             algos: self.algos.clone(),
             selected: 0,
             scale: req.shape.flops() / 2e9,
+            sleeping: self.sleeping,
+            runs: 0,
         }))
     }
     fn derived_peak(&self, _: DType) -> Option<(f64, String)> {
