@@ -45,7 +45,6 @@ struct FakeGemm {
     selected: usize,
     scale: f64,
     sleeping: bool,
-    runs: usize,
 }
 
 impl PreparedGemm for FakeGemm {
@@ -68,7 +67,6 @@ impl PreparedGemm for FakeGemm {
     }
     fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>> {
         let per = self.algos[self.selected].0 * self.scale;
-        self.runs += count;
         if self.sleeping {
             std::thread::sleep(std::time::Duration::from_secs_f64(per * count as f64));
         }
@@ -115,7 +113,6 @@ impl Backend for FakeBackend {
             selected: 0,
             scale: req.shape.flops() / 2e9,
             sleeping: self.sleeping,
-            runs: 0,
         }))
     }
     fn derived_peak(&self, _: DType) -> Option<(f64, String)> {
