@@ -21,6 +21,10 @@ use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// Flags of `gpubench calibrate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench calibrate --model llama-2-7b --dry-run      # the step's GEMMs, measuring nothing
+  gpubench calibrate --model gpt2 --seq 256 -o gpt2-cal.json
+  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json")]
 pub struct CalibrateArgs {
     /// A model preset (see 'gpubench models').
     #[arg(long, value_name = "NAME", conflicts_with = "model_config")]

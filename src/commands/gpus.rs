@@ -9,6 +9,10 @@ use crate::peak;
 
 /// Flags of `gpubench gpus`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench gpus                 # every preset, peaks in TFLOPS
+  gpubench gpus h100            # one GPU (key or alias) with its sources
+  gpubench gpus --json > gpus.json")]
 pub struct GpusArgs {
     /// Show one GPU (key or alias) with its source.
     #[arg(value_name = "NAME")]
