@@ -94,30 +94,8 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// `v` with `decimals` decimals and thousands separators: `1,023,410`, `2,638.0`.
-pub fn thousands(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}{grouped}{frac}")
-}
+/// Thousands separators (`1,023,410`): one style for every command.
+pub use crate::output::format::thousands;
 
 /// A rate or amount with sensible precision: 3 significant figures below 1,000, whole
 /// numbers with separators above.

@@ -6,8 +6,8 @@ use std::fmt::Write;
 use crate::backend::GemmShape;
 use crate::dtype::DType;
 use crate::export::table::fmt_tflops;
+use crate::output::table::{Table, Width};
 use crate::profile::{GemmResult, Profile};
-use crate::sweep::report::align;
 use crate::sweep::summary::summarize;
 use crate::telemetry;
 
@@ -162,7 +162,7 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
             }
             rows.push(row);
         }
-        out.push_str(&align(&rows));
+        out.push_str(&Table::from_rows(&rows).render(Width::All));
     }
     let (sa, sb) = (summarize(&a.results), summarize(&b.results));
     let mut best_rows = vec![vec![
@@ -186,7 +186,7 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
     }
     if best_rows.len() > 1 {
         let _ = writeln!(out);
-        out.push_str(&align(&best_rows));
+        out.push_str(&Table::from_rows(&best_rows).render(Width::All));
     }
     if !only_a.is_empty() {
         let _ = writeln!(out, "\nOnly in A: {}", list(&only_a));

@@ -10,6 +10,7 @@ use crate::sweep::summary::summarize;
 use crate::telemetry;
 
 use super::table::fmt_tflops as tf;
+use crate::output::format::{percent, utc_stamp};
 
 /// Milliseconds with about four significant figures.
 fn ms(seconds: f64) -> String {
@@ -33,9 +34,9 @@ fn cell(s: &str) -> String {
 
 fn efficiency(r: &GemmResult) -> String {
     match (r.efficiency, r.peak.efficiency_basis) {
-        (Some(e), Some(PeakBasis::Spec)) => format!("{:.1} % of spec", e * 100.0),
-        (Some(e), Some(PeakBasis::Derived)) => format!("{:.1} % of derived", e * 100.0),
-        (Some(e), Some(PeakBasis::Cpu)) => format!("{:.1} % of CPU peak", e * 100.0),
+        (Some(e), Some(PeakBasis::Spec)) => format!("{} of spec", percent(e)),
+        (Some(e), Some(PeakBasis::Derived)) => format!("{} of derived", percent(e)),
+        (Some(e), Some(PeakBasis::Cpu)) => format!("{} of CPU peak", percent(e)),
         _ => "–".into(),
     }
 }
@@ -58,7 +59,7 @@ pub fn render(p: &Profile) -> String {
     let _ = writeln!(
         out,
         "Measured {} with gpubench {} ({}).{}\n",
-        p.created_utc,
+        utc_stamp(&p.created_utc),
         p.tool.version,
         facts.join(", "),
         p.incomplete()
@@ -74,7 +75,7 @@ pub fn render(p: &Profile) -> String {
         "median time (ms)",
         "spec peak (TFLOPS)",
         "derived peak (TFLOPS)",
-        "efficiency",
+        "efficiency (% of peak)",
         "verified (max rel. error)",
     ];
     if with_telemetry {
