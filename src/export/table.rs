@@ -195,7 +195,11 @@ pub fn render(p: &Profile, width: Width) -> String {
 }
 
 /// The warnings every result of a profile deserves (noisy, outliers, few or tiny products).
+/// A sustained run has none: its timeline shows how and when the throughput moved.
 pub fn noise_warnings(p: &Profile) -> Vec<Warning> {
+    if p.kind == "sustained" {
+        return Vec::new();
+    }
     let cpu = p.device.backend == "cpu";
     p.results
         .iter()

@@ -43,6 +43,8 @@ pub enum Warning {
     FewSamples { what: String, count: usize },
     /// Each product is so short that overhead weighs on the figure.
     ShortProducts { what: String, median_s: f64, n: u64 },
+    /// In a sweep, this many points had noisy timings or outliers.
+    NoisyPoints { noisy: usize, of: usize, cpu: bool },
 }
 
 fn quiet_hint(cpu: bool) -> &'static str {
@@ -93,8 +95,31 @@ impl fmt::Display for Warning {
                 fmt_seconds(*median_s),
                 (n * 4).max(1024)
             ),
+            Warning::NoisyPoints { noisy, of, cpu } => write!(
+                f,
+                "{noisy} of {of} points have timings that spread widely or outliers, so their figures are uncertain; time each point longer (--min-time 0.5) and {}.",
+                quiet_hint(*cpu)
+            ),
         }
     }
+}
+
+/// One warning for a sweep: how many of its points are noisy (`None` when none is). Short
+/// products and few samples are a sweep's choice (small sizes, short timing), not noise.
+pub fn for_sweep(results: &[GemmResult], cpu: bool) -> Option<Warning> {
+    let noisy = results
+        .iter()
+        .filter(|r| {
+            for_result(r, cpu)
+                .iter()
+                .any(|w| matches!(w, Warning::Noisy { .. } | Warning::Outliers { .. }))
+        })
+        .count();
+    (noisy > 0).then_some(Warning::NoisyPoints {
+        noisy,
+        of: results.len(),
+        cpu,
+    })
 }
 
 /// The `q` quantile (0..=1) of sorted values, interpolated.
@@ -228,5 +253,15 @@ mod tests {
             "{w:?}"
         );
         assert!(w[1].to_string().contains("--iters"));
+    }
+
+    #[test]
+    fn a_sweep_counts_its_noisy_points() {
+        let steady = result(&[0.010, 0.0101, 0.0099, 0.010, 0.0102, 0.0100]);
+        let spike = result(&[0.010, 0.010, 0.010, 0.010, 0.010, 0.010, 0.40]);
+        assert_eq!(for_sweep(&[steady.clone(), steady.clone()], true), None);
+        let w = for_sweep(&[steady, spike], true).unwrap();
+        assert!(w.to_string().starts_with("1 of 2 points"), "{w}");
+        assert!(w.to_string().contains("--min-time"), "{w}");
     }
 }

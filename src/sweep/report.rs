@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::export::table::{device_line, efficiency_cell, fmt_tflops};
 use crate::output::format::{sig, wrap};
 use crate::output::table::{Align, Table, Width};
+use crate::output::warnings;
 use crate::profile::Profile;
 
 use super::point::algo_search_of;
@@ -164,6 +165,13 @@ pub fn render(p: &Profile, top: usize, requested_algos: Option<u32>, width: Widt
     if !p.results.is_empty() {
         out.push('\n');
         out.push_str(&top_table(p, top, width));
+    }
+    if let Some(w) = warnings::for_sweep(&p.results, p.device.backend == "cpu") {
+        let _ = writeln!(
+            out,
+            "{}",
+            wrap(&format!("warning: {w}"), width.columns(), "  ")
+        );
     }
     out
 }
