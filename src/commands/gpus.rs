@@ -23,7 +23,8 @@ pub struct GpusArgs {
 }
 
 fn peak_cell(v: Option<f64>) -> String {
-    v.map(|p| format!("{p}")).unwrap_or_else(|| "–".into())
+    v.map(crate::output::format::as_given)
+        .unwrap_or_else(|| "–".into())
 }
 
 /// Runs `gpubench gpus`.

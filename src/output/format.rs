@@ -52,6 +52,14 @@ pub fn sig(v: f64, digits: u32) -> String {
     }
 }
 
+/// A figure with exactly the digits it was given (a datasheet's `19.5`, `67`), thousands
+/// grouped: `1,978.9`.
+pub fn as_given(v: f64) -> String {
+    let shown = format!("{v}");
+    let decimals = shown.split_once('.').map_or(0, |(_, f)| f.len());
+    thousands(v, decimals)
+}
+
 /// TFLOPS (or any throughput): 4 significant digits below 100 (`12.34`, `0.07914`), one
 /// decimal above (`812.3`, `1,979.0`).
 pub fn tflops(v: f64) -> String {
@@ -139,6 +147,13 @@ mod tests {
         assert_eq!(thousands(999.0, 0), "999");
         assert_eq!(thousands(-1234.5, 1), "-1,234.5");
         assert_eq!(thousands(-0.01, 0), "0");
+    }
+
+    #[test]
+    fn figures_as_given() {
+        assert_eq!(as_given(1978.9), "1,978.9");
+        assert_eq!(as_given(19.5), "19.5");
+        assert_eq!(as_given(67.0), "67");
     }
 
     #[test]
