@@ -78,13 +78,15 @@ pub fn efficiency_cell(r: &GemmResult) -> String {
 /// width) and a warning for each result whose timings look unreliable.
 pub fn render(p: &Profile, width: Width) -> String {
     let mut out = String::new();
-    let wrap = |text: &str, indent: &str| {
+    // Notes wrap with a hanging indent; a result's own line hangs deeper than its sub-notes.
+    let wrap_hang = |text: &str, indent: &str, hang: &str| {
         format!(
             "{indent}{}\n",
-            wrap(text, width.columns().saturating_sub(indent.len()), "  ")
+            wrap(text, width.columns().saturating_sub(indent.len()), hang)
                 .replace('\n', &format!("\n{indent}"))
         )
     };
+    let wrap = |text: &str, indent: &str| wrap_hang(text, indent, "  ");
     out.push_str(&wrap(&format!("Device: {}", device_line(p)), ""));
     let mut t = Table::new()
         .column("dtype", Align::Left)
@@ -133,7 +135,7 @@ pub fn render(p: &Profile, width: Width) -> String {
     ));
     let hidden = t.hidden(width);
     for r in &p.results {
-        out.push_str(&wrap(
+        out.push_str(&wrap_hang(
             &format!(
                 "{} {}: {} ({}, accumulate {}, output {}){}",
                 r.dtype,
@@ -149,6 +151,7 @@ pub fn render(p: &Profile, width: Width) -> String {
                     .unwrap_or_default()
             ),
             "  ",
+            "    ",
         ));
         if hidden.iter().any(|h| h == "verification") {
             out.push_str(&wrap(
@@ -157,10 +160,20 @@ pub fn render(p: &Profile, width: Width) -> String {
             ));
         }
         if let Some(b) = &r.peak.derived_basis {
-            out.push_str(&wrap(&format!("derived peak: {b}"), "    "));
+            let value = r
+                .peak
+                .derived_tflops
+                .map(|t| format!(" {} TFLOPS", fmt_tflops(t)))
+                .unwrap_or_default();
+            out.push_str(&wrap(&format!("derived peak{value}: {b}"), "    "));
         }
         if let (Some(g), Some(s)) = (&r.peak.spec_gpu, &r.peak.spec_source) {
-            out.push_str(&wrap(&format!("spec peak: {g} ({s})"), "    "));
+            let value = r
+                .peak
+                .spec_tflops
+                .map(|t| format!(" {} TFLOPS", fmt_tflops(t)))
+                .unwrap_or_default();
+            out.push_str(&wrap(&format!("spec peak{value}: {g} ({s})"), "    "));
         }
     }
     if p.results
