@@ -154,6 +154,25 @@ fn tiny_cpu_products_warn() {
 }
 
 #[test]
+fn json_runs_warn_on_standard_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = gpubench(tmp.path())
+        .args(["run", "--device", "cpu", "--n", "16", "--no-save", "--json"])
+        .args(FAST)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON profile");
+    assert_eq!(v["results"][0]["n"], 16);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("warning: fp32 16×16×16: one product takes only"),
+        "{err}"
+    );
+}
+
+#[test]
 fn cpu_run_has_no_training_estimate_and_k_alone_keeps_n() {
     let tmp = tempfile::tempdir().unwrap();
     let out = stdout(

@@ -152,6 +152,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     if args.json {
         println!("{}", profile.to_json());
+        // The table carries the warnings; with JSON on stdout they go to standard error.
+        for w in crate::export::table::noise_warnings(&profile) {
+            eprintln!("warning: {w}");
+        }
     } else {
         print!(
             "{}",
