@@ -337,9 +337,18 @@ fn render_result(f: &CalibrationFile) -> String {
         .map(|x| x.algorithms_timed)
         .max()
         .unwrap_or(1);
+    // Say what the backend offers: the CPU has one algorithm, cuBLASLt several.
+    let algorithms = if f.device.backend == "cpu" {
+        "one algorithm per shape (the CPU backend offers no choice)".to_string()
+    } else {
+        format!(
+            "up to {} candidate algorithms per shape (at most {} offered and timed)",
+            f.algos, timed
+        )
+    };
     let plan_line = format!(
-        "device: {} ({}); up to {} candidate algorithms per shape (at most {} offered and timed)\n",
-        f.device.name, f.device.backend, f.algos, timed
+        "device: {} ({}); {algorithms}\n",
+        f.device.name, f.device.backend
     );
     let mut s = plan_line;
     let m = &f.model;
