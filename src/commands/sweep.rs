@@ -34,7 +34,7 @@ warm-up 3 products and 0.1 s, timing 10 products and 0.2 s; CPU 1 product and 0.
 
 Examples:
   gpubench sweep --n 1024:8192:1024                     # square sizes 1024 to 8192
-  gpubench sweep --dtype bf16,fp16 --n 4096,8192 --export-csv sweep.csv
+  gpubench sweep --dtype fp16,fp32 --n 4096,8192 --export-csv sweep.csv
   gpubench sweep --m 4096 --n 4096 --k 512:8192:512     # how the inner dimension matters")]
 pub struct SweepArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.

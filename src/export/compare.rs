@@ -96,17 +96,18 @@ fn per_watt(r: &GemmResult) -> String {
 }
 
 fn describe(p: &Profile, name: &str) -> String {
-    format!(
+    let line = format!(
         "{name}: {} ({}), {} {}, gpubench {}{}",
         p.device.name,
         p.device.backend,
         p.kind,
-        p.created_utc,
+        crate::output::format::utc_stamp(&p.created_utc),
         p.tool.version,
         p.incomplete()
             .map(|why| format!(", {why}"))
             .unwrap_or_default()
-    )
+    );
+    crate::output::format::wrap(&line, crate::output::table::DEFAULT_WIDTH, "    ")
 }
 
 fn list(keys: &[(DType, GemmShape)]) -> String {
@@ -196,7 +197,12 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "\nTFLOPS are measured (2·m·n·k / median time); B / A above 1 means B is faster. Efficiency is each profile's own (see its peak basis)."
+        "\n{}",
+        crate::output::format::wrap(
+            "TFLOPS are measured (2·m·n·k / median time); B / A above 1 means B is faster. Efficiency is each profile's own (see its peak basis).",
+            crate::output::table::DEFAULT_WIDTH,
+            "  "
+        )
     );
     out
 }
