@@ -24,10 +24,10 @@ Measured 2026-11-23 10:00:00 UTC with gpubench 0.1.0 (backend cuda, compute capa
 
 | dtype | m×n×k | TFLOPS (measured) | min–max TFLOPS | median time (ms) | spec peak (TFLOPS) | derived peak (TFLOPS) | efficiency (% of peak) | verified (max rel. error) | SM clock mean (MHz) | power mean (W) | TFLOPS/W |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| bf16 | 1024×1024×1024 | 400.0 | 400.0–400.0 | 0.0054 | 989.4 | 1,070.5 | 40.4 % of spec | yes (2.0e-3) | 1800 | 500.0 | 0.800 |
-| bf16 | 2048×2048×2048 | 700.0 | 700.0–700.0 | 0.0245 | 989.4 | 1,070.5 | 70.7 % of spec | yes (2.0e-3) | – | – | – |
+| bf16 | 1024×1024×1024 | 400.0 | 400.0–400.0 | 0.005369 | 989.4 | 1,070.5 | 40.4 % of spec | yes (2.0e-3) | 1800 | 500.0 | 0.800 |
+| bf16 | 2048×2048×2048 | 700.0 | 700.0–700.0 | 0.02454 | 989.4 | 1,070.5 | 70.7 % of spec | yes (2.0e-3) | – | – | – |
 | bf16 | 4096×4096×4096 | 625.0 | 625.0–625.0 | 0.2199 | 989.4 | 1,070.5 | 63.2 % of spec | yes (2.0e-3) | – | – | – |
-| fp16 | 4096×4096×4096 | 10.00 | 10.00–10.00 | 13.744 | 989.4 | 1,070.5 | 1.01 % of spec | FAILED (5.0e-1) | – | – | – |
+| fp16 | 4096×4096×4096 | 10.00 | 10.00–10.00 | 13.74 | 989.4 | 1,070.5 | 1.01 % of spec | FAILED (5.0e-1) | – | – | – |
 
 - **bf16**: best 2048×2048×2048 at 700.0 TFLOPS; median 625.0 TFLOPS, geometric mean 559.3 TFLOPS over 3 verified of 3 points.
 - **fp16**: no verified point among 1 measured.

@@ -12,16 +12,9 @@ use crate::telemetry;
 use super::table::fmt_tflops as tf;
 use crate::output::format::{percent, utc_stamp};
 
-/// Milliseconds with about four significant figures.
+/// Milliseconds with four significant figures.
 fn ms(seconds: f64) -> String {
-    let v = seconds * 1e3;
-    if v >= 100.0 {
-        format!("{v:.1}")
-    } else if v >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
+    crate::output::format::sig(seconds * 1e3, 4)
 }
 
 fn opt_tf(x: Option<f64>) -> String {
