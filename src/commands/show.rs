@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::output::format::utc_stamp;
+use crate::output::format::{utc_stamp, wrap};
 use crate::output::table::Width;
 use crate::profile::Profile;
 
@@ -35,13 +35,14 @@ pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
         println!("{}", profile.to_json());
     } else {
         let width = Width::from_wide(args.wide);
-        println!(
+        let title = format!(
             "Profile {} (gpubench {}, {}, {})",
             args.file.display(),
             profile.tool.version,
             utc_stamp(&profile.created_utc),
             profile.kind
         );
+        println!("{}", wrap(&title, width.columns(), "  "));
         if profile.kind == "sweep" {
             print!(
                 "{}",
