@@ -128,10 +128,11 @@ impl Table {
     /// Which columns are shown at `width`.
     fn shown(&self, width: Width) -> Vec<bool> {
         let widths = self.natural_widths();
-        let mut shown = vec![true; self.columns.len()];
         let Width::Fit(max) = width else {
-            return shown;
+            return vec![true; self.columns.len()];
         };
+        // An optional column with nothing to say ("–" in every row) is left out quietly.
+        let mut shown: Vec<bool> = (0..self.columns.len()).map(|c| !self.blank(c)).collect();
         let total = |shown: &[bool]| -> usize {
             let n = shown.iter().filter(|s| **s).count();
             self.indent.chars().count()
@@ -156,13 +157,23 @@ impl Table {
         shown
     }
 
-    /// Headings of the columns left out at `width` (for a "--wide shows …" note).
+    /// Whether `c` is optional and every row's cell in it is empty or "–".
+    fn blank(&self, c: usize) -> bool {
+        self.columns[c].priority > 0
+            && self.rows.iter().all(|r| {
+                let cell = self.cell(r, c);
+                cell.is_empty() || cell == "–"
+            })
+    }
+
+    /// Headings of the columns with something to say left out at `width` (for a "--wide
+    /// shows …" note).
     pub fn hidden(&self, width: Width) -> Vec<String> {
         self.shown(width)
             .iter()
-            .zip(&self.columns)
-            .filter(|(s, _)| !**s)
-            .map(|(_, c)| c.header.clone())
+            .enumerate()
+            .filter(|(c, s)| !**s && !self.blank(*c))
+            .map(|(c, _)| self.columns[c].header.clone())
             .collect()
     }
 
@@ -238,5 +249,19 @@ mod tests {
         assert_eq!(t.hidden(Width::Fit(10)).len(), 2);
         // Required columns stay even when they cannot fit.
         assert!(t.render(Width::Fit(5)).contains("value"));
+    }
+
+    #[test]
+    fn optional_columns_with_nothing_to_say_are_left_out_quietly() {
+        let mut t = Table::new()
+            .column("name", Align::Left)
+            .optional("peak", Align::Right, 1);
+        t.row(["a", "–"]);
+        t.row(["b", ""]);
+        assert!(!t.render(Width::Fit(100)).contains("peak"));
+        assert!(t.hidden(Width::Fit(100)).is_empty());
+        assert!(t.render(Width::All).contains("peak"));
+        t.row(["c", "12.5"]);
+        assert!(t.render(Width::Fit(100)).contains("peak"));
     }
 }
