@@ -13,7 +13,14 @@ use crate::commands;
 
 /// gpubench: measure the GEMM throughput a GPU really delivers, and plan LLM training with it.
 #[derive(Debug, Parser)]
-#[command(name = "gpubench", version, about, long_about = None, propagate_version = true)]
+#[command(name = "gpubench", version, about, long_about = None, propagate_version = true,
+          after_help = "Examples:
+  gpubench run                              # measure the GPU (or the CPU when none loads)
+  gpubench sweep --n 1024:8192:1024         # throughput against size
+  gpubench estimate --model llama-7b --gpus 64 --gpu h100-sxm
+  gpubench completions bash                 # shell completions; 'gpubench man' for a man page
+
+Run 'gpubench COMMAND --help' for each command's flags and examples.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -43,6 +50,11 @@ pub enum Command {
     Models(commands::models::ModelsArgs),
     /// Predict a model's training step from its own GEMM shapes measured on this device.
     Calibrate(commands::calibrate::CalibrateArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff) on standard output.
+    #[command(hide = true)]
+    Man(commands::completions::ManArgs),
 }
 
 /// Parses `std::env::args`. On a parse error prints one line naming the problem and the

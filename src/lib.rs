@@ -21,6 +21,7 @@ pub mod estimate;
 pub mod export;
 pub mod measure;
 pub mod model;
+pub mod output;
 pub mod peak;
 pub mod profile;
 pub mod progress;

@@ -341,7 +341,9 @@ pub fn render(r: &GemmResult) -> String {
         ]);
     }
     let _ = writeln!(out, "{} {}: throughput over time", r.dtype, r.shape());
-    out.push_str(&crate::sweep::report::align(&rows));
+    out.push_str(
+        &crate::output::table::Table::from_rows(&rows).render(crate::output::table::Width::All),
+    );
     let total = tl.last().map(|w| w.t_end_s).unwrap_or(0.0);
     let window = tl.first().map(|w| w.t_end_s - w.t_start_s).unwrap_or(0.0);
     if let Some(d) = drift(tl, drift_span(total, window)) {

@@ -101,15 +101,24 @@ pub fn fmt_count(v: f64) -> String {
     }
 }
 
-/// Formats seconds for people (`850 µs`, `12.5 ms`, `3.20 s`).
+/// Formats seconds for people with 4 significant digits (`850.0 µs`, `12.50 ms`,
+/// `3.200 s`), numbers from [`crate::output::format::sig`].
 pub fn fmt_seconds(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
-    } else if s < 1.0 {
-        format!("{:.3} ms", s * 1e3)
+    use crate::output::format::sig;
+    let (v, unit) = if s.abs() < 1e-3 {
+        (s * 1e6, "µs")
+    } else if s.abs() < 1.0 {
+        (s * 1e3, "ms")
     } else {
-        format!("{s:.2} s")
+        (s, "s")
+    };
+    // Rounding up to the next unit (999.96 µs) reads better in that unit.
+    let text = sig(v, 4);
+    if text == "1,000" || text == "1,000.0" {
+        let next: f64 = if unit == "µs" { 1e-3 } else { 1.0 };
+        return fmt_seconds(next.max(s));
     }
+    format!("{text} {unit}")
 }
 
 #[cfg(test)]
@@ -142,6 +151,11 @@ mod tests {
     fn formatting() {
         assert_eq!(fmt_bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.50 GiB");
         assert_eq!(fmt_count(6.5e9), "6.50 B");
-        assert_eq!(fmt_seconds(0.0125), "12.500 ms");
+        assert_eq!(fmt_seconds(0.0125), "12.50 ms");
+        assert_eq!(fmt_seconds(0.102599), "102.6 ms");
+        assert_eq!(fmt_seconds(14.1e-6), "14.10 µs");
+        assert_eq!(fmt_seconds(3.2), "3.200 s");
+        assert_eq!(fmt_seconds(0.99996), "1.000 s");
+        assert_eq!(fmt_seconds(4000.0), "4,000 s");
     }
 }

@@ -134,6 +134,9 @@ fn cpu_calibration_end_to_end() {
         .stdout(predicate::str::contains("AdamW (28 B per parameter)"))
         .stdout(predicate::str::contains("copy bandwidth:"))
         .stdout(predicate::str::contains("MFU").and(predicate::str::contains("n/a")))
+        .stdout(predicate::str::contains(
+            "one algorithm per shape (the CPU backend offers no choice)",
+        ))
         .stdout(predicate::str::contains("Calibration saved: results/"))
         .get_output()
         .stdout

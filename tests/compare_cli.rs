@@ -62,6 +62,9 @@ fn side_by_side_with_ratios() {
     assert!(best.contains("3.000×"), "{best}");
     assert!(out.contains("Only in A: fp16 8192×8192×8192"), "{out}");
     assert!(out.contains("Only in B: bf16 4096×4096×4096"), "{out}");
+    // One stamp style (no "T…Z"), and the notes fit 100 columns.
+    assert!(out.contains("run 2026-11-20 10:00:00 UTC"), "{out}");
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ fn fixture() -> Profile {
     Profile::from_json(&profiles::sweep().to_string(), "fixture").unwrap()
 }
 
-const CSV: &str = r#"device,backend,dtype,m,n,k,batch,tflops,tflops_min,tflops_max,median_s,mean_s,min_s,max_s,stddev_s,samples,spec_peak_tflops,derived_peak_tflops,efficiency,efficiency_basis,verified,max_rel_error,api,compute_type,algorithm,default_algorithm_tflops,sm_clock_mhz_mean,power_w_mean,tflops_per_watt,energy_per_product_j
+const CSV: &str = r#"device,backend,dtype,m,n,k,batch,tflops,tflops_min,tflops_max,median_s,mean_s,min_s,max_s,stddev_s,samples,spec_peak_tflops,derived_peak_tflops,efficiency_fraction,efficiency_basis,verified,max_rel_error,api,compute_type,algorithm,default_algorithm_tflops,sm_clock_mhz_mean,power_w_mean,tflops_per_watt,energy_per_product_j
 NVIDIA H100 80GB HBM3,cuda,bf16,1024,1024,1024,1,400,400,400,0.00000536870912,0.00000536870912,0.00000536870912,0.00000536870912,0,2,989.4,1070.5,0.40428542551041036,spec,true,0.002,cublasLtMatmul,CUBLAS_COMPUTE_32F,algo 7,,1800,500,0.8,0.875
 NVIDIA H100 80GB HBM3,cuda,bf16,2048,2048,2048,1,700,700,700,0.000024542670262857142,0.000024542670262857142,0.000024542670262857142,0.000024542670262857142,0,2,989.4,1070.5,0.7074994946432182,spec,true,0.002,cublasLtMatmul,CUBLAS_COMPUTE_32F,algo 7,,,,,
 NVIDIA H100 80GB HBM3,cuda,bf16,4096,4096,4096,1,625,625,625,0.0002199023255552,0.0002199023255552,0.0002199023255552,0.0002199023255552,0,2,989.4,1070.5,0.6316959773600161,spec,true,0.002,cublasLtMatmul,CUBLAS_COMPUTE_32F,algo 7,600,,,,
@@ -20,14 +20,14 @@ NVIDIA H100 80GB HBM3,cuda,fp16,4096,4096,4096,1,10,10,10,0.0137438953472,0.0137
 
 const MARKDOWN: &str = r#"## gpubench sweep: NVIDIA H100 80GB HBM3
 
-Measured 2026-11-23T10:00:00Z with gpubench 0.1.0 (backend cuda, compute capability 9.0, driver 580.65, cuBLAS 13.0.0).
+Measured 2026-11-23 10:00:00 UTC with gpubench 0.1.0 (backend cuda, compute capability 9.0, driver 580.65, cuBLAS 13.0.0).
 
-| dtype | m×n×k | TFLOPS (measured) | min–max TFLOPS | median time (ms) | spec peak (TFLOPS) | derived peak (TFLOPS) | efficiency | verified (max rel. error) | SM clock mean (MHz) | power mean (W) | TFLOPS/W |
+| dtype | m×n×k | TFLOPS (measured) | min–max TFLOPS | median time (ms) | spec peak (TFLOPS) | derived peak (TFLOPS) | efficiency (% of peak) | verified (max rel. error) | SM clock mean (MHz) | power mean (W) | TFLOPS/W |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-| bf16 | 1024×1024×1024 | 400.0 | 400.0–400.0 | 0.0054 | 989.4 | 1070.5 | 40.4 % of spec | yes (2.0e-3) | 1800 | 500.0 | 0.800 |
-| bf16 | 2048×2048×2048 | 700.0 | 700.0–700.0 | 0.0245 | 989.4 | 1070.5 | 70.7 % of spec | yes (2.0e-3) | – | – | – |
-| bf16 | 4096×4096×4096 | 625.0 | 625.0–625.0 | 0.2199 | 989.4 | 1070.5 | 63.2 % of spec | yes (2.0e-3) | – | – | – |
-| fp16 | 4096×4096×4096 | 10.00 | 10.00–10.00 | 13.744 | 989.4 | 1070.5 | 1.0 % of spec | FAILED (5.0e-1) | – | – | – |
+| bf16 | 1024×1024×1024 | 400.0 | 400.0–400.0 | 0.005369 | 989.4 | 1,070.5 | 40.4 % of spec | yes (2.0e-3) | 1800 | 500.0 | 0.800 |
+| bf16 | 2048×2048×2048 | 700.0 | 700.0–700.0 | 0.02454 | 989.4 | 1,070.5 | 70.7 % of spec | yes (2.0e-3) | – | – | – |
+| bf16 | 4096×4096×4096 | 625.0 | 625.0–625.0 | 0.2199 | 989.4 | 1,070.5 | 63.2 % of spec | yes (2.0e-3) | – | – | – |
+| fp16 | 4096×4096×4096 | 10.00 | 10.00–10.00 | 13.74 | 989.4 | 1,070.5 | 1.01 % of spec | FAILED (5.0e-1) | – | – | – |
 
 - **bf16**: best 2048×2048×2048 at 700.0 TFLOPS; median 625.0 TFLOPS, geometric mean 559.3 TFLOPS over 3 verified of 3 points.
 - **fp16**: no verified point among 1 measured.

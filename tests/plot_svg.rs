@@ -42,7 +42,7 @@ fn sweep_plot_has_measured_peaks_and_failures() {
     for want in [
         "bf16 measured",
         "bf16 spec peak 989.4 TFLOPS (h100-sxm)",
-        "bf16 derived peak 1070.5 TFLOPS",
+        "bf16 derived peak 1,070.5 TFLOPS",
         "fp16 FAILED verification",
         "best bf16: 2048×2048×2048 at 700.0 TFLOPS",
         "n (m = n = k)",

@@ -53,26 +53,15 @@ fn cpu_run_end_to_end_saves_a_verified_profile() {
         .args(FAST)
         .assert()
         .success()
-        .stdout(predicate::str::contains("TFLOPS (measured)"))
-        .stdout(predicate::str::contains("yes ("))
+        .stdout(predicate::str::contains("TFLOPS"))
+        .stdout(predicate::str::contains("verified: err"))
         .stdout(predicate::str::contains("Profile saved: results/"))
         .get_output()
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    // The calibrated estimate: 6·7e9·140e9 FLOPs on 8 devices at 55 % of the measured rate.
-    let line = text
-        .lines()
-        .find(|l| l.contains("from this measurement"))
-        .expect("calibrated estimate printed");
-    let num = |after: &str, before: &str| -> f64 {
-        let s = &line[line.find(after).unwrap() + after.len()..];
-        s[..s.find(before).unwrap()].trim().parse().unwrap()
-    };
-    let tflops = num("(default) of", "TFLOPS");
-    let days = num("→", "days");
-    let want = 6.0 * 7e9 * 140e9 / (8.0 * tflops * 1e12 * 0.55) / 86_400.0;
-    assert!((days - want).abs() / want < 0.01, "{line}");
+    // A 7B training estimate on CPUs informs nothing: none is printed.
+    assert!(!text.contains("Calibrated estimate"), "{text}");
     let files = files_in(&tmp.path().join("results"));
     assert_eq!(files.len(), 1, "{files:?}");
     let name = &files[0];

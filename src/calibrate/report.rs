@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::measure::{Bandwidth, MeasuredShape};
 use super::membound::MemoryPass;
 use super::step::{GemmKind, Pass, StepGemm};
+use crate::output::format::{percent, sig, tflops};
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// A default MFU guess to compare the calibrated prediction with: LLaMA-65B's 47.6 % of the
@@ -278,24 +279,27 @@ pub fn render(b: &Breakdown) -> String {
         &mut s,
         "tokens per second (one device)",
         format!(
-            "{:.1} (derived: {} tokens per step)",
-            b.tokens_per_sec, b.tokens_per_step
+            "{} (derived: {} tokens per step)",
+            sig(b.tokens_per_sec, 4),
+            b.tokens_per_step
         ),
     );
     line(
         &mut s,
         "model TFLOPS achieved",
         format!(
-            "{:.3} (derived: 6·N·D + attention = {:.4e} FLOPs per step)",
-            b.model_tflops, b.model_flops
+            "{} (derived: 6·N·D + attention = {:.4e} FLOPs per step)",
+            tflops(b.model_tflops),
+            b.model_flops
         ),
     );
     line(
         &mut s,
         "hardware TFLOPS (with recomputation)",
         format!(
-            "{:.3} (derived: {:.4e} FLOPs per step)",
-            b.hardware_tflops, b.hardware_flops
+            "{} (derived: {:.4e} FLOPs per step)",
+            tflops(b.hardware_tflops),
+            b.hardware_flops
         ),
     );
     match (&b.mfu, &b.spec_peak) {
@@ -303,9 +307,9 @@ pub fn render(b: &Breakdown) -> String {
             &mut s,
             "MFU",
             format!(
-                "{:.1} % (of the spec-sheet peak {:.1} TFLOPS, {})",
-                100.0 * m,
-                p.tflops,
+                "{} (of the spec-sheet peak {} TFLOPS, {})",
+                percent(*m),
+                tflops(p.tflops),
                 p.gpu
             ),
         ),

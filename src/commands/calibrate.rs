@@ -21,6 +21,10 @@ use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// Flags of `gpubench calibrate`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench calibrate --model llama-2-7b --dry-run      # the step's GEMMs, measuring nothing
+  gpubench calibrate --model gpt2 --seq 256 -o gpt2-cal.json
+  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json")]
 pub struct CalibrateArgs {
     /// A model preset (see 'gpubench models').
     #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
@@ -334,9 +338,18 @@ fn render_result(f: &CalibrationFile) -> String {
         .map(|x| x.algorithms_timed)
         .max()
         .unwrap_or(1);
+    // Say what the backend offers: the CPU has one algorithm, cuBLASLt several.
+    let algorithms = if f.device.backend == "cpu" {
+        "one algorithm per shape (the CPU backend offers no choice)".to_string()
+    } else {
+        format!(
+            "up to {} candidate algorithms per shape (at most {} offered and timed)",
+            f.algos, timed
+        )
+    };
     let plan_line = format!(
-        "device: {} ({}); up to {} candidate algorithms per shape (at most {} offered and timed)\n",
-        f.device.name, f.device.backend, f.algos, timed
+        "device: {} ({}); {algorithms}\n",
+        f.device.name, f.device.backend
     );
     let mut s = plan_line;
     let m = &f.model;

@@ -8,6 +8,9 @@ use crate::profile::Profile;
 
 /// Flags of `gpubench compare`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench run --device cpu -o cpu.json && gpubench run -o gpu.json
+  gpubench compare cpu.json gpu.json        # B / A for every dtype and shape both measured")]
 pub struct CompareArgs {
     /// The first profile (A).
     pub a: PathBuf,

@@ -33,7 +33,7 @@ pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   gpubench estimate --model llama-65b --gpus 2048 --gpu a100-sxm-80gb --tokens-per-sec-per-gpu 380
-  gpubench estimate --model llama-7b --gpus 64 --profile results/h100.json --price-per-gpu-hour 2.5
+  gpubench run -o gpu.json && gpubench estimate --model llama-7b --gpus 64 --profile gpu.json --price-per-gpu-hour 2.5
   gpubench estimate --params 100B --tokens 2T --days 10 --gpu h100-sxm
   gpubench estimate --gpu-hours 1e6 --gpu a100 --pue 1.1")]
 pub struct EstimateArgs {

@@ -9,6 +9,10 @@ use crate::peak;
 
 /// Flags of `gpubench gpus`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench gpus                 # every preset, peaks in TFLOPS
+  gpubench gpus h100            # one GPU (key or alias) with its sources
+  gpubench gpus --json > gpus.json")]
 pub struct GpusArgs {
     /// Show one GPU (key or alias) with its source.
     #[arg(value_name = "NAME")]
@@ -19,7 +23,8 @@ pub struct GpusArgs {
 }
 
 fn peak_cell(v: Option<f64>) -> String {
-    v.map(|p| format!("{p}")).unwrap_or_else(|| "–".into())
+    v.map(crate::output::format::as_given)
+        .unwrap_or_else(|| "–".into())
 }
 
 /// Runs `gpubench gpus`.

@@ -25,7 +25,8 @@ pub const DEFAULT_CUDA_CONTEXT_GB: f64 = 1.3;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   gpubench memory --params 6B --precision fp32 --optimizer adamw      # the source's 97 GB
-  gpubench memory --model llama-2-70b --gpus 64 --zero 3 --gpu h100-sxm --recompute selective")]
+  gpubench memory --model llama-2-7b --gpus 8 --zero 3 --recompute selective --gpu h100-sxm
+  gpubench memory --model llama-2-70b --gpus 64 --zero 3 --gpu h100-sxm --recompute full")]
 pub struct MemoryArgs {
     /// A model preset ('gpubench models'): parameters and architecture (for activations).
     #[arg(long, value_name = "NAME", conflicts_with = "model_config")]

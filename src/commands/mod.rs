@@ -9,6 +9,7 @@ use crate::cli::{Cli, Command};
 
 pub mod calibrate;
 pub mod compare;
+pub mod completions;
 pub mod estimate;
 pub mod gpus;
 pub mod memory;
@@ -43,5 +44,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gpus(a) => gpus::execute(a),
         Command::Models(a) => models::execute(a),
         Command::Calibrate(a) => calibrate::execute(a),
+        Command::Completions(a) => completions::execute(a),
+        Command::Man(a) => completions::execute_man(a),
     }
 }

@@ -13,6 +13,10 @@ use crate::units::fmt_count;
 
 /// Flags of `gpubench models`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench models                # every preset
+  gpubench models llama-2-7b     # its parameters part by part, with the source
+  gpubench models --json > models.json")]
 pub struct ModelsArgs {
     /// Show one preset (name or alias) part by part.
     #[arg(value_name = "NAME", conflicts_with = "model_config")]

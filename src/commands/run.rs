@@ -8,10 +8,17 @@ use crate::backend::{DeviceChoice, GemmRequest, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
+use crate::output::table::Width;
 use crate::session::{self, TimingFlags};
 
 /// Flags of `gpubench run`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench run                                 # bf16 8192³ on a GPU (fp32 1024³ on the CPU)
+  gpubench run --dtype all --n 4096            # every dtype the device supports
+  gpubench run --k 1024 --export-csv run.csv   # 8192×8192×1024 (m and k default to n), also as CSV
+  gpubench run --duration 60                   # sustained: TFLOPS, SM clock and power for a minute
+  gpubench run --wide                          # every column: peaks, verification details")]
 pub struct RunArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
     #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
@@ -38,6 +45,9 @@ pub struct RunArgs {
     /// Print the profile as JSON on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Print every column, however wide (the table fits 100 columns otherwise).
+    #[arg(long)]
+    pub wide: bool,
     /// Keep multiplying for this many seconds and report throughput, SM clock and power over
     /// time (a sustained run; Ctrl-C stops early and keeps what was done).
     #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
@@ -59,14 +69,14 @@ fn parse_duration(s: &str) -> Result<f64, String> {
         .map_err(|e| e.to_string().replace(&format!("--duration {v}: "), ""))
 }
 
-/// The shape the flags ask for, with per-backend defaults.
+/// The shape the flags ask for, as the help says: n defaults per backend, m and k default
+/// to n (so `--k 64` alone is n×n×64, not 64³).
 pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: bool) -> GemmShape {
-    let default = if cpu { 1024 } else { 8192 };
-    let base = n.or(m).or(k).unwrap_or(default);
+    let n = n.unwrap_or(if cpu { 1024 } else { 8192 });
     GemmShape {
-        m: m.unwrap_or(base),
-        n: n.unwrap_or(base),
-        k: k.unwrap_or(base),
+        m: m.unwrap_or(n),
+        n,
+        k: k.unwrap_or(n),
         batch: 1,
     }
 }
@@ -143,8 +153,15 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     if args.json {
         println!("{}", profile.to_json());
+        // The table carries the warnings; with JSON on stdout they go to standard error.
+        for w in crate::export::table::noise_warnings(&profile) {
+            eprintln!("warning: {w}");
+        }
     } else {
-        print!("{}", crate::export::table::render(&profile));
+        print!(
+            "{}",
+            crate::export::table::render(&profile, Width::from_wide(args.wide))
+        );
         for r in &profile.results {
             print!("{}", crate::sustained::render(r));
         }
@@ -204,5 +221,10 @@ mod tests {
         );
         let s = shape_from_flags(Some(128), Some(256), None, true);
         assert_eq!((s.m, s.n, s.k), (128, 256, 256));
+        // m and k default to n, and n to the backend's size, whatever else is given.
+        let s = shape_from_flags(None, None, Some(64), true);
+        assert_eq!((s.m, s.n, s.k), (1024, 1024, 64));
+        let s = shape_from_flags(Some(32), None, None, false);
+        assert_eq!((s.m, s.n, s.k), (32, 8192, 8192));
     }
 }

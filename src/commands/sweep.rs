@@ -11,7 +11,8 @@ use crate::backend::{DeviceChoice, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
-use crate::export::table::{device_line, fmt_tflops};
+use crate::export::table::fmt_tflops;
+use crate::output::table::Width;
 use crate::profile::{GemmResult, OutputTarget};
 use crate::session::{self, TimingFlags};
 use crate::sweep::driver::{self, Ending, Observer, SweepSpec};
@@ -29,7 +30,12 @@ both (1024:4096:1024,8192). --n alone sweeps square sizes; with --m and --k, eve
 
 Sweep timing defaults (shorter than `run`'s, so hundreds of points fit in minutes): GPU
 warm-up 3 products and 0.1 s, timing 10 products and 0.2 s; CPU 1 product and 0.02 s,
-3 products and 0.05 s. The first point warms up for --settle-time so clocks settle first.")]
+3 products and 0.05 s. The first point warms up for --settle-time so clocks settle first.
+
+Examples:
+  gpubench sweep --n 1024:8192:1024                     # square sizes 1024 to 8192
+  gpubench sweep --dtype fp16,fp32 --n 4096,8192 --export-csv sweep.csv
+  gpubench sweep --m 4096 --n 4096 --k 512:8192:512     # how the inner dimension matters")]
 pub struct SweepArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
     #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
@@ -84,6 +90,9 @@ pub struct SweepArgs {
     /// Print the profile as JSON on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Print every column of the fastest points, however wide (they fit 100 columns otherwise).
+    #[arg(long)]
+    pub wide: bool,
 }
 
 /// Shows the progress bar and telemetry warnings while the sweep runs.
@@ -250,25 +259,15 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", profile.to_json());
     } else {
-        println!("Device: {}", device_line(&profile));
-        println!(
-            "Sweep: {} of {total} points measured ({} dtype{} × {} shape{}); per point ≥{} products and ≥{:.2} s after a {:.2} s warm-up; up to {} candidate algorithm{} per shape.",
-            profile.results.len(),
-            dtypes.len(),
-            if dtypes.len() == 1 { "" } else { "s" },
-            shapes.len(),
-            if shapes.len() == 1 { "" } else { "s" },
-            profile.settings.min_iters,
-            profile.settings.min_secs,
-            profile.settings.warmup_secs,
-            args.algos,
-            if args.algos == 1 { "" } else { "s" },
+        print!(
+            "{}",
+            report::render(
+                &profile,
+                args.top,
+                Some(args.algos),
+                Width::from_wide(args.wide)
+            )
         );
-        print!("{}", report::summary_lines(&profile));
-        if !profile.results.is_empty() {
-            println!();
-            print!("{}", report::top_table(&profile, args.top));
-        }
         if show.throttled > 0 {
             println!(
                 "\nClock fell or a throttle reason was active during {} of {} points (NVML, measured).",

@@ -293,7 +293,10 @@ pub fn evaluate(
                     o.gpus_exact = Some(exact);
                     derived(
                         whole_gpus(exact),
-                        format!("C ÷ (FLOP/s per GPU × deadline) = {exact:.1}, rounded up"),
+                        format!(
+                            "C ÷ (FLOP/s per GPU × deadline) = {}, rounded up",
+                            crate::output::format::thousands(exact, 1)
+                        ),
                     )
                 }
                 Scale::Unset => {
@@ -329,7 +332,7 @@ fn finish(
         if let Some(p) = &ctx.spec_peak {
             o.mfu = Some(derived(
                 f / (p.value * 1e12),
-                format!("of {:.1} TFLOPS", p.value),
+                format!("of {} TFLOPS", crate::output::format::tflops(p.value)),
             ));
             let attention = work.and_then(|w| w.attention_per_token.as_ref());
             if let (Some(a), Some(pt)) = (attention, per_token) {
@@ -340,7 +343,7 @@ fn finish(
         if let Some(m) = &ctx.measured_peak {
             o.gemm_utilization = Some(derived(
                 f / (m.value * 1e12),
-                format!("of {:.1} TFLOPS", m.value),
+                format!("of {} TFLOPS", crate::output::format::tflops(m.value)),
             ));
         }
     }

@@ -33,10 +33,10 @@ pub struct Report {
 }
 
 fn days_fmt(v: f64) -> String {
-    format!("{v:.2} days")
+    crate::output::format::days(v)
 }
 fn tflops_fmt(v: f64) -> String {
-    format!("{v:.1} TFLOPS")
+    format!("{} TFLOPS", crate::output::format::tflops(v))
 }
 fn tps_fmt(v: f64) -> String {
     format!("{} tokens/s", amount(v))
@@ -149,7 +149,10 @@ impl Report {
         }
         work.row([
             "compute".into(),
-            format!("{} PF-days", thousands(compute::pf_days(hw), 0)),
+            format!(
+                "{} PF-days",
+                crate::output::format::sig(compute::pf_days(hw), 3)
+            ),
             "derived, FLOPs executed ÷ 8.64e19 (1 PF-day)".into(),
         ]);
         if let Some(a) = &w.attention_per_token {

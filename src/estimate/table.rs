@@ -41,30 +41,30 @@ pub struct Table {
 
 impl Table {
     /// Renders with two-space indents and two spaces between columns; trailing spaces trimmed.
+    /// Every row of every section goes through one [`output::table::Table`], so columns line
+    /// up across sections; the titles are set between its lines.
     pub fn render(&self) -> String {
-        let mut widths: Vec<usize> = Vec::new();
-        for s in &self.sections {
-            for r in s.rows.iter().chain(std::iter::once(&s.header)) {
-                for (i, c) in r.iter().enumerate() {
-                    let w = c.chars().count();
-                    if widths.len() <= i {
-                        widths.push(0);
-                    }
-                    widths[i] = widths[i].max(w);
-                }
-            }
+        let cols = self
+            .sections
+            .iter()
+            .flat_map(|s| s.rows.iter().chain(std::iter::once(&s.header)))
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
+        let mut t = output::table::Table::new();
+        t.indent = "  ".into();
+        for _ in 0..cols {
+            t = t.column("", Align::Left);
         }
-        let line = |r: &Vec<String>| {
-            let mut out = String::from("  ");
-            for (i, c) in r.iter().enumerate() {
-                out.push_str(c);
-                if i + 1 < r.len() {
-                    let pad = widths[i] - c.chars().count() + 2;
-                    out.push_str(&" ".repeat(pad));
-                }
+        for s in &self.sections {
+            if !s.header.is_empty() {
+                t.rows.push(s.header.clone());
             }
-            out.trim_end().to_string()
-        };
+            t.rows.extend(s.rows.iter().cloned());
+        }
+        let rendered = t.render(Width::All);
+        // The first line is the (empty) heading line.
+        let mut lines = rendered.lines().skip(1);
         let mut out = String::new();
         for (k, s) in self.sections.iter().enumerate() {
             if k > 0 {
@@ -72,12 +72,9 @@ impl Table {
             }
             out.push_str(&s.title);
             out.push('\n');
-            if !s.header.is_empty() {
-                out.push_str(&line(&s.header));
-                out.push('\n');
-            }
-            for r in &s.rows {
-                out.push_str(&line(r));
+            let n = s.rows.len() + usize::from(!s.header.is_empty());
+            for line in lines.by_ref().take(n) {
+                out.push_str(line);
                 out.push('\n');
             }
         }
@@ -95,30 +92,11 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// `v` with `decimals` decimals and thousands separators: `1,023,410`, `2,638.0`.
-pub fn thousands(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}{grouped}{frac}")
-}
+use crate::output;
+use crate::output::table::{Align, Width};
+
+/// Thousands separators (`1,023,410`): one style for every command.
+pub use crate::output::format::thousands;
 
 /// A rate or amount with sensible precision: 3 significant figures below 1,000, whole
 /// numbers with separators above.

@@ -11,6 +11,7 @@ use crate::estimate::compute::{training_flops, CHINCHILLA_TOKENS_PER_PARAM};
 use crate::estimate::measured::best_result;
 use crate::estimate::time::seconds_for_flops;
 use crate::export::table::fmt_tflops;
+use crate::output::format::days as days_text;
 use crate::profile::Profile;
 
 /// The reference run: a 7B-parameter model on its Chinchilla-optimal 140B tokens, on one
@@ -18,10 +19,13 @@ use crate::profile::Profile;
 pub const REFERENCE_PARAMS: f64 = 7e9;
 pub const REFERENCE_GPUS: f64 = 8.0;
 
-/// Renders the block, or an empty string when the profile has no valid result to plan with.
+/// Renders the block, or an empty string when the profile has no valid result to plan with
+/// or measured a CPU (nobody trains a 7B model on CPUs: the figure would inform nothing).
 pub fn render(profile: &Profile, saved: Option<&Path>) -> String {
-    // bf16 (else fp16) is what LLMs train in; a CPU profile falls back to its fastest
-    // valid result so the block still shows how the numbers are made.
+    if profile.device.backend == "cpu" {
+        return String::new();
+    }
+    // bf16 (else fp16) is what LLMs train in; otherwise the fastest valid result.
     let peak = best_result(profile, None, "profile").ok().or_else(|| {
         let mut valid: Vec<_> = profile.results.iter().filter(|r| r.valid()).collect();
         valid.sort_by(|a, b| b.tflops.total_cmp(&a.tflops));
@@ -40,27 +44,26 @@ pub fn render(profile: &Profile, saved: Option<&Path>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nCalibrated estimate: 7B parameters × 140B tokens (Chinchilla, 6ND = {flops:.2e} FLOPs) on {REFERENCE_GPUS} {} like this one, {}:",
-        if profile.device.backend == "cpu" { "CPUs" } else { "GPUs" },
+        "\nCalibrated estimate: 7B parameters × 140B tokens (Chinchilla, 6ND = {flops:.2e} FLOPs) on {REFERENCE_GPUS} GPUs like this one, {}:",
         peak.dtype
     );
     let measured = days(peak.tflops, DEFAULT_GEMM_UTILIZATION);
     let _ = writeln!(
         out,
-        "  from this measurement: {:.0} % (default) of {} TFLOPS measured ({}) → {:.1} days",
+        "  from this measurement: {:.0} % (default) of {} TFLOPS measured ({}) → {}",
         DEFAULT_GEMM_UTILIZATION * 100.0,
         fmt_tflops(peak.tflops),
         peak.describe(),
-        measured
+        days_text(measured)
     );
     if let Some(spec) = peak.spec_tflops {
         let from_spec = days(spec, DEFAULT_MFU);
         let _ = writeln!(
             out,
-            "  from the spec sheet:   {:.1} % MFU (default) of {:.1} TFLOPS spec → {:.1} days ({:+.0} % from measuring)",
+            "  from the spec sheet:   {:.1} % MFU (default) of {} TFLOPS spec → {} ({:+.0} % from measuring)",
             DEFAULT_MFU * 100.0,
-            spec,
-            from_spec,
+            fmt_tflops(spec),
+            days_text(from_spec),
             (measured / from_spec - 1.0) * 100.0
         );
     }

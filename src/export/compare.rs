@@ -6,8 +6,8 @@ use std::fmt::Write;
 use crate::backend::GemmShape;
 use crate::dtype::DType;
 use crate::export::table::fmt_tflops;
+use crate::output::table::{Table, Width};
 use crate::profile::{GemmResult, Profile};
-use crate::sweep::report::align;
 use crate::sweep::summary::summarize;
 use crate::telemetry;
 
@@ -96,17 +96,18 @@ fn per_watt(r: &GemmResult) -> String {
 }
 
 fn describe(p: &Profile, name: &str) -> String {
-    format!(
+    let line = format!(
         "{name}: {} ({}), {} {}, gpubench {}{}",
         p.device.name,
         p.device.backend,
         p.kind,
-        p.created_utc,
+        crate::output::format::utc_stamp(&p.created_utc),
         p.tool.version,
         p.incomplete()
             .map(|why| format!(", {why}"))
             .unwrap_or_default()
-    )
+    );
+    crate::output::format::wrap(&line, crate::output::table::DEFAULT_WIDTH, "    ")
 }
 
 fn list(keys: &[(DType, GemmShape)]) -> String {
@@ -162,7 +163,7 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
             }
             rows.push(row);
         }
-        out.push_str(&align(&rows));
+        out.push_str(&Table::from_rows(&rows).render(Width::All));
     }
     let (sa, sb) = (summarize(&a.results), summarize(&b.results));
     let mut best_rows = vec![vec![
@@ -186,7 +187,7 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
     }
     if best_rows.len() > 1 {
         let _ = writeln!(out);
-        out.push_str(&align(&best_rows));
+        out.push_str(&Table::from_rows(&best_rows).render(Width::All));
     }
     if !only_a.is_empty() {
         let _ = writeln!(out, "\nOnly in A: {}", list(&only_a));
@@ -196,7 +197,12 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "\nTFLOPS are measured (2·m·n·k / median time); B / A above 1 means B is faster. Efficiency is each profile's own (see its peak basis)."
+        "\n{}",
+        crate::output::format::wrap(
+            "TFLOPS are measured (2·m·n·k / median time); B / A above 1 means B is faster. Efficiency is each profile's own (see its peak basis).",
+            crate::output::table::DEFAULT_WIDTH,
+            "  "
+        )
     );
     out
 }

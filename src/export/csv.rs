@@ -1,5 +1,6 @@
-//! CSV export: one row per result, every figure in a plain unit (TFLOPS, seconds, MHz, W,
-//! J), for spreadsheets and pandas. Empty cells mean "not measured / not known".
+//! CSV export: one row per result, every figure in a plain unit named by its column (TFLOPS,
+//! seconds, MHz, W, J, a fraction), for spreadsheets and pandas. Empty cells mean "not
+//! measured / not known".
 
 use std::fmt::Write;
 
@@ -27,7 +28,7 @@ pub const COLUMNS: [&str; 30] = [
     "samples",
     "spec_peak_tflops",
     "derived_peak_tflops",
-    "efficiency",
+    "efficiency_fraction",
     "efficiency_basis",
     "verified",
     "max_rel_error",

@@ -10,17 +10,11 @@ use crate::sweep::summary::summarize;
 use crate::telemetry;
 
 use super::table::fmt_tflops as tf;
+use crate::output::format::{percent, utc_stamp};
 
-/// Milliseconds with about four significant figures.
+/// Milliseconds with four significant figures.
 fn ms(seconds: f64) -> String {
-    let v = seconds * 1e3;
-    if v >= 100.0 {
-        format!("{v:.1}")
-    } else if v >= 1.0 {
-        format!("{v:.3}")
-    } else {
-        format!("{v:.4}")
-    }
+    crate::output::format::sig(seconds * 1e3, 4)
 }
 
 fn opt_tf(x: Option<f64>) -> String {
@@ -33,9 +27,9 @@ fn cell(s: &str) -> String {
 
 fn efficiency(r: &GemmResult) -> String {
     match (r.efficiency, r.peak.efficiency_basis) {
-        (Some(e), Some(PeakBasis::Spec)) => format!("{:.1} % of spec", e * 100.0),
-        (Some(e), Some(PeakBasis::Derived)) => format!("{:.1} % of derived", e * 100.0),
-        (Some(e), Some(PeakBasis::Cpu)) => format!("{:.1} % of CPU peak", e * 100.0),
+        (Some(e), Some(PeakBasis::Spec)) => format!("{} of spec", percent(e)),
+        (Some(e), Some(PeakBasis::Derived)) => format!("{} of derived", percent(e)),
+        (Some(e), Some(PeakBasis::Cpu)) => format!("{} of CPU peak", percent(e)),
         _ => "–".into(),
     }
 }
@@ -58,7 +52,7 @@ pub fn render(p: &Profile) -> String {
     let _ = writeln!(
         out,
         "Measured {} with gpubench {} ({}).{}\n",
-        p.created_utc,
+        utc_stamp(&p.created_utc),
         p.tool.version,
         facts.join(", "),
         p.incomplete()
@@ -74,7 +68,7 @@ pub fn render(p: &Profile) -> String {
         "median time (ms)",
         "spec peak (TFLOPS)",
         "derived peak (TFLOPS)",
-        "efficiency",
+        "efficiency (% of peak)",
         "verified (max rel. error)",
     ];
     if with_telemetry {

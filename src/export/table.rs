@@ -1,8 +1,10 @@
-//! The human-readable table `gpubench run` and `gpubench show` print, one renderer so a saved
-//! profile reads exactly as the run did.
+//! The human-readable table `gpubench run` and `gpubench show` print: fitted to a width
+//! (`--wide` for every column), notes wrapped below it, and a warning where a figure is
+//! unreliable.
 
-use std::fmt::Write;
-
+use crate::output::format::wrap;
+use crate::output::table::{Align, Table, Width};
+use crate::output::warnings::{self, Warning};
 use crate::peak::PeakBasis;
 use crate::profile::{GemmResult, Profile};
 use crate::units::fmt_seconds;
@@ -52,32 +54,14 @@ pub fn device_line(p: &Profile) -> String {
 }
 
 fn pct(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
+    crate::output::format::percent(x)
 }
 
-/// TFLOPS with precision that suits the magnitude (800.1, 12.34, 0.0123).
-pub fn fmt_tflops(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.1}")
-    } else if v >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
-}
+/// TFLOPS with 4 significant digits (812.3, 12.34, 0.07914); see [`crate::output::format`].
+pub use crate::output::format::tflops as fmt_tflops;
 
 fn opt_tflops(x: Option<f64>) -> String {
     x.map(fmt_tflops).unwrap_or_else(|| "–".into())
-}
-
-/// The verification cell: "yes (err 3.1e-4 ≤ 4.0e-3)" or "FAILED (...)".
-pub fn verified_cell(r: &GemmResult) -> String {
-    let v = &r.verification;
-    let word = if v.passed { "yes" } else { "FAILED" };
-    format!(
-        "{word} ({} pts, err {:.1e} / tol {:.0e})",
-        v.checked, v.max_rel_error, v.tolerance
-    )
 }
 
 /// The efficiency cell with its basis.
@@ -90,24 +74,34 @@ pub fn efficiency_cell(r: &GemmResult) -> String {
     }
 }
 
-/// Renders the results table of a profile, with the device line and notes.
-pub fn render(p: &Profile) -> String {
+/// Renders the results table of a profile, with the device line, the notes (wrapped to the
+/// width) and a warning for each result whose timings look unreliable.
+pub fn render(p: &Profile, width: Width) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Device: {}", device_line(p));
-    let mut rows: Vec<[String; 10]> = vec![[
-        "dtype".into(),
-        "m×n×k".into(),
-        "median time".into(),
-        "TFLOPS (measured)".into(),
-        "min–max TFLOPS".into(),
-        "stddev".into(),
-        "spec peak".into(),
-        "derived peak".into(),
-        "efficiency".into(),
-        "verified".into(),
-    ]];
+    // Notes wrap with a hanging indent; a result's own line hangs deeper than its sub-notes.
+    let wrap_hang = |text: &str, indent: &str, hang: &str| {
+        format!(
+            "{indent}{}\n",
+            wrap(text, width.columns().saturating_sub(indent.len()), hang)
+                .replace('\n', &format!("\n{indent}"))
+        )
+    };
+    let wrap = |text: &str, indent: &str| wrap_hang(text, indent, "  ");
+    out.push_str(&wrap(&format!("Device: {}", device_line(p)), ""));
+    let mut t = Table::new()
+        .column("dtype", Align::Left)
+        .column("m×n×k", Align::Left)
+        .column("median time", Align::Right)
+        .column("TFLOPS", Align::Right)
+        .optional("min–max TFLOPS", Align::Right, 3)
+        .column("stddev", Align::Right)
+        .optional("spec peak (TFLOPS)", Align::Right, 5)
+        .optional("derived peak (TFLOPS)", Align::Right, 6)
+        .column("efficiency", Align::Left)
+        .column("verified", Align::Left)
+        .optional("verification", Align::Left, 4);
     for r in &p.results {
-        rows.push([
+        t.row([
             r.dtype.to_string(),
             r.shape().to_string(),
             fmt_seconds(r.stats_s.median),
@@ -117,74 +111,120 @@ pub fn render(p: &Profile) -> String {
             opt_tflops(r.peak.spec_tflops),
             opt_tflops(r.peak.derived_tflops),
             efficiency_cell(r),
-            verified_cell(r),
+            if r.verification.passed {
+                "yes"
+            } else {
+                "FAILED"
+            }
+            .into(),
+            verification_detail(r),
         ]);
     }
-    let widths: Vec<usize> = (0..10)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for (i, row) in rows.iter().enumerate() {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                let pad = widths[c] - cell.chars().count();
-                if (2..=7).contains(&c) && i > 0 {
-                    format!("{}{cell}", " ".repeat(pad))
-                } else {
-                    format!("{cell}{}", " ".repeat(pad))
-                }
-            })
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "TFLOPS = 2·m·n·k / median time (measured: {} timed products per row after warm-up); peaks in TFLOPS: spec = datasheet dense figure, derived = SMs × max clock × FLOPs/clock/SM; stddev as % of the mean time.",
-        p.results
-            .iter()
-            .map(|r| r.stats_s.count.to_string())
-            .collect::<Vec<_>>()
-            .join("/")
-    );
+    out.push_str(&t.render(width));
+    out.push('\n');
+    out.push_str(&wrap(
+        &format!(
+            "TFLOPS = 2·m·n·k / median time (measured: {} timed products per row after warm-up); peaks in TFLOPS: spec = datasheet dense figure, derived = SMs × max clock × FLOPs/clock/SM; stddev as % of the mean time.",
+            p.results
+                .iter()
+                .map(|r| r.stats_s.count.to_string())
+                .collect::<Vec<_>>()
+                .join("/")
+        ),
+        "",
+    ));
+    let hidden = t.hidden(width);
     for r in &p.results {
-        let _ = writeln!(
-            out,
-            "  {} {}: {} ({}, accumulate {}, output {}){}",
-            r.dtype,
-            r.shape(),
-            r.api.api,
-            r.api.compute_type,
-            r.api.accumulator,
-            r.api.output_type,
-            r.api
-                .algorithm
-                .as_ref()
-                .map(|a| format!("; algorithm {a}"))
-                .unwrap_or_default()
-        );
+        out.push_str(&wrap_hang(
+            &format!(
+                "{} {}: {} ({}, accumulate {}, output {}){}",
+                r.dtype,
+                r.shape(),
+                r.api.api,
+                r.api.compute_type,
+                r.api.accumulator,
+                r.api.output_type,
+                r.api
+                    .algorithm
+                    .as_ref()
+                    .map(|a| format!("; algorithm {a}"))
+                    .unwrap_or_default()
+            ),
+            "  ",
+            "    ",
+        ));
+        if hidden.iter().any(|h| h == "verification") {
+            out.push_str(&wrap(
+                &format!("verified: {}", verification_detail(r)),
+                "    ",
+            ));
+        }
         if let Some(b) = &r.peak.derived_basis {
-            let _ = writeln!(out, "    derived peak: {b}");
+            let value = r
+                .peak
+                .derived_tflops
+                .map(|t| format!(" {} TFLOPS", fmt_tflops(t)))
+                .unwrap_or_default();
+            out.push_str(&wrap(&format!("derived peak{value}: {b}"), "    "));
         }
         if let (Some(g), Some(s)) = (&r.peak.spec_gpu, &r.peak.spec_source) {
-            let _ = writeln!(out, "    spec peak: {g} ({s})");
+            let value = r
+                .peak
+                .spec_tflops
+                .map(|t| format!(" {} TFLOPS", fmt_tflops(t)))
+                .unwrap_or_default();
+            out.push_str(&wrap(&format!("spec peak{value}: {g} ({s})"), "    "));
         }
     }
     if p.results
         .iter()
         .any(|r| r.peak.efficiency_basis == Some(PeakBasis::Spec))
     {
-        let _ = writeln!(
-            out,
-            "Efficiency uses the spec-sheet peak: it is what papers' MFU and planning formulas divide by; the derived peak uses the device's max clock, which can exceed the clock the datasheet assumes."
-        );
+        out.push_str(&wrap(
+            "Efficiency uses the spec-sheet peak: it is what papers' MFU and planning formulas divide by; the derived peak uses the device's max clock, which can exceed the clock the datasheet assumes.",
+            "",
+        ));
+    }
+    if !hidden.is_empty() {
+        out.push_str(&wrap(
+            &format!(
+                "Columns left out to fit {} characters: {} (--wide shows every column).",
+                width.columns(),
+                hidden.join(", ")
+            ),
+            "",
+        ));
     }
     if let Some(why) = p.incomplete() {
-        let _ = writeln!(
-            out,
-            "Not complete ({why}): these are the results completed before the stop."
-        );
+        out.push_str(&wrap(
+            &format!("Not complete ({why}): these are the results completed before the stop."),
+            "",
+        ));
+    }
+    for w in noise_warnings(p) {
+        out.push_str(&wrap(&format!("warning: {w}"), ""));
     }
     out
+}
+
+/// The warnings every result of a profile deserves (noisy, outliers, few or tiny products).
+/// A sustained run has none: its timeline shows how and when the throughput moved.
+pub fn noise_warnings(p: &Profile) -> Vec<Warning> {
+    if p.kind == "sustained" {
+        return Vec::new();
+    }
+    let cpu = p.device.backend == "cpu";
+    p.results
+        .iter()
+        .flat_map(|r| warnings::for_result(r, cpu))
+        .collect()
+}
+
+/// "err 8.6e-8 / tol 1e-4, 256 pts": the largest error against the f64 reference.
+fn verification_detail(r: &GemmResult) -> String {
+    let v = &r.verification;
+    format!(
+        "err {:.1e} / tol {:.0e}, {} pts",
+        v.max_rel_error, v.tolerance, v.checked
+    )
 }

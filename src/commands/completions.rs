@@ -1,0 +1,93 @@
+//! `gpubench completions SHELL` and `gpubench man`: shell completion scripts and a man page,
+//! generated from the same clap definition the parser uses, so they never fall behind.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+
+/// Flags of `gpubench completions`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench completions bash > ~/.local/share/bash-completion/completions/gpubench
+  gpubench completions zsh > ~/.zfunc/_gpubench      # with fpath+=(~/.zfunc) in ~/.zshrc
+  gpubench completions fish > ~/.config/fish/completions/gpubench.fish
+  gpubench completions powershell >> $PROFILE")]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Flags of `gpubench man`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench man > gpubench.1 && man ./gpubench.1
+  gpubench man | gzip > /usr/local/share/man/man1/gpubench.1.gz")]
+pub struct ManArgs {}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error.
+fn emit(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The completion script for `shell`.
+pub fn script(shell: Shell) -> Vec<u8> {
+    let mut cmd = Cli::command();
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "gpubench", &mut buf);
+    buf
+}
+
+/// The man page (roff) of gpubench and its commands' summary.
+pub fn man_page() -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    Ok(buf)
+}
+
+/// Runs `gpubench completions`.
+pub fn execute(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
+    emit(&script(args.shell))
+}
+
+/// Runs `gpubench man`.
+pub fn execute_man(_args: ManArgs) -> anyhow::Result<ExitCode> {
+    emit(&man_page()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shell_completes_every_command() {
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell] {
+            let s = String::from_utf8(script(shell)).unwrap();
+            for cmd in ["run", "sweep", "estimate", "calibrate", "completions"] {
+                assert!(s.contains(cmd), "{shell}: {cmd} missing");
+            }
+        }
+    }
+
+    #[test]
+    fn man_page_names_the_commands() {
+        let m = String::from_utf8(man_page().unwrap()).unwrap();
+        assert!(
+            m.starts_with(".ie") || m.contains(".TH"),
+            "{}",
+            &m[..80.min(m.len())]
+        );
+        assert!(
+            m.contains("gpubench\\-run") || m.contains("run"),
+            "no run in the page"
+        );
+    }
+}
