@@ -43,6 +43,8 @@ pub enum Command {
     Models(commands::models::ModelsArgs),
     /// Predict a model's training step from its own GEMM shapes measured on this device.
     Calibrate(commands::calibrate::CalibrateArgs),
+    /// Merge the rank files of a cluster job; flag slow or failing GPUs, missing ranks (exit 4).
+    Report(commands::report::ReportArgs),
 }
 
 /// Parses `std::env::args`. On a parse error prints one line naming the problem and the
