@@ -73,6 +73,7 @@ fn slurm_env(rank: u32, world: u32) -> Vec<(String, String)> {
         ("SLURM_JOB_ID", "4242".into()),
         ("SLURM_STEP_ID", "0".into()),
         ("SLURM_JOB_NODELIST", "127.0.0.[1-3]".into()),
+        ("SLURMD_NODENAME", format!("gpu0{}", rank / 2 + 1)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -222,7 +223,7 @@ fn slurm_ranks_measure_into_one_folder_and_the_report_names_the_missing_and_the_
     assert_eq!(c["master_addr"], "127.0.0.1");
     assert_eq!(c["job_id"], "4242");
     assert_eq!(r4["results"].as_array().unwrap().len(), 2);
-    assert!(c["host"].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(c["host"], "gpu03");
 
     // The measured folder: rank 3 is missing, nothing is slow at a loose threshold.
     let (code, text, _) = report(tmp.path(), &["results", "--threshold", "0.25"]);
@@ -233,19 +234,49 @@ fn slurm_ranks_measure_into_one_folder_and_the_report_names_the_missing_and_the_
     );
     assert!(text.contains("No GPU flagged"), "{text}");
 
-    // A copy with rank 2 made ten times slower: flagged, its host a bad host.
+    // A copy with rank 2 made ten times slower, and rank 4 throttled by its power cap (as
+    // NVML reports it in the telemetry of a GPU result): both flagged, their hosts bad.
     let slowed = tmp.path().join("slowed");
     copy_dir(&results, &slowed);
     slow_down(&slowed.join("rank-00002.json"), 10.0);
+    let p4 = slowed.join("rank-00004.json");
+    let mut v = read_json(&p4);
+    v["results"][1]["telemetry"] = serde_json::json!({
+        "source": "nvml",
+        "samples": 12,
+        "throttle_reasons": ["gpu_idle", "sw_power_cap"],
+    });
+    write_json(&p4, &v);
     let (code, text, err) = report(tmp.path(), &["slowed", "--threshold", "0.25", "--json"]);
     assert_eq!(code, 4, "{text}{err}");
     let j: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(j["missing_ranks"], serde_json::json!([3]));
     let flagged = j["flagged"].as_array().unwrap();
-    assert!(!flagged.is_empty());
-    assert!(flagged.iter().all(|f| f["rank"] == 2), "{flagged:?}");
-    assert!(flagged.iter().any(|f| f["reason"] == "below_median"));
-    assert_eq!(j["bad_hosts"], serde_json::json!([c["host"]]));
+    let of = |rank: u32| -> Vec<&str> {
+        flagged
+            .iter()
+            .filter(|f| f["rank"] == rank)
+            .map(|f| f["reason"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(of(2), ["below_median", "below_median"], "{flagged:?}");
+    assert_eq!(of(4), ["throttled"], "{flagged:?}");
+    assert_eq!(flagged.len(), 3, "{flagged:?}");
+    assert!(flagged[2]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("sw_power_cap"));
+    assert_eq!(j["bad_hosts"], serde_json::json!(["gpu02", "gpu03"]));
+    let nodes: Vec<&str> = j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        nodes,
+        ["gpu01", "gpu01", "gpu02", "gpu02", "gpu03", "gpu03"]
+    );
     assert_eq!(j["ok"], false);
 
     // The text names the rank and why; --out keeps the merged file.

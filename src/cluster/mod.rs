@@ -155,8 +155,13 @@ impl RankRun {
             }
         };
         let saver = rankfile::RankSaver::check(&save.results_dir, placement.rank, save.force)?;
-        let host = crate::profile::HostInfo::detect()
-            .hostname
+        // Slurm's name for the node where there is one (what `scontrol` and `sinfo` take),
+        // else the host's own name.
+        let host = vars
+            .get("SLURMD_NODENAME")
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .or_else(|| crate::profile::HostInfo::detect().hostname)
             .unwrap_or_else(|| "unknown-host".into());
         let info = ClusterInfo {
             launcher: placement.launcher.into(),

@@ -23,7 +23,7 @@ pub struct ClusterInfo {
     pub world_size: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_rank: Option<u32>,
-    /// The node, as the host names itself.
+    /// The node: Slurm's name for it (`SLURMD_NODENAME`) where set, else the host's own name.
     pub host: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub master_addr: Option<String>,
