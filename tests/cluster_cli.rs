@@ -224,6 +224,10 @@ fn slurm_ranks_measure_into_one_folder_and_the_report_names_the_missing_and_the_
     assert_eq!(c["job_id"], "4242");
     assert_eq!(r4["results"].as_array().unwrap().len(), 2);
     assert_eq!(c["host"], "gpu03");
+    assert_eq!(
+        c["device_rule"],
+        "cpu (--device cpu; the local-rank rule gives cuda:0 = local rank 0)"
+    );
 
     // The measured folder: rank 3 is missing, nothing is slow at a loose threshold.
     let (code, text, _) = report(tmp.path(), &["results", "--threshold", "0.25"]);

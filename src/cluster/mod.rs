@@ -129,12 +129,18 @@ impl RankRun {
                 "--no-save with a launcher: the ranks' files are the result; give --results-dir DIR (a folder every node sees)",
             ));
         }
+        let visible = vars.get("CUDA_VISIBLE_DEVICES").map(String::as_str);
         let (local_gpu, device_rule) = match device {
-            DeviceChoice::Auto => launcher::local_gpu(
-                placement.local_rank,
-                vars.get("CUDA_VISIBLE_DEVICES").map(String::as_str),
-            )?,
-            DeviceChoice::Cpu => (None, "cpu (--device cpu)".into()),
+            DeviceChoice::Auto => launcher::local_gpu(placement.local_rank, visible)?,
+            DeviceChoice::Cpu => (
+                None,
+                match launcher::local_gpu(placement.local_rank, visible) {
+                    Ok((_, rule)) => {
+                        format!("cpu (--device cpu; the local-rank rule gives {rule})")
+                    }
+                    Err(_) => "cpu (--device cpu)".into(),
+                },
+            ),
             DeviceChoice::Cuda(i) => (Some(i), format!("cuda:{i} (--device)")),
         };
         let rendezvous = match &flags.rendezvous {
