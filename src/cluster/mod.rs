@@ -274,3 +274,25 @@ impl RankRun {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendezvous_and_timeout_flags() {
+        assert_eq!(rendezvous_flag("tcp"), Ok(RendezvousFlag::Tcp));
+        assert_eq!(rendezvous_flag(" TCP "), Ok(RendezvousFlag::Tcp));
+        assert_eq!(
+            rendezvous_flag("file:/shared/rdv"),
+            Ok(RendezvousFlag::File("/shared/rdv".into()))
+        );
+        for bad in ["file:", "udp", "", "tcp:29500"] {
+            assert!(rendezvous_flag(bad).is_err(), "{bad}");
+        }
+        assert_eq!(timeout_flag("1.5"), Ok(1.5));
+        for bad in ["0", "-1", "inf", "x", "100000"] {
+            assert!(timeout_flag(bad).is_err(), "{bad}");
+        }
+    }
+}
