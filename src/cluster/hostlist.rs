@@ -15,6 +15,10 @@
 //! - the last bracket group must end the name: `b-[003-005]x` is refused by Slurm (a name such
 //!   as `node01-ib` appears in Slurm's lists uncompressed), so it is refused here too;
 //! - duplicates are kept and nothing is sorted (the list is taken as given).
+//!
+//! Two departures, both for lists Slurm never writes itself: an unclosed `[` is refused (Slurm
+//! would take `gpu[01-` as the literal name `gpu[01-]`), and the multi-dimensional `[123x456]`
+//! boxes of 3-D torus machines are not expanded.
 
 use std::fmt;
 
