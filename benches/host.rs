@@ -75,6 +75,7 @@ fn profile_with(results: usize, samples_each: usize) -> Profile {
         results: vec![r; results],
         interrupted: None,
         planned_results: None,
+        cluster: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! | 1 | could not run: the device, driver, a library or the file system failed |
 //! | 2 | bad input: the message names the problem and the fix; nothing was measured |
 //! | 3 | measured and saved, but a result failed verification (marked invalid) |
+//! | 4 | a GPU or rank was flagged (`gpubench report`, `run --device all`) |
 //! | 70 | internal error: a bug in gpubench |
 //! | 130 | interrupted (Ctrl-C): the results done so far are kept |
 
@@ -37,6 +38,8 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code for a result that failed verification.
 pub const EXIT_INVALID: u8 = 3;
+/// Exit code when `gpubench report` flags a GPU or finds a rank missing.
+pub const EXIT_FLAGGED: u8 = 4;
 /// Exit code for a bug (a panic).
 pub const EXIT_INTERNAL: u8 = 70;
 /// Exit code after Ctrl-C.

@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod calibrate;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod dtype;
 pub mod error;

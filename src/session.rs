@@ -255,6 +255,7 @@ pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) 
         results: Vec::new(),
         interrupted: None,
         planned_results: None,
+        cluster: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod gpus;
 pub mod memory;
 pub mod models;
 pub mod plot;
+pub mod report;
 pub mod run;
 pub mod scale;
 pub mod show;
@@ -44,6 +45,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gpus(a) => gpus::execute(a),
         Command::Models(a) => models::execute(a),
         Command::Calibrate(a) => calibrate::execute(a),
+        Command::Report(a) => report::execute(a),
         Command::Completions(a) => completions::execute(a),
         Command::Man(a) => completions::execute_man(a),
     }

@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Also write the results as a Markdown table.
     #[arg(long, value_name = "PATH")]
     pub export_markdown: Option<PathBuf>,
+    /// One rank of a job (srun, mpirun, torchrun): each writes rank-NNNNN.json into
+    /// --results-dir (docs/cluster.md).
+    #[command(flatten, next_help_heading = "Cluster (one rank of a job)")]
+    pub cluster: crate::cluster::ClusterFlags,
 }
 
 fn parse_duration(s: &str) -> Result<f64, String> {
@@ -93,9 +97,19 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         args.export_markdown.clone(),
         args.save.force,
     )?;
-    let target = args.save.target()?;
+    // Under a launcher (or with --rank), this process is one rank and saves its own file.
+    let vars = crate::cluster::launcher::process_vars();
+    let mut rank_run =
+        crate::cluster::RankRun::prepare(&args.cluster, &vars, &args.save, args.device)?;
+    let target = match rank_run {
+        Some(_) => None,
+        None => args.save.target()?,
+    };
 
-    let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
+    let (backend, dtypes) = match &rank_run {
+        Some(rr) => rr.open_backend(args.device, args.dtype.as_deref())?,
+        None => session::open_backend(args.device, args.dtype.as_deref())?,
+    };
     let be = backend.as_ref();
     let cpu = be.info().backend == "cpu";
     let shape = shape_from_flags(args.m, args.n, args.k, cpu);
@@ -129,6 +143,15 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         &profile.created_utc,
     );
     let mut saved: Option<PathBuf> = None;
+    if let Some(rr) = &mut rank_run {
+        eprintln!("{}", rr.describe());
+        // Saved before the rendezvous and the first product, so a rank that hangs or
+        // stops there is named by the report, not missing.
+        profile.cluster = Some(rr.info.clone());
+        saved = Some(rr.saver.save(&mut profile)?);
+        rr.meet()?;
+        profile.cluster = Some(rr.info.clone());
+    }
     let sampler = crate::telemetry::nvml::for_device(be.info());
     for req in &requests {
         let (result, stopped) =
@@ -138,7 +161,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             profile.interrupted = Some(true);
         }
         // Save after every dtype so a later failure loses nothing.
-        if let Some(t) = &target {
+        if let Some(rr) = &mut rank_run {
+            saved = Some(rr.saver.save(&mut profile)?);
+        } else if let Some(t) = &target {
             saved = Some(t.save_named(&profile, &file_name, saved.as_deref())?);
         }
         if stopped {

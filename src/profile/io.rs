@@ -4,8 +4,10 @@
 //! Why: a measurement can take minutes, so a path that cannot be written must fail before it
 //! starts (exit 2), and a write must never leave half a file, replace a device such as
 //! `/dev/null` (a rename would), or lose a result to another gpubench saving into the same
-//! folder at the same moment. Temporary files carry the writer's process id, so those left by
-//! a killed process are recognised and removed by the next write into the folder.
+//! folder at the same moment. Temporary files carry the writer's process id and a tag of its
+//! host, so those left by a killed process are recognised and removed by the next write into
+//! the folder on the same host, and never those of a process on another node writing into a
+//! shared folder (the ranks of a cluster job).
 
 use std::fs;
 use std::io::Write;
@@ -182,7 +184,11 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Re
         }
     }
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!("{TMP_PREFIX}{}-", std::process::id()))
+        .prefix(&format!(
+            "{TMP_PREFIX}{}.{}-",
+            std::process::id(),
+            host_tag()
+        ))
         .suffix(TMP_SUFFIX)
         .tempfile_in(dir)
         .with_context(|| format!("cannot write to {}", dir.display()))?;
@@ -217,23 +223,43 @@ fn remove_stale_temps(dir: &Path) {
     };
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(temp_owner) else {
+        let Some((pid, host)) = name.to_str().and_then(temp_owner) else {
             continue;
         };
-        if pid != std::process::id() && !process_alive(pid) {
+        // A process id means something only on the host that wrote the file.
+        let here = host.is_none_or(|h| h == host_tag());
+        if here && pid != std::process::id() && !process_alive(pid) {
             let _ = fs::remove_file(e.path());
         }
     }
 }
 
 /// The process id in a gpubench temporary file name (`.gpubench-<pid>-XXXXXX.tmp`).
-fn temp_owner(name: &str) -> Option<u32> {
+/// Also the host tag, for names written with one (`.gpubench-<pid>.<host tag>-XXXXXX.tmp`).
+fn temp_owner(name: &str) -> Option<(u32, Option<&str>)> {
     let rest = name.strip_prefix(TMP_PREFIX)?.strip_suffix(TMP_SUFFIX)?;
-    let (pid, random) = rest.split_once('-')?;
+    let (owner, random) = rest.split_once('-')?;
     if random.is_empty() {
         return None;
     }
-    pid.parse().ok()
+    match owner.split_once('.') {
+        Some((pid, host)) if !host.is_empty() => Some((pid.parse().ok()?, Some(host))),
+        Some(_) => None,
+        None => Some((owner.parse().ok()?, None)),
+    }
+}
+
+/// Eight hex digits standing for this host's name (FNV-1a), the same in every build.
+fn host_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let name = sysinfo::System::host_name().unwrap_or_default();
+        let mut h: u32 = 0x811c_9dc5;
+        for b in name.bytes() {
+            h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+        format!("{h:08x}")
+    })
 }
 
 /// Whether process `pid` exists on this machine. Where that cannot be known, assume it does
@@ -252,7 +278,12 @@ mod tests {
 
     #[test]
     fn temp_names_carry_the_owner() {
-        assert_eq!(temp_owner(".gpubench-1234-AbC9xy.tmp"), Some(1234));
+        assert_eq!(temp_owner(".gpubench-1234-AbC9xy.tmp"), Some((1234, None)));
+        assert_eq!(
+            temp_owner(".gpubench-1234.0a1b2c3d-AbC9xy.tmp"),
+            Some((1234, Some("0a1b2c3d")))
+        );
+        assert_eq!(temp_owner(".gpubench-1234.-AbC9xy.tmp"), None);
         assert_eq!(temp_owner(".gpubench-1234-.tmp"), None);
         assert_eq!(temp_owner(".gpubench-check123.tmp"), None);
         assert_eq!(temp_owner("gpubench-1-a.tmp"), None);
@@ -264,15 +295,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // pid 0 never names a user process: /proc/0 does not exist.
         let dead = dir.path().join(".gpubench-0-abcdef.tmp");
+        let dead_here = dir
+            .path()
+            .join(format!(".gpubench-0.{}-abcdef.tmp", host_tag()));
+        // Another node's process, writing into a shared folder: its pid means nothing here.
+        let elsewhere = dir.path().join(".gpubench-0.ffffffff-abcdef.tmp");
         let mine = dir
             .path()
             .join(format!(".gpubench-{}-abcdef.tmp", std::process::id()));
         let other = dir.path().join("notes.tmp");
-        for p in [&dead, &mine, &other] {
+        for p in [&dead, &dead_here, &elsewhere, &mine, &other] {
             fs::write(p, b"x").unwrap();
         }
         write_atomic(&dir.path().join("a.json"), b"{}", false).unwrap();
         assert_eq!(dead.exists(), !cfg!(target_os = "linux"));
+        assert_eq!(dead_here.exists(), !cfg!(target_os = "linux"));
+        assert!(elsewhere.exists() || host_tag() == "ffffffff");
         assert!(mine.exists() && other.exists());
     }
 

@@ -47,6 +47,10 @@ pub struct Profile {
     /// still running (or left by a killed process) holds fewer, and says so on loading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_results: Option<u32>,
+    /// Set when the profile is one rank's of a job (srun, mpirun, torchrun): which rank, of
+    /// how many, on which host (docs/cluster.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::ClusterInfo>,
 }
 
 fn default_kind() -> String {

@@ -109,6 +109,7 @@ pub fn profile(
         results,
         interrupted: None,
         planned_results: None,
+        cluster: None,
     }
 }
 
