@@ -10,7 +10,7 @@ use cudarc::driver::sys::cudaError_enum;
 use cudarc::driver::{CudaSlice, DevicePtr, DriverError};
 
 use super::elem::Elem;
-use super::kernels::{operand_seed, Kernels};
+use super::kernels::{operand_seed, Held, Kernels, HOLD_MAX_OPS};
 use super::matmul::{alignment, Alignments, Plan};
 use super::timing::EventPool;
 use super::Gpu;
@@ -19,9 +19,14 @@ use crate::dtype::DType;
 use crate::error::usage;
 use crate::units::fmt_bytes;
 
+/// Launch-queue entries one timed product may take: two events and up to two kernels
+/// (cuBLASLt adds a reduction kernel to split-K algorithms).
+const OPS_PER_PRODUCT: usize = 4;
+
 /// A GEMM whose buffers live on the GPU.
 pub(super) struct CudaGemm<'a> {
     gpu: &'a Gpu,
+    kernels: &'a Kernels,
     dtype: DType,
     shape: GemmShape,
     /// Per input set: the A buffer (m×k×batch) and the Bt buffer (n×k×batch), as raw bytes.
@@ -57,7 +62,11 @@ fn buffer_bytes(dtype: DType, shape: GemmShape) -> anyhow::Result<(usize, usize,
 }
 
 impl<'a> CudaGemm<'a> {
-    pub(super) fn new(gpu: &'a Gpu, kernels: &Kernels, req: &GemmRequest) -> anyhow::Result<Self> {
+    pub(super) fn new(
+        gpu: &'a Gpu,
+        kernels: &'a Kernels,
+        req: &GemmRequest,
+    ) -> anyhow::Result<Self> {
         let (dtype, shape) = (req.dtype, req.shape);
         if [shape.m, shape.n, shape.k, shape.batch].contains(&0) {
             return Err(usage(format!(
@@ -112,6 +121,7 @@ impl<'a> CudaGemm<'a> {
         let plan = Plan::new(&gpu.lt, dtype, shape, align)?;
         Ok(CudaGemm {
             gpu,
+            kernels,
             dtype,
             shape,
             a,
@@ -187,16 +197,25 @@ impl PreparedGemm for CudaGemm<'_> {
         self.gpu.ctx.bind_to_thread()?;
         self.events.ensure(count)?;
         let stream = &self.gpu.stream;
-        for i in 0..count {
-            let set = self.next % self.a.len();
-            self.next += 1;
-            self.events.start(i, stream)?;
-            self.product(set)?;
-            self.events.end(i, stream)?;
-        }
-        stream
-            .synchronize()
-            .with_context(|| format!("running {} {}", self.dtype, self.shape))?;
+        let held = Held {
+            kernels: self.kernels,
+            hold: &self.gpu.hold,
+            stream,
+        };
+        let first = self.next;
+        let sets = self.a.len();
+        let what = format!("{} {}", self.dtype, self.shape);
+        held.run(
+            count,
+            HOLD_MAX_OPS / OPS_PER_PRODUCT,
+            &mut |i| {
+                self.events.start(i, stream)?;
+                self.product((first + i) % sets)?;
+                self.events.end(i, stream)
+            },
+            &what,
+        )?;
+        self.next = first + count;
         self.events.elapsed_s(count)
     }
 

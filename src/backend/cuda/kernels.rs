@@ -1,24 +1,25 @@
-//! The backend's own device code: `kernels/fill.cu` (random inputs) and `kernels/copy.cu`
-//! (memory bandwidth), compiled with NVRTC once per backend and launched on its stream.
+//! The backend's own device code, compiled with NVRTC once per backend and launched on its
+//! stream: `kernels/fill.cu` (random inputs), `kernels/copy.cu` (memory bandwidth) and
+//! `kernels/hold.cu` (holding the stream while a timed batch is queued, see [`Hold`]).
 //!
-//! Why NVRTC: the binary carries CUDA C source (`include_str!`) instead of PTX for one
-//! architecture, so it runs on any GPU the driver supports, with no CUDA toolkit at build
-//! time. No architecture is forced: NVRTC's default virtual architecture is JIT-compiled by the
-//! driver for the device.
+//! Why NVRTC: the binary carries CUDA C source (`include_str!`), compiled at run time for the
+//! device's own architecture (see `nvrtc`), so it runs on any GPU the driver supports with no
+//! CUDA toolkit at build time.
 
+use std::ffi::c_void;
 use std::sync::Arc;
 
 use anyhow::Context;
+use cudarc::driver::sys::{self as dsys, cudaError_enum};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, LaunchConfig,
+    PushKernelArg,
 };
-use cudarc::nvrtc::{compile_ptx, CompileError};
+use cudarc::nvrtc::Ptx;
 
 use super::elem::Elem;
 use super::libs;
-
-const FILL_SRC: &str = include_str!("../../../kernels/fill.cu");
-const COPY_SRC: &str = include_str!("../../../kernels/copy.cu");
+use super::nvrtc::{self, Image};
 
 /// Threads per block of every launch.
 const BLOCK: u32 = 256;
@@ -31,26 +32,39 @@ pub(super) struct Kernels {
     fill_bf16: CudaFunction,
     fill_e4m3: CudaFunction,
     copy_v16: CudaFunction,
+    hold_stream: CudaFunction,
     /// Blocks per SM the grid-stride launches aim for (full occupancy at 256 threads).
     max_blocks: u32,
 }
 
 impl Kernels {
-    /// Compiles both sources and loads their functions.
-    pub(super) fn compile(ctx: &Arc<CudaContext>, sm_count: u32) -> anyhow::Result<Kernels> {
-        let fill = load(ctx, "kernels/fill.cu", FILL_SRC)?;
-        let copy = load(ctx, "kernels/copy.cu", COPY_SRC)?;
-        let get = |m: &Arc<cudarc::driver::CudaModule>, name: &str| {
-            m.load_function(name)
-                .map_err(|e| anyhow::anyhow!("kernel {name} missing from the compiled module: {e}"))
+    /// Compiles every source for the device (compute capability `cc`) and loads its functions.
+    pub(super) fn compile(
+        ctx: &Arc<CudaContext>,
+        sm_count: u32,
+        cc: (u32, u32),
+    ) -> anyhow::Result<Kernels> {
+        let target = nvrtc::target_for(cc, &nvrtc::supported_archs()?)?;
+        let modules = nvrtc::compile_all(target)?
+            .into_iter()
+            .map(|(file, image)| Ok((file, load(ctx, file, image)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let get = |name: &str| -> anyhow::Result<CudaFunction> {
+            for (_, m) in &modules {
+                if let Ok(f) = m.load_function(name) {
+                    return Ok(f);
+                }
+            }
+            anyhow::bail!("kernel {name} missing from the compiled kernels")
         };
         Ok(Kernels {
-            fill_f64: get(&fill, Elem::F64.fill_kernel())?,
-            fill_f32: get(&fill, Elem::F32.fill_kernel())?,
-            fill_f16: get(&fill, Elem::F16.fill_kernel())?,
-            fill_bf16: get(&fill, Elem::Bf16.fill_kernel())?,
-            fill_e4m3: get(&fill, Elem::E4m3.fill_kernel())?,
-            copy_v16: get(&copy, "copy_v16")?,
+            fill_f64: get(Elem::F64.fill_kernel())?,
+            fill_f32: get(Elem::F32.fill_kernel())?,
+            fill_f16: get(Elem::F16.fill_kernel())?,
+            fill_bf16: get(Elem::Bf16.fill_kernel())?,
+            fill_e4m3: get(Elem::E4m3.fill_kernel())?,
+            copy_v16: get("copy_v16")?,
+            hold_stream: get("hold_stream")?,
             max_blocks: sm_count.max(1) * 8,
         })
     }
@@ -114,32 +128,199 @@ impl Kernels {
     }
 }
 
-/// Compiles one source and loads it, with errors that name the file and the versions involved.
-fn load(
-    ctx: &Arc<CudaContext>,
-    file: &str,
-    src: &str,
-) -> anyhow::Result<Arc<cudarc::driver::CudaModule>> {
-    let ptx = compile_ptx(src).map_err(|e| {
-        let detail = match &e {
-            CompileError::CompileError { log, .. } => {
-                log.to_string_lossy().trim().replace('\n', "; ")
-            }
-            other => format!("{other:?}"),
+/// Loads one compiled source, with an error that names the file and, for PTX the driver
+/// finds too new, the two CUDA versions involved and what to install.
+fn load(ctx: &Arc<CudaContext>, file: &str, image: Image) -> anyhow::Result<Arc<CudaModule>> {
+    let ptx_version = match &image {
+        Image::Ptx(text) => nvrtc::ptx_isa_version(text),
+        Image::Cubin(_) => None,
+    };
+    let module = match image {
+        Image::Cubin(bytes) => Ptx::from_binary(bytes),
+        Image::Ptx(text) => Ptx::from_src(text),
+    };
+    ctx.load_module(module).map_err(|e| {
+        let versions = Versions {
+            nvrtc: libs::nvrtc_version(),
+            driver: libs::driver_cuda_version().ok(),
+            ptx: ptx_version,
         };
-        anyhow::anyhow!("NVRTC could not compile {file}: {detail}")
-    })?;
-    ctx.load_module(ptx).map_err(|e| {
-        let rtc = libs::nvrtc_version()
-            .map(|(a, b)| format!("{a}.{b}"))
-            .unwrap_or_else(|| "unknown".into());
-        let drv = libs::driver_cuda_version()
-            .map(|(a, b)| format!("{a}.{b}"))
-            .unwrap_or_else(|_| "unknown".into());
-        anyhow::anyhow!(
-            "the driver could not load the PTX NVRTC {rtc} made from {file} ({e}); the driver supports CUDA {drv}: use an NVRTC no newer than the driver, or update the driver"
-        )
+        load_error(file, e, versions)
     })
+}
+
+/// The versions a module-load error names.
+struct Versions {
+    nvrtc: Option<(u32, u32)>,
+    /// The CUDA version the driver supports.
+    driver: Option<(u32, u32)>,
+    /// The PTX ISA version of the image (`None` for a CUBIN).
+    ptx: Option<(u32, u32)>,
+}
+
+fn load_error(file: &str, e: DriverError, v: Versions) -> anyhow::Error {
+    let version = |v: Option<(u32, u32)>| {
+        v.map(|(a, b)| format!("{a}.{b}"))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let rtc = version(v.nvrtc);
+    let drv = version(v.driver);
+    let ptx_version = v.ptx;
+    if e.0 == cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
+        let isa = ptx_version
+            .map(|(a, b)| format!(" (PTX ISA {a}.{b})"))
+            .unwrap_or_default();
+        return anyhow::anyhow!(
+            "NVRTC {rtc} is newer than the driver's CUDA {drv}: the driver cannot load the PTX{isa} it made from {file}; install the NVRTC of CUDA {drv} (pip install 'nvidia-cuda-nvrtc=={drv}.*') or update the driver"
+        );
+    }
+    anyhow::anyhow!(
+        "the driver (CUDA {drv}) could not load the code NVRTC {rtc} compiled from {file}: {e}"
+    )
+}
+
+/// Most operations queued behind one hold: the launch queue holds about 1024 entries, and an
+/// enqueue call blocks when it is full, which the hold would turn into a timeout.
+pub(super) const HOLD_MAX_OPS: usize = 512;
+
+/// How long a hold waits for the host before giving up (the batch is then invalid).
+const HOLD_TIMEOUT_NS: u64 = 1_000_000_000;
+
+/// The stream hold of `kernels/hold.cu`: a one-thread kernel that spins until the host sets a
+/// flag in pinned, device-mapped host memory, so that a timed batch starts only once it is
+/// entirely queued (see that file for why).
+pub(super) struct Hold {
+    /// `[release, timed_out]` in pinned host memory mapped into the device's address space.
+    host: *mut u32,
+    dev: u64,
+    ctx: Arc<CudaContext>,
+}
+
+impl Hold {
+    /// Allocates the two flags.
+    pub(super) fn new(ctx: &Arc<CudaContext>) -> anyhow::Result<Hold> {
+        ctx.bind_to_thread()?;
+        let flags = dsys::CU_MEMHOSTALLOC_PORTABLE | dsys::CU_MEMHOSTALLOC_DEVICEMAP;
+        let mut p: *mut c_void = std::ptr::null_mut();
+        // SAFETY: allocates 8 bytes of pinned host memory; `p` receives the address.
+        unsafe { dsys::cuMemHostAlloc(&mut p, 8, flags) }
+            .result()
+            .map_err(|e| anyhow::anyhow!("allocating pinned host memory (cuMemHostAlloc): {e}"))?;
+        let host = p as *mut u32;
+        // Owned from here, so that an error below frees it.
+        let mut hold = Hold {
+            host,
+            dev: 0,
+            ctx: ctx.clone(),
+        };
+        let mut dev: dsys::CUdeviceptr = 0;
+        // SAFETY: `p` was allocated with DEVICEMAP just above.
+        unsafe { dsys::cuMemHostGetDevicePointer_v2(&mut dev, p, 0) }
+            .result()
+            .map_err(|e| {
+                anyhow::anyhow!("mapping pinned host memory (cuMemHostGetDevicePointer): {e}")
+            })?;
+        hold.dev = dev;
+        Ok(hold)
+    }
+
+    /// Clears both flags and queues the holding kernel on `stream`; everything queued after it
+    /// waits until [`release`](Self::release).
+    pub(super) fn begin(&self, kernels: &Kernels, stream: &Arc<CudaStream>) -> anyhow::Result<()> {
+        self.write(0, 0);
+        self.write(1, 0);
+        let (release, timed_out) = (self.dev, self.dev + 4);
+        let cfg = LaunchConfig {
+            grid_dim: (1, 1, 1),
+            block_dim: (1, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let mut launch = stream.launch_builder(&kernels.hold_stream);
+        launch.arg(&release).arg(&HOLD_TIMEOUT_NS).arg(&timed_out);
+        // SAFETY: hold_stream(const volatile u32* release, u64 timeout_ns, u32* timed_out)
+        // reads `release` and may write `timed_out`: both are the device addresses of the
+        // pinned flags, which live as long as `self`.
+        unsafe { launch.launch(cfg) }.context("launching hold_stream")?;
+        Ok(())
+    }
+
+    /// Lets the held stream run what was queued.
+    pub(super) fn release(&self) {
+        self.write(0, 1);
+    }
+
+    /// Whether the last hold gave up before [`release`](Self::release) (read after the stream
+    /// was synchronized): the batch it held did not run back to back and its times are invalid.
+    pub(super) fn timed_out(&self) -> bool {
+        // SAFETY: `host` points at two u32 (see `new`); the device writes it, so read volatile.
+        unsafe { std::ptr::read_volatile(self.host.add(1)) != 0 }
+    }
+
+    fn write(&self, index: usize, value: u32) {
+        // SAFETY: `host` points at two u32; the device reads them, so write volatile and fence.
+        unsafe { std::ptr::write_volatile(self.host.add(index), value) };
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if self.ctx.bind_to_thread().is_ok() {
+            // SAFETY: allocated by cuMemHostAlloc in `new`, freed once; an error cannot be
+            // reported here.
+            let _ = unsafe { dsys::cuMemFreeHost(self.host as *mut c_void) };
+        }
+    }
+}
+
+/// What a held batch needs: the kernels, the hold, the stream.
+pub(super) struct Held<'a> {
+    pub kernels: &'a Kernels,
+    pub hold: &'a Hold,
+    pub stream: &'a Arc<CudaStream>,
+}
+
+impl Held<'_> {
+    /// Runs `count` timed items in held batches of at most `per_batch` items (each item queues
+    /// `queue(i)`), synchronizing after each batch. A batch whose hold timed out is run again
+    /// in halves; `Err` when even a single item times out.
+    pub(super) fn run(
+        &self,
+        count: usize,
+        per_batch: usize,
+        queue: &mut dyn FnMut(usize) -> anyhow::Result<()>,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let mut done = 0;
+        let mut size = per_batch.max(1);
+        while done < count {
+            let n = size.min(count - done);
+            self.hold.begin(self.kernels, self.stream)?;
+            let queued = (done..done + n).try_for_each(&mut *queue);
+            self.hold.release();
+            self.stream
+                .synchronize()
+                .with_context(|| format!("running {what}"))?;
+            queued?;
+            if self.hold.timed_out() {
+                if n == 1 {
+                    anyhow::bail!(
+                        "{what}: the stream hold timed out after {} s while one item was queued (the host stalled); run again on an idle machine",
+                        HOLD_TIMEOUT_NS / 1_000_000_000
+                    );
+                }
+                size = batch_after_timeout(n);
+                continue;
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+/// The batch size tried after a batch of `n` timed out.
+pub(super) fn batch_after_timeout(n: usize) -> usize {
+    (n / 2).max(1)
 }
 
 /// The seed of one operand of one input set: distinct, well-mixed streams per (seed, set,
@@ -173,19 +354,47 @@ mod tests {
     }
 
     #[test]
-    fn sources_define_every_kernel_without_includes() {
+    fn sources_define_every_kernel() {
+        let all: String = nvrtc::SOURCES.iter().map(|(_, s)| *s).collect();
         for e in [Elem::F64, Elem::F32, Elem::F16, Elem::Bf16, Elem::E4m3] {
             assert!(
-                FILL_SRC.contains(&format!("void {}(", e.fill_kernel())),
+                all.contains(&format!("void {}(", e.fill_kernel())),
                 "{}",
                 e.fill_kernel()
             );
         }
-        assert!(COPY_SRC.contains("void copy_v16("));
-        for src in [FILL_SRC, COPY_SRC] {
-            assert!(!src.contains("#include"), "NVRTC may not find CUDA headers");
-            assert!(src.matches("extern \"C\" __global__").count() >= 1);
-        }
+        assert!(all.contains("void copy_v16("));
+        assert!(all.contains("void hold_stream(const volatile unsigned int* release,"));
+    }
+
+    #[test]
+    fn timed_out_batches_shrink_to_one() {
+        assert_eq!(batch_after_timeout(128), 64);
+        assert_eq!(batch_after_timeout(3), 1);
+        assert_eq!(batch_after_timeout(1), 1);
+    }
+
+    #[test]
+    fn ptx_too_new_names_both_versions_and_the_fix() {
+        let e = load_error(
+            "kernels/fill.cu",
+            DriverError(cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION),
+            Versions {
+                nvrtc: Some((13, 5)),
+                driver: Some((13, 0)),
+                ptx: Some((9, 5)),
+            },
+        )
+        .to_string();
+        assert!(
+            e.starts_with("NVRTC 13.5 is newer than the driver's CUDA 13.0"),
+            "{e}"
+        );
+        assert!(e.contains("nvidia-cuda-nvrtc==13.0.*"), "{e}");
+        assert!(e.contains("is newer than the driver's CUDA"), "{e}");
+        assert!(e.contains("PTX ISA 9.5"), "{e}");
+        assert!(e.contains("pip install 'nvidia-cuda-nvrtc=="), "{e}");
+        assert!(!e.contains('\n'));
     }
 
     #[test]
