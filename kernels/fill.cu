@@ -1,6 +1,6 @@
 // Random GEMM inputs, generated on the device (compiled at run time with NVRTC).
 //
-// Why: timing zeros or constants understates the switching power of a real GEMM (REFERENCE.md
+// Why: timing zeros or constants understates the switching power of a real GEMM (docs/measuring.md
 // §4.2), so every input element gets a random sign and a random magnitude in [2^-6, 1) with a
 // random mantissa. The generator is a counter-based hash of (seed, index), so any element can
 // be reproduced on the host (src/backend/cuda/fill_ref.rs mirrors this file bit for bit).

@@ -122,6 +122,7 @@ pub fn measure_shape(
         shape,
         input_sets: session::input_sets(backend, opts.dtype, shape, opts.settings.cold),
         seed: opts.seed.wrapping_add(index as u64 * 1000),
+        fp8_fast_accum: false,
     };
     let r = measure_point(backend, &req, &opts.settings, opts.algos, None, progress)?;
     Ok(MeasuredShape::from_result(&r, calls_per_step))

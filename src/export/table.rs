@@ -150,13 +150,18 @@ pub fn render(p: &Profile) -> String {
     for r in &p.results {
         let _ = writeln!(
             out,
-            "  {} {}: {} ({}, accumulate {}, output {}){}",
+            "  {} {}: {} ({}, accumulate {}, output {}{}){}",
             r.dtype,
             r.shape(),
             r.api.api,
             r.api.compute_type,
             r.api.accumulator,
             r.api.output_type,
+            match r.api.fp8_fast_accum {
+                Some(true) => ", fp8 fast accumulation ON",
+                Some(false) => ", fp8 fast accumulation off",
+                None => "",
+            },
             r.api
                 .algorithm
                 .as_ref()
@@ -165,6 +170,16 @@ pub fn render(p: &Profile) -> String {
         );
         if let Some(b) = &r.peak.derived_basis {
             let _ = writeln!(out, "    derived peak: {b}");
+        }
+        if let (Some(p), Some(mhz)) = (
+            r.peak.derived_at_measured_clock_tflops,
+            r.peak.measured_sm_clock_mhz,
+        ) {
+            let _ = writeln!(
+                out,
+                "    derived peak at the measured SM clock ({mhz:.0} MHz mean, NVML): {p:.1} TFLOPS; measured = {:.1}% of it",
+                100.0 * r.tflops / p
+            );
         }
         if let (Some(g), Some(s)) = (&r.peak.spec_gpu, &r.peak.spec_source) {
             let _ = writeln!(out, "    spec peak: {g} ({s})");

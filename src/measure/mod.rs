@@ -208,6 +208,8 @@ mod tests {
                 accumulator: "none".into(),
                 output_type: "none".into(),
                 algorithm: None,
+                timing: None,
+                fp8_fast_accum: None,
             }
         }
         fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>> {

@@ -2,7 +2,7 @@
 //! plan, and the event-timed run and verification the measurement loop calls.
 //!
 //! Why rotating sets: with one set, repeated products of a small problem run from L2 (50 MB on
-//! an H100); `--cold` asks for enough distinct sets to exceed it (REFERENCE.md §4.3). Each set
+//! an H100); `--cold` asks for enough distinct sets to exceed it (docs/measuring.md §4.3). Each set
 //! is filled on the device with its own random stream, never zeros.
 
 use anyhow::Context;
@@ -12,7 +12,7 @@ use cudarc::driver::{CudaSlice, DevicePtr, DriverError};
 use super::elem::Elem;
 use super::kernels::{operand_seed, Held, Kernels, HOLD_MAX_OPS};
 use super::matmul::{alignment, Alignments, Plan};
-use super::timing::EventPool;
+use super::timing::{self, EventPool};
 use super::Gpu;
 use crate::backend::{GemmApi, GemmRequest, GemmShape, PreparedGemm, VerifySample};
 use crate::dtype::DType;
@@ -29,6 +29,7 @@ pub(super) struct CudaGemm<'a> {
     kernels: &'a Kernels,
     dtype: DType,
     shape: GemmShape,
+    fp8_fast_accum: bool,
     /// Per input set: the A buffer (m×k×batch) and the Bt buffer (n×k×batch), as raw bytes.
     a: Vec<CudaSlice<u8>>,
     bt: Vec<CudaSlice<u8>>,
@@ -118,12 +119,13 @@ impl<'a> CudaGemm<'a> {
             b: alignment(&a_ptr),
             c: alignment(&[c_ptr]),
         };
-        let plan = Plan::new(&gpu.lt, dtype, shape, align)?;
+        let plan = Plan::new(&gpu.lt, dtype, shape, align, req.fp8_fast_accum)?;
         Ok(CudaGemm {
             gpu,
             kernels,
             dtype,
             shape,
+            fp8_fast_accum: req.fp8_fast_accum,
             a,
             bt,
             c,
@@ -179,6 +181,8 @@ impl PreparedGemm for CudaGemm<'_> {
             accumulator: self.dtype.accumulator().into(),
             output_type: self.dtype.output_type().into(),
             algorithm: Some(self.plan.algorithm()),
+            timing: Some(timing::METHOD.into()),
+            fp8_fast_accum: (self.dtype == DType::Fp8).then_some(self.fp8_fast_accum),
         }
     }
 
