@@ -14,6 +14,11 @@
 //              an enqueue call (a full launch queue) cannot deadlock the stream;
 //   timed_out  host-mapped flag set to 1 when the timeout expired: the batch's times are then
 //              invalid (the host was not done queuing when the work started).
+//
+// The work queued behind a hold must not launch a kernel for the first time: with CUDA's lazy
+// module loading, that first launch waits for the device to be idle, i.e. for this kernel's
+// timeout. The backend runs every kernel (fills, copies, each cuBLASLt algorithm) once before
+// holding the stream for it.
 
 extern "C" __global__ void hold_stream(const volatile unsigned int* release,
                                        unsigned long long timeout_ns,

@@ -3,7 +3,12 @@
 //! Most need a GPU and are `#[ignore]`d: run them on a GPU machine with
 //! `cargo test --test cuda -- --ignored` (and `cargo test --lib backend::cuda -- --ignored` for
 //! the device-vs-host fill check). The first test runs everywhere: without an NVIDIA driver,
-//! opening the backend must fail with one line pointing at `--device cpu`, never panic.
+//! opening the backend must fail with one line pointing at `--device cpu`, never panic. So does
+//! the check of the backend's cuBLASLt descriptors against the real library (the PyPI wheel,
+//! fetched on first use, see `common/nvidia.rs`), which needs no GPU.
+
+#[path = "common/nvidia.rs"]
+mod nvidia;
 
 use gpubench::backend::{cuda, Backend, GemmRequest, GemmShape};
 use gpubench::dtype::DType;
@@ -11,7 +16,7 @@ use gpubench::error::is_usage;
 use gpubench::measure::verify;
 
 /// An odd shape (no dimension a multiple of 2) for every dtype but fp8, whose cuBLASLt
-/// kernels need multiples of 16.
+/// kernels need k a multiple of 16 and n of 8.
 fn small_shape(dtype: DType) -> GemmShape {
     if dtype == DType::Fp8 {
         GemmShape {
@@ -97,6 +102,68 @@ fn open_without_driver_is_an_error_not_a_panic() {
             }
         }
     }
+}
+
+/// Every cuBLASLt symbol the backend calls exists in the real library, and the library accepts
+/// every attribute the backend sets, for every dtype, batched or not, fp8 with and without fast
+/// accumulation. Runs in a child process whose loader finds the cuBLAS wheel's directory.
+#[test]
+fn real_cublaslt_accepts_every_descriptor_the_backend_builds() {
+    let w = nvidia::cublas();
+    if nvidia::child_of().is_none() {
+        let dir = nvidia::lib_dir(w);
+        let out = nvidia::rerun_with_libs(
+            "real_cublaslt_accepts_every_descriptor_the_backend_builds",
+            &[dir],
+            w.name,
+        );
+        if let Some(at) = out.find("cuBLASLt ") {
+            eprintln!("{}", out[at..].lines().next().unwrap_or(""));
+        }
+        return;
+    }
+    let version = cuda::cublaslt_version().expect("cublasLtGetProperty works without a GPU");
+    let major = if cfg!(feature = "cuda-12") { 12 } else { 13 };
+    assert_eq!(version.0, major, "{version:?}");
+    println!("cuBLASLt {}.{}.{}", version.0, version.1, version.2);
+    for dtype in DType::ALL {
+        for batch in [1, 3] {
+            let shape = GemmShape {
+                batch,
+                ..small_shape(dtype)
+            };
+            let accum: &[bool] = if dtype == DType::Fp8 {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &fast in accum {
+                cuda::check_cublaslt_descriptors(dtype, shape, fast)
+                    .unwrap_or_else(|e| panic!("{dtype} {shape} fast_accum={fast}: {e:#}"));
+            }
+        }
+    }
+    // The library does check sizes: FAST_ACCUM (an int8_t) set from an int32 is refused, so
+    // the loop above would catch a wrongly typed attribute.
+    use cudarc::cublaslt::{result as lt, sys};
+    let desc = lt::create_matmul_desc(
+        sys::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+        sys::cudaDataType::CUDA_R_32F,
+    )
+    .unwrap();
+    let wide: i32 = 1;
+    // SAFETY: `desc` is live; the buffer holds 4 bytes, as the size says.
+    let r = unsafe {
+        lt::set_matmul_desc_attribute(
+            desc,
+            sys::cublasLtMatmulDescAttributes_t::CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+            (&wide) as *const i32 as *const std::ffi::c_void,
+            4,
+        )
+    };
+    assert!(r.is_err(), "cuBLASLt accepted a 4-byte FAST_ACCUM");
+    // SAFETY: created above, destroyed once.
+    unsafe { lt::destroy_matmul_desc(desc) }.unwrap();
 }
 
 #[test]
@@ -287,7 +354,7 @@ fn fp8_odd_shape_is_a_clear_error() {
         }
         Err(e) => {
             assert!(is_usage(&e), "{e:#}");
-            assert!(e.to_string().contains("multiples of 16"), "{e}");
+            assert!(e.to_string().contains("k must be a multiple of 16"), "{e}");
         }
     }
 }

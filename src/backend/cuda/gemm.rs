@@ -42,6 +42,8 @@ pub(super) struct CudaGemm<'a> {
     plan: Plan,
     events: EventPool,
     next: usize,
+    /// Whether the selected algorithm has run once outside a hold (see [`CudaGemm::run`]).
+    loaded: bool,
 }
 
 /// Bytes of A, Bt and C of one set, or a usage error when a size overflows.
@@ -135,6 +137,7 @@ impl<'a> CudaGemm<'a> {
             plan,
             events: EventPool::new(gpu.ctx.clone()),
             next: 0,
+            loaded: false,
         })
     }
 
@@ -191,6 +194,7 @@ impl PreparedGemm for CudaGemm<'_> {
     }
 
     fn select_algorithm(&mut self, index: usize) -> anyhow::Result<()> {
+        self.loaded = false;
         self.plan.select(index)
     }
 
@@ -201,6 +205,16 @@ impl PreparedGemm for CudaGemm<'_> {
         self.gpu.ctx.bind_to_thread()?;
         self.events.ensure(count)?;
         let stream = &self.gpu.stream;
+        if !self.loaded {
+            // The first launch of a cuBLASLt kernel may load its module (CUDA's lazy loading),
+            // which waits for the device to be idle: inside a hold, that waits for the hold's
+            // timeout. One untimed product outside the hold loads it.
+            self.product(self.next % self.a.len())?;
+            stream
+                .synchronize()
+                .with_context(|| format!("running {} {}", self.dtype, self.shape))?;
+            self.loaded = true;
+        }
         let held = Held {
             kernels: self.kernels,
             hold: &self.gpu.hold,

@@ -215,9 +215,7 @@ fn check_symbols() -> anyhow::Result<()> {
             rebuild_hint(12)
         );
     }
-    let lt = missing_of(CUBLASLT_SYMBOLS, |n| unsafe {
-        cublaslt::sys::culib().get::<*const c_void>(n).is_ok()
-    });
+    let lt = missing_cublaslt_symbols();
     if !lt.is_empty() {
         anyhow::bail!(
             "the cuBLASLt library found lacks {} (a cuBLAS older than 11?); install the CUDA {} cuBLAS libraries, or use --device cpu",
@@ -244,6 +242,22 @@ pub(super) fn missing_nvrtc_symbols() -> Vec<&'static str> {
     missing_of(NVRTC_SYMBOLS, |n| unsafe {
         nvrtc::sys::culib().get::<*const c_void>(n).is_ok()
     })
+}
+
+/// The symbols of [`CUBLASLT_SYMBOLS`] the loaded cuBLASLt lacks. The caller has checked that
+/// cuBLASLt loads ([`cublaslt_present`]).
+pub(super) fn missing_cublaslt_symbols() -> Vec<&'static str> {
+    // SAFETY: `culib()` returns the library the caller found; `get` looks a symbol up without
+    // calling it.
+    missing_of(CUBLASLT_SYMBOLS, |n| unsafe {
+        cublaslt::sys::culib().get::<*const c_void>(n).is_ok()
+    })
+}
+
+/// Whether a cuBLASLt library loads under cudarc's names (dlopen only).
+pub(super) fn cublaslt_present() -> bool {
+    // SAFETY: only tries to dlopen the library under its usual names.
+    unsafe { cublaslt::sys::is_culib_present() }
 }
 
 /// Whether an NVRTC library loads under cudarc's names (dlopen only).

@@ -37,6 +37,41 @@ use kernels::{Held, Hold, Kernels};
 use matmul::LtHandle;
 use timing::EventPool;
 
+/// Checks, with no GPU, the loaded cuBLASLt against what the backend calls: every symbol
+/// exists, and every descriptor, layout and preference attribute is accepted as the backend
+/// sets it for `dtype` and `shape` (cuBLASLt rejects an attribute of the wrong size with
+/// `CUBLAS_STATUS_INVALID_VALUE`). For tests against the real library; `Err` names the problem.
+pub fn check_cublaslt_descriptors(
+    dtype: DType,
+    shape: crate::backend::GemmShape,
+    fp8_fast_accum: bool,
+) -> anyhow::Result<()> {
+    if !libs::cublaslt_present() {
+        anyhow::bail!(
+            "cuBLASLt (libcublasLt.so.{}) not found: {}",
+            libs::BINDINGS.0,
+            libs::install_hint(libs::BINDINGS.0)
+        );
+    }
+    let missing = libs::missing_cublaslt_symbols();
+    if !missing.is_empty() {
+        anyhow::bail!("the cuBLASLt library found lacks {}", missing.join(", "));
+    }
+    let align = matmul::Alignments {
+        a: 256,
+        b: 256,
+        c: 256,
+    };
+    matmul::descriptors(dtype, shape, align, fp8_fast_accum).map(|_| ())
+}
+
+/// The loaded cuBLASLt's version `(major, minor, patch)`, `None` when none loads.
+pub fn cublaslt_version() -> Option<(u32, u32, u32)> {
+    libs::cublaslt_present()
+        .then(libs::cublaslt_version)
+        .flatten()
+}
+
 /// Whether the NVIDIA driver library can be loaded on this machine (no CUDA call is made).
 pub fn driver_present() -> bool {
     libs::driver_present()
