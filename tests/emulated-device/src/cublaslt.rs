@@ -852,10 +852,12 @@ pub unsafe extern "C" fn cublasLtMatmul(
         let operand = |s: &State, p: u64, base: u64, l: &Layout, trans: bool| Operand {
             content: s.mem.content_of(base),
             offset: p - base,
+            len: extent(l),
             elem: Elem::of_data_type(l.ty).unwrap_or(Elem::E4m3),
             ld: l.ld as u64,
             stride: l.stride.max(0) as u64,
             trans,
+            bytes: Default::default(),
         };
         let op_a = operand(s, a as u64, bases[0], &pb.a, pb.desc.transa == 1);
         let op_b = operand(s, b as u64, bases[1], &pb.b, pb.desc.transb == 1);

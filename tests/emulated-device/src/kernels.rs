@@ -43,7 +43,16 @@ pub fn launch(s: &mut State, stream: u64, name: &str, args: &[u64]) -> Result<()
         check_device_range(s, out, bytes)?;
         s.enqueue(stream, bytes as f64 / bw, None);
         s.mem
-            .store(out, bytes, Content::Fill { elem, seed, n })
+            .store(
+                out,
+                bytes,
+                Content::Fill {
+                    elem,
+                    seed,
+                    n,
+                    all: Default::default(),
+                },
+            )
             .map_err(|_| err::INVALID_VALUE)?;
         return Ok(());
     }

@@ -6,8 +6,8 @@
 //! and bytes are computed only for the ranges the host reads. Contents are shared (`Arc`), so a
 //! pending product keeps the inputs it was enqueued with even if they are written later.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use crate::elem::{round_tf32, Elem};
 
@@ -29,6 +29,8 @@ pub enum Content {
         elem: Elem,
         seed: u64,
         n: u64,
+        /// All `n` elements, computed the first time a product needs them whole.
+        all: Arc<OnceLock<Vec<u8>>>,
     },
     Bytes(Vec<u8>),
     /// The output of a cuBLASLt product, computed when read.
@@ -41,47 +43,51 @@ pub struct Operand {
     pub content: Arc<Content>,
     /// Byte offset of the operand within its allocation.
     pub offset: u64,
+    /// Bytes the operand spans from `offset`.
+    pub len: u64,
     pub elem: Elem,
     pub ld: u64,
     /// Elements between batch entries.
     pub stride: u64,
     /// `op(X)` is `Xᵀ`.
     pub trans: bool,
+    /// The operand's bytes, computed on first use.
+    pub bytes: OnceLock<Arc<Vec<u8>>>,
 }
 
 impl Operand {
+    fn bytes(&self) -> &[u8] {
+        if let Content::Fill { elem, seed, n, all } = &*self.content {
+            let (o, l) = (self.offset as usize, self.len as usize);
+            if o + l <= *n as usize * elem.size() {
+                let all = all.get_or_init(|| {
+                    let mut v = Vec::with_capacity(*n as usize * elem.size());
+                    for i in 0..*n {
+                        elem.fill_element(*seed, i, &mut v);
+                    }
+                    v
+                });
+                return &all[o..o + l];
+            }
+        }
+        self.bytes
+            .get_or_init(|| Arc::new(self.content.read(self.offset, self.len)))
+    }
+
     /// Element `(r, c)` of the stored (untransposed) column-major matrix in batch `b`.
     fn stored(&self, b: u64, r: u64, c: u64) -> f64 {
-        let idx = b * self.stride + r + c * self.ld;
-        let sz = self.elem.size() as u64;
-        let bytes = self.content.read(self.offset + idx * sz, sz);
-        self.elem.decode(&bytes)
+        let idx = (b * self.stride + r + c * self.ld) as usize;
+        let sz = self.elem.size();
+        self.elem.decode(&self.bytes()[idx * sz..])
     }
 
-    /// Row `i` of `op(X)` (length `k`).
-    fn op_row(&self, b: u64, i: u64, k: u64) -> Vec<f64> {
-        (0..k)
-            .map(|l| {
-                if self.trans {
-                    self.stored(b, l, i)
-                } else {
-                    self.stored(b, i, l)
-                }
-            })
-            .collect()
-    }
-
-    /// Column `j` of `op(X)` (length `k`).
-    fn op_col(&self, b: u64, j: u64, k: u64) -> Vec<f64> {
-        (0..k)
-            .map(|l| {
-                if self.trans {
-                    self.stored(b, j, l)
-                } else {
-                    self.stored(b, l, j)
-                }
-            })
-            .collect()
+    /// Element `(i, l)` of `op(X)`.
+    fn op(&self, b: u64, i: u64, l: u64) -> f64 {
+        if self.trans {
+            self.stored(b, l, i)
+        } else {
+            self.stored(b, i, l)
+        }
     }
 }
 
@@ -120,8 +126,6 @@ impl Product {
         }
         let first = off.saturating_sub(self.d_offset) / sz;
         let last = (off + len - self.d_offset).div_ceil(sz);
-        let mut rows: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
-        let mut cols: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
         let mut buf = Vec::with_capacity(8);
         for e in first..last {
             let (b, r) = if self.batch > 1 {
@@ -133,15 +137,7 @@ impl Product {
             if b >= self.batch || i >= self.m || j >= self.n {
                 continue;
             }
-            let ar = rows
-                .entry((b, i))
-                .or_insert_with(|| self.round(self.a.op_row(b, i, self.k)));
-            let ar: &Vec<f64> = ar;
-            let ar = ar.clone();
-            let bc = cols
-                .entry((b, j))
-                .or_insert_with(|| self.round(self.b.op_col(b, j, self.k)));
-            let mut acc: f64 = ar.iter().zip(bc.iter()).map(|(x, y)| x * y).sum();
+            let mut acc = dot(&self.a, &self.b, b, i, j, self.k, self.tf32);
             acc *= self.alpha;
             if let Some((c, beta)) = &self.c {
                 acc += beta * c.stored(b, i, j);
@@ -162,14 +158,47 @@ impl Product {
         }
         out
     }
+}
 
-    fn round(&self, v: Vec<f64>) -> Vec<f64> {
-        if self.tf32 {
-            v.into_iter().map(round_tf32).collect()
-        } else {
-            v
+/// `Σ_l op(A)(i, l) · op(B)(l, j)` in batch `b`, fast when both run contiguously in memory
+/// (op(A) transposed, op(B) not: the layout gpubench uses).
+fn dot(a: &Operand, bm: &Operand, b: u64, i: u64, j: u64, k: u64, tf32: bool) -> f64 {
+    let round = |x: f64| if tf32 { round_tf32(x) } else { x };
+    if a.trans && !bm.trans && a.elem == bm.elem {
+        let sz = a.elem.size();
+        let ia = ((b * a.stride + i * a.ld) as usize) * sz;
+        let ib = ((b * bm.stride + j * bm.ld) as usize) * sz;
+        let (xa, xb) = (
+            &a.bytes()[ia..ia + k as usize * sz],
+            &bm.bytes()[ib..ib + k as usize * sz],
+        );
+        let mut acc = 0.0;
+        match a.elem {
+            Elem::Bf16 => {
+                for (p, q) in xa.chunks_exact(2).zip(xb.chunks_exact(2)) {
+                    let x = f32::from_bits((u16::from_le_bytes([p[0], p[1]]) as u32) << 16);
+                    let y = f32::from_bits((u16::from_le_bytes([q[0], q[1]]) as u32) << 16);
+                    acc += x as f64 * y as f64;
+                }
+            }
+            Elem::F32 if !tf32 => {
+                for (p, q) in xa.chunks_exact(4).zip(xb.chunks_exact(4)) {
+                    let x = f32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+                    let y = f32::from_le_bytes([q[0], q[1], q[2], q[3]]);
+                    acc += x as f64 * y as f64;
+                }
+            }
+            e => {
+                for (p, q) in xa.chunks_exact(sz).zip(xb.chunks_exact(sz)) {
+                    acc += round(e.decode(p)) * round(e.decode(q));
+                }
+            }
         }
+        return acc;
     }
+    (0..k)
+        .map(|l| round(a.op(b, i, l)) * round(bm.op(b, l, j)))
+        .sum()
 }
 
 impl Content {
@@ -185,7 +214,7 @@ impl Content {
                 out[..e - s].copy_from_slice(&v[s..e]);
                 out
             }
-            Content::Fill { elem, seed, n } => {
+            Content::Fill { elem, seed, n, .. } => {
                 let sz = elem.size() as u64;
                 let mut out = Vec::with_capacity(len as usize + 2 * sz as usize);
                 let first = off / sz;
