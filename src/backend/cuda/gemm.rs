@@ -10,7 +10,8 @@ use cudarc::driver::sys::cudaError_enum;
 use cudarc::driver::{CudaSlice, DevicePtr, DriverError};
 
 use super::elem::Elem;
-use super::kernels::{operand_seed, Held, Kernels, HOLD_MAX_OPS};
+use super::hold::{Held, HOLD_MAX_OPS};
+use super::kernels::{operand_seed, Kernels};
 use super::matmul::{alignment, Alignments, Plan};
 use super::timing::{self, EventPool};
 use super::Gpu;

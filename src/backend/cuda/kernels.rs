@@ -1,16 +1,15 @@
 //! The backend's own device code, compiled with NVRTC once per backend and launched on its
 //! stream: `kernels/fill.cu` (random inputs), `kernels/copy.cu` (memory bandwidth) and
-//! `kernels/hold.cu` (holding the stream while a timed batch is queued, see [`Hold`]).
+//! `kernels/hold.cu` (holding the stream while a timed batch is queued, see `hold`).
 //!
 //! Why NVRTC: the binary carries CUDA C source (`include_str!`), compiled at run time for the
 //! device's own architecture (see `nvrtc`), so it runs on any GPU the driver supports with no
 //! CUDA toolkit at build time.
 
-use std::ffi::c_void;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cudarc::driver::sys::{self as dsys, cudaError_enum};
+use cudarc::driver::sys::cudaError_enum;
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, LaunchConfig,
     PushKernelArg,
@@ -32,7 +31,8 @@ pub(super) struct Kernels {
     fill_bf16: CudaFunction,
     fill_e4m3: CudaFunction,
     copy_v16: CudaFunction,
-    hold_stream: CudaFunction,
+    /// `hold_stream` of `kernels/hold.cu`, launched by `hold::Hold`.
+    pub(super) hold_stream: CudaFunction,
     /// Blocks per SM the grid-stride launches aim for (full occupancy at 256 threads).
     max_blocks: u32,
 }
@@ -179,150 +179,6 @@ fn load_error(file: &str, e: DriverError, v: Versions) -> anyhow::Error {
     )
 }
 
-/// Most operations queued behind one hold: the launch queue holds about 1024 entries, and an
-/// enqueue call blocks when it is full, which the hold would turn into a timeout.
-pub(super) const HOLD_MAX_OPS: usize = 512;
-
-/// How long a hold waits for the host before giving up (the batch is then invalid).
-const HOLD_TIMEOUT_NS: u64 = 1_000_000_000;
-
-/// The stream hold of `kernels/hold.cu`: a one-thread kernel that spins until the host sets a
-/// flag in pinned, device-mapped host memory, so that a timed batch starts only once it is
-/// entirely queued (see that file for why).
-pub(super) struct Hold {
-    /// `[release, timed_out]` in pinned host memory mapped into the device's address space.
-    host: *mut u32,
-    dev: u64,
-    ctx: Arc<CudaContext>,
-}
-
-impl Hold {
-    /// Allocates the two flags.
-    pub(super) fn new(ctx: &Arc<CudaContext>) -> anyhow::Result<Hold> {
-        ctx.bind_to_thread()?;
-        let flags = dsys::CU_MEMHOSTALLOC_PORTABLE | dsys::CU_MEMHOSTALLOC_DEVICEMAP;
-        let mut p: *mut c_void = std::ptr::null_mut();
-        // SAFETY: allocates 8 bytes of pinned host memory; `p` receives the address.
-        unsafe { dsys::cuMemHostAlloc(&mut p, 8, flags) }
-            .result()
-            .map_err(|e| anyhow::anyhow!("allocating pinned host memory (cuMemHostAlloc): {e}"))?;
-        let host = p as *mut u32;
-        // Owned from here, so that an error below frees it.
-        let mut hold = Hold {
-            host,
-            dev: 0,
-            ctx: ctx.clone(),
-        };
-        let mut dev: dsys::CUdeviceptr = 0;
-        // SAFETY: `p` was allocated with DEVICEMAP just above.
-        unsafe { dsys::cuMemHostGetDevicePointer_v2(&mut dev, p, 0) }
-            .result()
-            .map_err(|e| {
-                anyhow::anyhow!("mapping pinned host memory (cuMemHostGetDevicePointer): {e}")
-            })?;
-        hold.dev = dev;
-        Ok(hold)
-    }
-
-    /// Clears both flags and queues the holding kernel on `stream`; everything queued after it
-    /// waits until [`release`](Self::release).
-    pub(super) fn begin(&self, kernels: &Kernels, stream: &Arc<CudaStream>) -> anyhow::Result<()> {
-        self.write(0, 0);
-        self.write(1, 0);
-        let (release, timed_out) = (self.dev, self.dev + 4);
-        let cfg = LaunchConfig {
-            grid_dim: (1, 1, 1),
-            block_dim: (1, 1, 1),
-            shared_mem_bytes: 0,
-        };
-        let mut launch = stream.launch_builder(&kernels.hold_stream);
-        launch.arg(&release).arg(&HOLD_TIMEOUT_NS).arg(&timed_out);
-        // SAFETY: hold_stream(const volatile u32* release, u64 timeout_ns, u32* timed_out)
-        // reads `release` and may write `timed_out`: both are the device addresses of the
-        // pinned flags, which live as long as `self`.
-        unsafe { launch.launch(cfg) }.context("launching hold_stream")?;
-        Ok(())
-    }
-
-    /// Lets the held stream run what was queued.
-    pub(super) fn release(&self) {
-        self.write(0, 1);
-    }
-
-    /// Whether the last hold gave up before [`release`](Self::release) (read after the stream
-    /// was synchronized): the batch it held did not run back to back and its times are invalid.
-    pub(super) fn timed_out(&self) -> bool {
-        // SAFETY: `host` points at two u32 (see `new`); the device writes it, so read volatile.
-        unsafe { std::ptr::read_volatile(self.host.add(1)) != 0 }
-    }
-
-    fn write(&self, index: usize, value: u32) {
-        // SAFETY: `host` points at two u32; the device reads them, so write volatile and fence.
-        unsafe { std::ptr::write_volatile(self.host.add(index), value) };
-        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        if self.ctx.bind_to_thread().is_ok() {
-            // SAFETY: allocated by cuMemHostAlloc in `new`, freed once; an error cannot be
-            // reported here.
-            let _ = unsafe { dsys::cuMemFreeHost(self.host as *mut c_void) };
-        }
-    }
-}
-
-/// What a held batch needs: the kernels, the hold, the stream.
-pub(super) struct Held<'a> {
-    pub kernels: &'a Kernels,
-    pub hold: &'a Hold,
-    pub stream: &'a Arc<CudaStream>,
-}
-
-impl Held<'_> {
-    /// Runs `count` timed items in held batches of at most `per_batch` items (each item queues
-    /// `queue(i)`), synchronizing after each batch. A batch whose hold timed out is run again
-    /// in halves; `Err` when even a single item times out.
-    pub(super) fn run(
-        &self,
-        count: usize,
-        per_batch: usize,
-        queue: &mut dyn FnMut(usize) -> anyhow::Result<()>,
-        what: &str,
-    ) -> anyhow::Result<()> {
-        let mut done = 0;
-        let mut size = per_batch.max(1);
-        while done < count {
-            let n = size.min(count - done);
-            self.hold.begin(self.kernels, self.stream)?;
-            let queued = (done..done + n).try_for_each(&mut *queue);
-            self.hold.release();
-            self.stream
-                .synchronize()
-                .with_context(|| format!("running {what}"))?;
-            queued?;
-            if self.hold.timed_out() {
-                if n == 1 {
-                    anyhow::bail!(
-                        "{what}: the stream hold timed out after {} s while one item was queued (the host stalled); run again on an idle machine",
-                        HOLD_TIMEOUT_NS / 1_000_000_000
-                    );
-                }
-                size = batch_after_timeout(n);
-                continue;
-            }
-            done += n;
-        }
-        Ok(())
-    }
-}
-
-/// The batch size tried after a batch of `n` timed out.
-pub(super) fn batch_after_timeout(n: usize) -> usize {
-    (n / 2).max(1)
-}
-
 /// The seed of one operand of one input set: distinct, well-mixed streams per (seed, set,
 /// operand) so that no two buffers share values.
 pub(super) fn operand_seed(seed: u64, set: u32, operand: u32) -> u64 {
@@ -365,13 +221,6 @@ mod tests {
         }
         assert!(all.contains("void copy_v16("));
         assert!(all.contains("void hold_stream(const volatile unsigned int* release,"));
-    }
-
-    #[test]
-    fn timed_out_batches_shrink_to_one() {
-        assert_eq!(batch_after_timeout(128), 64);
-        assert_eq!(batch_after_timeout(3), 1);
-        assert_eq!(batch_after_timeout(1), 1);
     }
 
     #[test]

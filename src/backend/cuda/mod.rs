@@ -11,7 +11,8 @@
 //!   cross-stream synchronization, and tracking would add events between timed products).
 //!
 //! Files: `libs` (presence and versions), `device` (facts and dtype support), `nvrtc`
-//! (compiling `kernels/*.cu` for the device), `kernels` (fill, copy and stream-hold kernels),
+//! (compiling `kernels/*.cu` for the device), `kernels` (fill and copy kernels), `hold`
+//! (holding the stream while a timed batch is queued),
 //! `matmul` (cuBLASLt), `gemm` (a prepared GEMM), `timing` (events), `elem` (element types).
 
 mod device;
@@ -19,6 +20,7 @@ mod elem;
 #[cfg(test)]
 mod fill_ref;
 mod gemm;
+mod hold;
 mod kernels;
 mod libs;
 mod matmul;
@@ -33,7 +35,8 @@ use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr};
 
 use super::{Backend, DeviceInfo, GemmRequest, PreparedGemm};
 use crate::dtype::DType;
-use kernels::{Held, Hold, Kernels};
+use hold::{Held, Hold};
+use kernels::Kernels;
 use matmul::LtHandle;
 use timing::EventPool;
 
@@ -243,7 +246,7 @@ impl Backend for CudaBackend {
         };
         held.run(
             iters,
-            kernels::HOLD_MAX_OPS / 3,
+            hold::HOLD_MAX_OPS / 3,
             &mut |i| {
                 events.start(i, &gpu.stream)?;
                 kernels.copy(&gpu.stream, &src, &mut dst, n16)?;
