@@ -236,6 +236,17 @@ fn api_records_compute_types() {
             algo.contains("algo=") && algo.contains("heuristic #0 of"),
             "{algo}"
         );
+        let timing = api.timing.unwrap();
+        assert!(timing.contains("stream held"), "{timing}");
+        // fast accumulation is recorded for fp8 only, off unless asked for
+        let want_accum = (dtype == DType::Fp8).then_some(false);
+        assert_eq!(api.fp8_fast_accum, want_accum, "{dtype}");
+    }
+    if be.check_dtype(DType::Fp8).is_ok() {
+        let mut r = req(DType::Fp8, small_shape(DType::Fp8), 1);
+        r.fp8_fast_accum = true;
+        let g = be.prepare(&r).unwrap();
+        assert_eq!(g.api().fp8_fast_accum, Some(true));
     }
 }
 
