@@ -257,6 +257,15 @@ fn sustained_run_shows_the_thermal_throttle() {
         "{last}"
     );
     assert_eq!(last["throttle_reasons"][0], "sw_thermal_slowdown");
+    let peak = &r["peak"];
+    let derived = peak["derived_tflops"].as_f64().unwrap();
+    let at_clock = peak["derived_at_measured_clock_tflops"].as_f64().unwrap();
+    assert!(at_clock < derived, "{peak}");
+    assert!(
+        out.stdout.contains("derived peak at the measured SM clock"),
+        "{}",
+        out.stdout
+    );
     assert!(r["telemetry"]["power_w_mean"].as_f64().unwrap() > 0.0);
 }
 
@@ -487,4 +496,52 @@ fn the_slower_of_several_devices_reports_its_rate() {
         &args(&["run", "--device", "cuda:3", "--dtype", "fp16", "--n", "128"]),
     );
     out.assert_one_error(2, &["cuda:3", "3 GPUs"]);
+}
+
+#[test]
+fn fp8_shapes_follow_cublaslt_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::new();
+    let run = |m: &str, n: &str, k: &str, extra: &[&str]| {
+        let mut a = vec![
+            "run", "--device", "cuda:0", "--dtype", "fp8", "--m", m, "--n", n, "--k", k,
+        ];
+        a.extend_from_slice(extra);
+        emu.run(dir.path(), &args(&a))
+    };
+    run("64", "52", "64", &[]).assert_one_error(2, &["n must be a multiple of 8"]);
+    run("64", "64", "129", &[]).assert_one_error(2, &["k must be a multiple of 16"]);
+    // m is free
+    let out = run("37", "56", "144", &["-o", "f8.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("fp8 fast accumulation off"),
+        "{}",
+        out.stdout
+    );
+    let p = load(&dir.path().join("f8.json"));
+    let r = &p["results"][0];
+    assert_eq!(r["fp8_fast_accum"], false);
+    assert!(r["timing"].as_str().unwrap().contains("CUDA events"), "{r}");
+    assert_eq!(r["verification"]["passed"], true);
+    assert_only(dir.path(), &["f8.json"]);
+}
+
+#[test]
+fn a_mig_instance_is_recorded_by_its_mig_uuid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Emu::new().set("MIG", 1).run(
+        dir.path(),
+        &args(&[
+            "run", "--device", "cuda:0", "--dtype", "fp16", "--n", "64", "-o", "p.json",
+        ]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = load(&dir.path().join("p.json"));
+    let uuid = p["device"]["uuid"].as_str().unwrap();
+    assert!(uuid.starts_with("MIG-"), "{uuid}");
+    assert_eq!(
+        p["device"]["driver_version"], "580.00.emulated",
+        "NVML found the device"
+    );
 }

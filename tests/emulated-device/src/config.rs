@@ -32,6 +32,8 @@ pub struct Config {
     pub driver_cuda: i32,
     pub driver_version: String,
     pub candidates: u32,
+    /// Every device is a MIG instance (NVML knows it by a `MIG-` UUID only).
+    pub mig: bool,
     pub report: Option<String>,
     pub oom_at: Option<u64>,
     pub no_algo: bool,
@@ -67,6 +69,7 @@ impl Default for Config {
             driver_cuda: 13000,
             driver_version: "580.00.emulated".into(),
             candidates: 4,
+            mig: false,
             report: None,
             oom_at: None,
             no_algo: false,
@@ -143,6 +146,7 @@ impl Config {
         if let Some(v) = num("GPUBENCH_EMU_CANDIDATES")? {
             c.candidates = v;
         }
+        c.mig = var("GPUBENCH_EMU_MIG").is_some_and(|v| v != "0");
         c.report = var("GPUBENCH_EMU_REPORT");
         c.oom_at = num("GPUBENCH_EMU_OOM_AT")?;
         c.no_algo = var("GPUBENCH_EMU_NO_ALGO").is_some_and(|v| v != "0");

@@ -6,7 +6,8 @@
 //! Why strict: the attribute types are the cuBLASLt documentation's (an `int32_t` TRANSA set
 //! from a 64-bit value is `CUBLAS_STATUS_INVALID_VALUE`), unsupported type combinations are
 //! `CUBLAS_STATUS_NOT_SUPPORTED`, and fp8 follows NVIDIA's rules for cc 8.9/9.x: A transposed,
-//! B not ("TN"), dimensions and leading dimensions multiples of 16 bytes, 16-byte pointers.
+//! B not ("TN", else `NOT_SUPPORTED`); k and every leading dimension a multiple of 16 bytes
+//! (else `INVALID_VALUE`, as the real library answers); 16-byte pointers.
 
 #![allow(non_snake_case, clippy::missing_safety_doc, clippy::too_many_arguments)]
 
@@ -237,9 +238,15 @@ pub unsafe extern "C" fn cublasLtMatmulDescSetAttribute(
                     d.transb = v as i32;
                 }
             }
+            // fp8 fast accumulation: emulated as the exact sum (an int8_t 0 or 1)
+            25 => {
+                if v > 1 {
+                    return INVALID_VALUE;
+                }
+            }
             // defaults: pointer mode host, TRANSC N, fill mode full (2), epilogue default (1),
-            // null pointers, zero strides, no fast accumulation; anything else is not emulated
-            2 | 5..=8 | 10..=15 | 17..=26 => {
+            // null pointers, zero strides; anything else is not emulated
+            2 | 5..=8 | 10..=15 | 17..=24 | 26 => {
                 let default = match attr {
                     6 => 2,
                     7 => 1,
@@ -544,19 +551,16 @@ pub(crate) fn problem(
         return Err(NOT_SUPPORTED);
     }
     if kind == Kind::Fp8 {
-        // Ada and Hopper run fp8 only as "TN"; everything 16-byte aligned
+        // Ada and Hopper run fp8 only as "TN"
         if cc.0 < 10 && (!ta || tb) {
             return Err(NOT_SUPPORTED);
         }
+        // k and the leading dimensions in bytes multiples of 16 (m and n are free)
         let out = Elem::of_data_type(lc.ty)
             .map(|e| e.size() as i64)
             .unwrap_or(4);
-        if [m, n, k].iter().any(|x| x % 16 != 0)
-            || la.ld % 16 != 0
-            || lb.ld % 16 != 0
-            || (lc.ld * out) % 16 != 0
-        {
-            return Err(NOT_SUPPORTED);
+        if la.ld % 16 != 0 || lb.ld % 16 != 0 || (lc.ld * out) % 16 != 0 || k % 16 != 0 {
+            return Err(INVALID_VALUE);
         }
     }
     Ok(Problem {

@@ -35,6 +35,7 @@
 //! | `GPUBENCH_EMU_DRIVER_CUDA` | CUDA version the driver reports (`cuDriverGetVersion`) | 13000 |
 //! | `GPUBENCH_EMU_DRIVER_VERSION` | NVML driver version string | `580.00.emulated` |
 //! | `GPUBENCH_EMU_CANDIDATES` | algorithms the cuBLASLt heuristic returns | 4 |
+//! | `GPUBENCH_EMU_MIG` | `1`: every device is a MIG instance (NVML finds it by `MIG-` UUID only) | 0 |
 //! | `GPUBENCH_EMU_REPORT` | file the leak report is written to at exit (empty = clean) | none |
 //!
 //! Faults:

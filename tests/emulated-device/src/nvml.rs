@@ -178,14 +178,25 @@ pub unsafe extern "C" fn nvmlDeviceGetHandleByUUID(
     let u = unsafe { CStr::from_ptr(uuid) }
         .to_string_lossy()
         .to_ascii_lowercase();
-    let body = u
-        .strip_prefix("gpu-")
-        .or_else(|| u.strip_prefix("mig-"))
-        .unwrap_or("");
+    // a MIG instance answers to its MIG- UUID only, a whole GPU to its GPU- UUID only
+    let prefix = if cfg().mig { "mig-" } else { "gpu-" };
+    let body = u.strip_prefix(prefix).unwrap_or("");
     match (0..cfg().devices).find(|d| uuid_string(*d)[4..] == *body) {
         Some(d) => unsafe { out(dev, (HANDLE_BASE + d as u64 * 16) as *mut c_void) },
         None => NOT_FOUND,
     }
+}
+
+/// The GPU a MIG instance belongs to (here: the same handle).
+#[no_mangle]
+pub unsafe extern "C" fn nvmlDeviceGetDeviceHandleFromMigDeviceHandle(
+    mig: *mut c_void,
+    dev: *mut *mut c_void,
+) -> NvmlReturn {
+    if !cfg().mig {
+        return INVALID_ARGUMENT;
+    }
+    with_dev(mig, |_, _| unsafe { out(dev, mig) })
 }
 
 #[no_mangle]
@@ -194,7 +205,15 @@ pub unsafe extern "C" fn nvmlDeviceGetUUID(
     buf: *mut c_char,
     len: c_uint,
 ) -> NvmlReturn {
-    with_dev(dev, |d, _| unsafe { out_str(buf, len, &uuid_string(d)) })
+    with_dev(dev, |d, _| {
+        let u = uuid_string(d);
+        let u = if cfg().mig {
+            u.replacen("GPU-", "MIG-", 1)
+        } else {
+            u
+        };
+        unsafe { out_str(buf, len, &u) }
+    })
 }
 
 #[no_mangle]

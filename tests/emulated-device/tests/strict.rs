@@ -178,7 +178,17 @@ fn fp8_runs_only_as_tn_with_16_byte_dimensions() {
         );
     }
     let (st, _) = heuristic(R_8F_E4M3, R_16BF, true, false, (64, 32, 40));
-    assert_eq!(st, NOT_SUPPORTED, "k = 40 is not a multiple of 16");
+    assert_eq!(st, INVALID_VALUE, "k = 40 is not a multiple of 16");
+    let (st, _) = heuristic(R_8F_E4M3, R_16BF, true, false, (36, 32, 48));
+    assert_eq!(
+        st, INVALID_VALUE,
+        "ldc = 36 bf16 is 72 bytes, not a multiple of 16"
+    );
+    assert_eq!(
+        heuristic(R_8F_E4M3, R_16BF, true, false, (40, 37, 48)).0,
+        0,
+        "n is free"
+    );
     // fp16 has no such rule; an fp8 output of fp16 inputs is not a valid combination
     assert_eq!(heuristic(R_16F, R_16F, false, false, (37, 53, 129)).0, 0);
     assert_eq!(
