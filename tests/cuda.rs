@@ -6,9 +6,11 @@
 //! opening the backend must fail with one line pointing at `--device cpu`, never panic. So does
 //! the check of the backend's cuBLASLt descriptors against the real library (the PyPI wheel,
 //! fetched on first use, see `common/nvidia.rs`), which needs no GPU.
+//! The last test runs the ignored ones again, on the emulated GPU (`common/emulated.rs`).
 
-#[path = "common/nvidia.rs"]
-mod nvidia;
+mod common;
+
+use common::nvidia;
 
 use gpubench::backend::{cuda, Backend, GemmRequest, GemmShape};
 use gpubench::dtype::DType;
@@ -447,4 +449,39 @@ fn derived_peak_uses_device_clock() {
         "{basis}"
     );
     assert!(basis.contains("device max SM clock"), "{basis}");
+}
+
+/// The `#[ignore = "needs a GPU"]` tests above, on the emulated GPU (`tests/emulated-device`)
+/// with the real NVRTC: this test binary runs itself again with only the ignored tests and the
+/// emulator first on the loader path. Every one must pass, and the emulator must find nothing
+/// left unreleased.
+#[test]
+fn gpu_tests_pass_on_the_emulated_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("leaks");
+    let exe = std::env::current_exe().unwrap();
+    let envs = common::emulated::Emu::new().envs(&report);
+    let list = std::process::Command::new(&exe)
+        .args(["--list", "--ignored"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter(|l| l.ends_with(": test"))
+        .count();
+    assert!(listed >= 10, "{listed} ignored tests listed");
+    let out = std::process::Command::new(&exe)
+        .args(["--ignored", "--test-threads=1"])
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let want = format!("test result: ok. {listed} passed; 0 failed");
+    assert!(stdout.contains(&want), "{want:?} not in:\n{stdout}");
+    let leaks = std::fs::read_to_string(&report).expect("the emulator wrote its leak report");
+    assert!(leaks.is_empty(), "left unreleased:\n{leaks}");
 }
