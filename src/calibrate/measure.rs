@@ -178,7 +178,7 @@ pub fn measure_bandwidth(backend: &dyn Backend, iters: usize) -> anyhow::Result<
         anyhow::bail!("the copy-bandwidth measurement returned no usable figure");
     }
     let method = if backend.info().backend == "cuda" {
-        "device-to-device copy kernel (kernels/copy.cu), timed with CUDA events"
+        "device-to-device copy kernel (kernels/copy.cu), timed with CUDA events, stream held until each batch is queued"
     } else {
         "memory-to-memory copy (memcpy), wall clock"
     };

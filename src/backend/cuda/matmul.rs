@@ -516,7 +516,8 @@ impl Plan {
 /// Whether cuBLASLt's documented fp8 requirements hold for gpubench's shape, else the rule
 /// that fails.
 ///
-/// The cuBLAS documentation (cublasLtMatmul, "To use FP8 kernels"): A transposed and B not
+/// The cuBLAS documentation (<https://docs.nvidia.com/cuda/cublas/#cublasltmatmul>, "To use
+/// FP8 kernels"; the rules it refers to are in "Tensor Core Usage"): A transposed and B not
 /// (the "TN" format, which gpubench always uses), compute type CUBLAS_COMPUTE_32F, scale type
 /// CUDA_R_32F, and "all matrix dimensions must meet the optimal requirements listed in Tensor
 /// Core Usage": `((opA == N ? m : k) · sizeof A) % 16 == 0`, `((opB == N ? k : n) · sizeof B)
