@@ -175,6 +175,11 @@ pub(crate) fn lock() -> MutexGuard<'static, Option<State>> {
     STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The leak report as it would be written at exit now (this package's tests read it).
+pub fn leak_report() -> String {
+    report::leaks()
+}
+
 /// Creates the state if it does not exist yet; returns whether it was created now.
 pub(crate) fn init_state() -> bool {
     let mut g = lock();

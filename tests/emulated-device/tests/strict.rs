@@ -524,3 +524,69 @@ fn a_hold_never_released_times_out() {
     }
     release();
 }
+
+#[test]
+fn more_than_1024_operations_behind_a_hold_time_it_out() {
+    ctx();
+    unsafe {
+        let src = ".version 9.0\n.target sm_90\n.address_size 64\n.visible .entry hold_stream(\n)\n{\nret;\n}\n\0";
+        let mut module = null_mut();
+        assert_eq!(
+            cuModuleLoadData(&mut module, src.as_ptr() as *const c_void),
+            0
+        );
+        let mut f = null_mut();
+        assert_eq!(
+            cuModuleGetFunction(&mut f, module, c"hold_stream".as_ptr()),
+            0
+        );
+        let mut stream = null_mut();
+        assert_eq!(cuStreamCreate(&mut stream, 1), 0);
+        let mut pinned = null_mut();
+        assert_eq!(cuMemHostAlloc(&mut pinned, 8, 0x3), 0);
+        let flags = pinned as *mut u32;
+        let mut dflags = 0u64;
+        assert_eq!(cuMemHostGetDevicePointer_v2(&mut dflags, pinned, 0), 0);
+        let (rel, timeout, out) = (dflags, 1_000_000_000u64, dflags + 4);
+        let mut args = [
+            &rel as *const u64 as *mut c_void,
+            &timeout as *const u64 as *mut c_void,
+            &out as *const u64 as *mut c_void,
+        ];
+        assert_eq!(
+            cuLaunchKernel(
+                f,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                0,
+                stream,
+                args.as_mut_ptr(),
+                null_mut()
+            ),
+            0
+        );
+        let mut e = null_mut();
+        assert_eq!(cuEventCreate(&mut e, 0), 0);
+        for _ in 0..1024 {
+            assert_eq!(cuEventRecord(e, stream), 0);
+        }
+        assert_eq!(flags.add(1).read_volatile(), 0, "1024 queued: still held");
+        assert_eq!(cuEventRecord(e, stream), 0);
+        assert_eq!(
+            flags.add(1).read_volatile(),
+            1,
+            "the 1025th would block: timed out"
+        );
+        flags.write_volatile(1);
+        assert_eq!(cuStreamSynchronize(stream), 0);
+        assert_eq!(cuEventDestroy_v2(e), 0);
+        assert_eq!(cuMemFreeHost(pinned), 0);
+        assert_eq!(cuStreamDestroy_v2(stream), 0);
+        assert_eq!(cuModuleUnload(module), 0);
+    }
+    release();
+}
