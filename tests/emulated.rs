@@ -5,6 +5,8 @@
 //! estimate from the emulated profile, and every fault (out of memory, no algorithm, device
 //! lost, old driver, missing symbol, no NVML, a slower device of several).
 //!
+//! The emulator's own tests run first (its strict rules, through its C entry points).
+//!
 //! Every run: the emulator's leak report must be empty, errors are one line with the
 //! documented exit code, and profiles land only in the test's temporary directory.
 
@@ -72,6 +74,13 @@ fn assert_only(dir: &Path, want: &[&str]) {
     let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(got, want);
+}
+
+#[test]
+fn the_emulators_own_rules_hold() {
+    if let Err(out) = common::emulated::own_tests() {
+        panic!("tests/emulated-device's tests failed:\n{out}");
+    }
 }
 
 #[test]

@@ -101,6 +101,40 @@ fn build(variant: Variant) -> PathBuf {
     so
 }
 
+/// Runs the emulator package's own tests (its strict rules through its C entry points) in the
+/// same target directory as [`library`]; returns cargo's output when they fail.
+pub fn own_tests() -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.arg("test")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(root.join("tests/emulated-device/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir().join("emulated-device"));
+    for v in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+    ] {
+        cmd.env_remove(v);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("running {cargo:?} test: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 /// A directory of symlinks named as NVIDIA's libraries, pointing at the emulator: the driver
 /// (`libcuda.so`, `libcuda.so.1`) and, with `cublaslt`, cuBLASLt (`libcublasLt.so.13`, `.12`)
 /// and, with `nvml`, NVML (`libnvidia-ml.so.1`).
