@@ -22,7 +22,7 @@ use super::nvidia;
 pub enum Variant {
     /// Every symbol.
     Full,
-    /// Built without `cuEventElapsedTime_v2` (a driver missing a symbol).
+    /// Built without `cuEventElapsedTime(_v2)` (a driver missing a symbol).
     MissingSymbol,
 }
 
@@ -53,7 +53,7 @@ fn build(variant: Variant) -> PathBuf {
         Variant::Full => ("emulated-device", None),
         Variant::MissingSymbol => (
             "emulated-device-missing-symbol",
-            Some("omit-event-elapsed-v2"),
+            Some("omit-event-elapsed-time"),
         ),
     };
     let target = target_dir().join(dir);
@@ -221,11 +221,17 @@ impl Outcome {
 }
 
 impl Emu {
-    /// One cc 9.0 GPU (132 SMs, 1980 MHz, 80 GiB), driver CUDA 13.0, the NVRTC 13.0 wheel,
-    /// NVML present, 5 µs launch cost.
+    /// One cc 9.0 GPU (132 SMs, 1980 MHz, 80 GiB), driver CUDA 13.0, NVML present, 5 µs launch
+    /// cost; the oldest NVRTC wheel of this build's CUDA major version and a cuBLASLt reporting
+    /// that major version (13.1.0, or 12.9.1 for a `cuda-12` build).
     pub fn new() -> Emu {
+        let cublas = if cfg!(feature = "cuda-12") {
+            "12.9.1"
+        } else {
+            "13.1.0"
+        };
         Emu {
-            env: Vec::new(),
+            env: vec![("GPUBENCH_EMU_CUBLAS_VERSION".into(), cublas.into())],
             variant: Variant::Full,
             nvml: true,
             cublaslt: true,
@@ -252,7 +258,7 @@ impl Emu {
         self
     }
 
-    /// A driver lacking `cuEventElapsedTime_v2`.
+    /// A driver lacking `cuEventElapsedTime` and `cuEventElapsedTime_v2`.
     pub fn missing_symbol(mut self) -> Emu {
         self.variant = Variant::MissingSymbol;
         self

@@ -32,6 +32,8 @@ pub struct Config {
     pub driver_cuda: i32,
     pub driver_version: String,
     pub candidates: u32,
+    /// `cublasLtGetProperty`'s (major, minor, patch).
+    pub cublas_version: (i32, i32, i32),
     /// Every device is a MIG instance (NVML knows it by a `MIG-` UUID only).
     pub mig: bool,
     pub report: Option<String>,
@@ -69,6 +71,7 @@ impl Default for Config {
             driver_cuda: 13000,
             driver_version: "580.00.emulated".into(),
             candidates: 4,
+            cublas_version: (13, 1, 0),
             mig: false,
             report: None,
             oom_at: None,
@@ -147,6 +150,17 @@ impl Config {
             c.candidates = v;
         }
         c.mig = var("GPUBENCH_EMU_MIG").is_some_and(|v| v != "0");
+        if let Some(v) = var("GPUBENCH_EMU_CUBLAS_VERSION") {
+            let parts: Vec<Option<i32>> = v.split('.').map(|p| p.trim().parse().ok()).collect();
+            match parts[..] {
+                [Some(x), Some(y), Some(z)] => c.cublas_version = (x, y, z),
+                _ => {
+                    return Err(format!(
+                        "GPUBENCH_EMU_CUBLAS_VERSION={v} is not major.minor.patch"
+                    ))
+                }
+            }
+        }
         c.report = var("GPUBENCH_EMU_REPORT");
         c.oom_at = num("GPUBENCH_EMU_OOM_AT")?;
         c.no_algo = var("GPUBENCH_EMU_NO_ALGO").is_some_and(|v| v != "0");

@@ -137,15 +137,13 @@ pub extern "C" fn cublasLtDestroy(handle: *mut c_void) -> Status {
     })
 }
 
-/// This library's version: cuBLAS 13.1.0.
-const VERSION: (c_int, c_int, c_int) = (13, 1, 0);
-
 #[no_mangle]
 pub unsafe extern "C" fn cublasLtGetProperty(ty: c_int, value: *mut c_int) -> Status {
+    let (a, b, c) = cfg().cublas_version;
     let v = match ty {
-        0 => VERSION.0,
-        1 => VERSION.1,
-        2 => VERSION.2,
+        0 => a,
+        1 => b,
+        2 => c,
         _ => return INVALID_VALUE,
     };
     unsafe { out(value, v) }
@@ -153,7 +151,8 @@ pub unsafe extern "C" fn cublasLtGetProperty(ty: c_int, value: *mut c_int) -> St
 
 #[no_mangle]
 pub extern "C" fn cublasLtGetVersion() -> usize {
-    (VERSION.0 * 10000 + VERSION.1 * 100 + VERSION.2) as usize
+    let (a, b, c) = cfg().cublas_version;
+    (a * 10000 + b * 100 + c) as usize
 }
 
 #[no_mangle]

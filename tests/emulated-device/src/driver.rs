@@ -1026,6 +1026,7 @@ pub extern "C" fn cuEventDestroy_v2(e: *mut c_void) -> CUresult {
     })
 }
 
+#[cfg_attr(feature = "omit-event-elapsed-time", allow(dead_code))]
 unsafe fn elapsed(ms: *mut f32, a: *mut c_void, b: *mut c_void) -> CUresult {
     with_live_ctx(|s, _| {
         if ms.is_null() {
@@ -1048,6 +1049,7 @@ unsafe fn elapsed(ms: *mut f32, a: *mut c_void, b: *mut c_void) -> CUresult {
     })
 }
 
+#[cfg(not(feature = "omit-event-elapsed-time"))]
 #[no_mangle]
 pub unsafe extern "C" fn cuEventElapsedTime(
     ms: *mut f32,
@@ -1057,7 +1059,7 @@ pub unsafe extern "C" fn cuEventElapsedTime(
     unsafe { elapsed(ms, a, b) }
 }
 
-#[cfg(not(feature = "omit-event-elapsed-v2"))]
+#[cfg(not(feature = "omit-event-elapsed-time"))]
 #[no_mangle]
 pub unsafe extern "C" fn cuEventElapsedTime_v2(
     ms: *mut f32,

@@ -34,6 +34,7 @@
 //! | `GPUBENCH_EMU_BANDWIDTH_GBS` | device memory bandwidth for fills and copies (GB/s) | 2000 |
 //! | `GPUBENCH_EMU_DRIVER_CUDA` | CUDA version the driver reports (`cuDriverGetVersion`) | 13000 |
 //! | `GPUBENCH_EMU_DRIVER_VERSION` | NVML driver version string | `580.00.emulated` |
+//! | `GPUBENCH_EMU_CUBLAS_VERSION` | `cublasLtGetProperty`'s version `major.minor.patch` | 13.1.0 |
 //! | `GPUBENCH_EMU_CANDIDATES` | algorithms the cuBLASLt heuristic returns | 4 |
 //! | `GPUBENCH_EMU_MIG` | `1`: every device is a MIG instance (NVML finds it by `MIG-` UUID only) | 0 |
 //! | `GPUBENCH_EMU_REPORT` | file the leak report is written to at exit (empty = clean) | none |
@@ -49,8 +50,9 @@
 //! | `GPUBENCH_EMU_THROTTLE_AFTER_PRODUCTS=N` / `GPUBENCH_EMU_THROTTLE_AFTER_MS=t` | from then on the SM clock drops to `GPUBENCH_EMU_THROTTLE_CLOCK` (fraction, default 0.7) of its maximum, the product rate with it, and NVML reports the thermal throttle reason |
 //! | `GPUBENCH_EMU_SLOW_DEVICE=i`, `GPUBENCH_EMU_SLOW_FACTOR=f` | device i runs at f times the rates (default 0.5) |
 //!
-//! A missing symbol is a second build with the cargo feature `omit-event-elapsed-v2`; NVML absent
-//! is a symlink directory without `libnvidia-ml.so.1`.
+//! A missing symbol is a second build with the cargo feature `omit-event-elapsed-time` (no
+//! `cuEventElapsedTime`, no `cuEventElapsedTime_v2`); NVML absent is a symlink directory without
+//! `libnvidia-ml.so.1`.
 //!
 //! Files: `config` (the variables above), `clock` (streams, events, holds, virtual time),
 //! `memory` (device and pinned allocations, lazily computed contents), `elem` (element
