@@ -18,6 +18,9 @@ use common::emulated::Emu;
 use common::{files_in, FAST};
 use serde_json::Value;
 
+/// This binary speaks the CUDA 12 ABI (`--features cuda-12`): a few expectations differ.
+const CUDA_12: bool = cfg!(feature = "cuda-12");
+
 /// Rates (TFLOPS) the emulated GPU runs each dtype at, all different so that a mix-up shows.
 const RATES: [(&str, f64); 6] = [
     ("fp64", 61.0),
@@ -401,23 +404,46 @@ fn device_lost_mid_sweep_keeps_the_points_done() {
 }
 
 #[test]
-fn cuda_12_8_driver_is_one_line_with_the_rebuild_command() {
+fn a_driver_older_than_the_bindings_is_one_line_with_the_rebuild_command() {
+    // CUDA 13 bindings on a driver of CUDA 12.8; CUDA 12 bindings on one of CUDA 11.8
+    let (version, says) = if CUDA_12 {
+        (11080, "CUDA 11.8")
+    } else {
+        (12080, "CUDA 12.8")
+    };
     let dir = tempfile::tempdir().unwrap();
-    let out = Emu::new().set("DRIVER_CUDA", 12080).run(
+    let out = Emu::new().set("DRIVER_CUDA", version).run(
         dir.path(),
         &args(&["run", "--device", "cuda:0", "--dtype", "fp16", "--n", "128"]),
     );
-    out.assert_one_error(1, &["CUDA 12.8", "--features cuda-12", "--device cpu"]);
+    out.assert_one_error(1, &[says, "cargo build --release", "--device cpu"]);
+    assert!(!out.device_opened, "refused before cuInit");
     assert_only(dir.path(), &[]);
 }
 
 #[test]
-fn compute_capability_7_0_is_one_line_with_the_rebuild_command() {
+fn compute_capability_7_0_needs_the_cuda_12_build() {
     let dir = tempfile::tempdir().unwrap();
     let out = Emu::new().set("CC", "7.0").run(
         dir.path(),
-        &args(&["run", "--device", "cuda:0", "--dtype", "fp16", "--n", "128"]),
+        &args(&[
+            "run",
+            "--device",
+            "cuda:0",
+            "--dtype",
+            "fp16",
+            "--n",
+            "128",
+            "--no-save",
+        ]),
     );
+    if CUDA_12 {
+        // CUDA 12 still runs Volta
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("yes ("), "{}", out.stdout);
+        assert_only(dir.path(), &[]);
+        return;
+    }
     out.assert_one_error(1, &["7.0", "--features cuda-12", "--device cpu"]);
     assert_only(dir.path(), &[]);
 }
@@ -429,7 +455,12 @@ fn missing_driver_symbol_is_one_line() {
         dir.path(),
         &args(&["run", "--device", "cuda:0", "--dtype", "fp16", "--n", "128"]),
     );
-    out.assert_one_error(1, &["cuEventElapsedTime_v2", "update the driver"]);
+    let symbol = if CUDA_12 {
+        "cuEventElapsedTime"
+    } else {
+        "cuEventElapsedTime_v2"
+    };
+    out.assert_one_error(1, &[symbol, "update the driver"]);
     assert!(!out.device_opened, "refused before the first CUDA call");
     assert_only(dir.path(), &[]);
 }
@@ -441,13 +472,18 @@ fn missing_cublaslt_names_the_wheels() {
         dir.path(),
         &args(&["run", "--device", "cuda:0", "--dtype", "fp16", "--n", "128"]),
     );
-    out.assert_one_error(
-        1,
+    let wants: &[&str] = if CUDA_12 {
+        &[
+            "pip install nvidia-cublas-cu12 nvidia-cuda-nvrtc-cu12",
+            "nvidia/cublas/lib",
+        ]
+    } else {
         &[
             "pip install nvidia-cublas nvidia-cuda-nvrtc",
             "nvidia/cu13/lib",
-        ],
-    );
+        ]
+    };
+    out.assert_one_error(1, wants);
     assert_only(dir.path(), &[]);
 }
 
