@@ -22,6 +22,11 @@ const INSUFFICIENT_SIZE: NvmlReturn = 7;
 /// `nvmlInit` calls not yet matched by `nvmlShutdown`.
 static INITS: AtomicU32 = AtomicU32::new(0);
 
+/// `nvmlInit` calls not yet matched by `nvmlShutdown` (for the leak report).
+pub(crate) fn open_inits() -> u32 {
+    INITS.load(Ordering::SeqCst)
+}
+
 /// `clocks_event_reasons` bit of a software thermal slowdown.
 pub const SW_THERMAL_SLOWDOWN: u64 = 0x20;
 

@@ -1,7 +1,7 @@
 //! The leak report: at process exit, one line per object the program never released
 //! (allocations, pinned buffers, modules, events, streams, retained contexts, cuBLASLt
-//! handles, descriptors, layouts and preferences), written to `GPUBENCH_EMU_REPORT`. An empty
-//! file means clean; tests assert it.
+//! handles, descriptors, layouts and preferences, NVML initializations), written to
+//! `GPUBENCH_EMU_REPORT`. An empty file means clean; tests assert it.
 //!
 //! Why at exit: that is when everything a command created must be gone; a leak on a real GPU
 //! is memory the next measurement cannot use.
@@ -29,11 +29,18 @@ pub fn register() {
 
 /// The report's lines (empty when everything was released).
 pub fn leaks() -> String {
+    let mut r = String::new();
+    let nvml = crate::nvml::open_inits();
+    if nvml > 0 {
+        let _ = writeln!(
+            r,
+            "leak: NVML initialized {nvml} time(s) more than shut down"
+        );
+    }
     let g = lock();
     let Some(s) = g.as_ref() else {
-        return String::new();
+        return r;
     };
-    let mut r = String::new();
     for (addr, a) in &s.mem.allocs {
         let _ = writeln!(
             r,
