@@ -153,7 +153,7 @@ pub fn links(variant: Variant, nvml: bool, cublaslt: bool) -> PathBuf {
     if dir.is_dir() {
         return dir;
     }
-    let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = dir.with_extension(format!("tmp{}-{}", std::process::id(), unique()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("creating the symlink directory");
     let mut names = vec!["libcuda.so", "libcuda.so.1"];
