@@ -32,6 +32,7 @@ fn bench_backend(
                 shape,
                 input_sets: 1,
                 seed: 1,
+                fp8_fast_accum: false,
             };
             let mut gemm = match be.prepare(&req) {
                 Ok(g) => g,

@@ -32,6 +32,8 @@ fn profile_with(results: usize, samples_each: usize) -> Profile {
             accumulator: "fp32".into(),
             output_type: "bf16".into(),
             algorithm: None,
+            timing: None,
+            fp8_fast_accum: None,
         },
         input_sets: 1,
         warmup: WarmupRecord {

@@ -2,8 +2,10 @@
 # Runs every GPU check on the GPU machine, from the repository root with gpu/
 # carried (see scripts/gpu-bundle.sh). Profiles land in results/ (copied to $OUT when set),
 # logs in $OUT (or gpu/out). Pick the parts with the first argument (default: all):
-#   run      all dtypes at 8192, fp16/bf16 at 16384, PyTorch side by side
-#   tests    every test binary with --include-ignored
+#   run      all dtypes at 8192, fp16/bf16 at 16384, PyTorch side by side; fp8 with
+#            fast accumulation; short products (held-stream timing) at 256 and 1024
+#   tests    every test binary with --include-ignored, except those that fetch NVIDIA wheels
+#            or build the emulated device (no network or cargo here; plain `cargo test` runs them)
 #   sweep    bf16 shape sweep, 60 s sustained run, plots
 #   calib    calibrate three GPT sizes and time the same PyTorch training steps
 set -uo pipefail
@@ -19,11 +21,21 @@ want() { [ "$what" = all ] || [ "$what" = "$1" ]; }
 if want run; then
   step "$b" run --dtype all --n 8192
   step "$b" run --dtype fp16,bf16 --n 16384
+  step "$b" run --dtype fp8 --n 8192 --fp8-fast-accum
+  # Short products: per-product times must be device times (a few us), not host enqueue costs.
+  step "$b" run --dtype fp16 --n 256 --no-save
+  step "$b" run --dtype bf16 --n 1024 --no-save
   [ -f gpu/torch_matmul.py ] && step python3 gpu/torch_matmul.py --dtype fp16,bf16,tf32,fp32,fp64 --n 8192,16384 --json-out "$out/torch_matmul.json"
 fi
 if want tests; then
   export CARGO_BIN_EXE_gpubench="$PWD/gpu/gpubench"   # assert_cmd finds the binary here
-  for t in gpu/tests/*; do step "$t" --include-ignored --test-threads 1; done
+  for t in gpu/tests/*; do
+    case "$(basename "$t")" in
+      nvrtc|emulated*) continue ;;   # wheels from PyPI / cargo: run by plain `cargo test`
+      cuda) step "$t" --include-ignored --test-threads 1 --skip real_cublaslt --skip on_the_emulated_device ;;
+      *) step "$t" --include-ignored --test-threads 1 ;;
+    esac
+  done
 fi
 if want sweep; then
   step "$b" sweep --dtype bf16 --m 1024:16384:2048 --n 1024:16384:2048 --k 1024:16384:4096 --algos 4

@@ -258,6 +258,15 @@ pub struct PeakInfo {
     pub derived_basis: Option<String>,
     /// Which of the two the efficiency uses.
     pub efficiency_basis: Option<PeakBasis>,
+    /// GPU: the derived peak at the mean SM clock measured (NVML) while the products were
+    /// timed, instead of the device's maximum clock. Measured TFLOPS close to this but short of
+    /// `derived_tflops` means the clock, not the kernels, made the shortfall. Absent without
+    /// telemetry and in older profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_at_measured_clock_tflops: Option<f64>,
+    /// That mean SM clock (MHz).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_sm_clock_mhz: Option<f64>,
 }
 
 impl PeakInfo {
@@ -289,6 +298,8 @@ impl PeakInfo {
             derived_tflops: derived.as_ref().map(|(p, _)| *p),
             derived_basis: derived.map(|(_, b)| b),
             efficiency_basis: basis,
+            derived_at_measured_clock_tflops: None,
+            measured_sm_clock_mhz: None,
         }
     }
 }

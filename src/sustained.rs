@@ -240,6 +240,7 @@ pub fn run(
         },
     };
     t.timeline = Some(timeline);
+    telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
     r.telemetry = Some(t.to_value());
     Ok((r, stopped))
 }

@@ -101,11 +101,13 @@ pub fn fmt_count(v: f64) -> String {
     }
 }
 
-/// Formats seconds for people with 4 significant digits (`850.0 µs`, `12.50 ms`,
+/// Formats seconds for people with 4 significant digits (`373.0 ns`, `850.0 µs`, `12.50 ms`,
 /// `3.200 s`), numbers from [`crate::output::format::sig`].
 pub fn fmt_seconds(s: f64) -> String {
     use crate::output::format::sig;
-    let (v, unit) = if s.abs() < 1e-3 {
+    let (v, unit) = if s != 0.0 && s.abs() < 1e-6 {
+        (s * 1e9, "ns")
+    } else if s.abs() < 1e-3 {
         (s * 1e6, "µs")
     } else if s.abs() < 1.0 {
         (s * 1e3, "ms")
@@ -115,7 +117,11 @@ pub fn fmt_seconds(s: f64) -> String {
     // Rounding up to the next unit (999.96 µs) reads better in that unit.
     let text = sig(v, 4);
     if text == "1,000" || text == "1,000.0" {
-        let next: f64 = if unit == "µs" { 1e-3 } else { 1.0 };
+        let next: f64 = match unit {
+            "ns" => 1e-6,
+            "µs" => 1e-3,
+            _ => 1.0,
+        };
         return fmt_seconds(next.max(s));
     }
     format!("{text} {unit}")
@@ -154,6 +160,9 @@ mod tests {
         assert_eq!(fmt_seconds(0.0125), "12.50 ms");
         assert_eq!(fmt_seconds(0.102599), "102.6 ms");
         assert_eq!(fmt_seconds(14.1e-6), "14.10 µs");
+        assert_eq!(fmt_seconds(3.73e-10), "0.3730 ns");
+        assert_eq!(fmt_seconds(2.212e-9), "2.212 ns");
+        assert_eq!(fmt_seconds(999.99e-9), "1.000 µs");
         assert_eq!(fmt_seconds(3.2), "3.200 s");
         assert_eq!(fmt_seconds(0.99996), "1.000 s");
         assert_eq!(fmt_seconds(4000.0), "4,000 s");

@@ -3,7 +3,14 @@
 //! Most need a GPU and are `#[ignore]`d: run them on a GPU machine with
 //! `cargo test --test cuda -- --ignored` (and `cargo test --lib backend::cuda -- --ignored` for
 //! the device-vs-host fill check). The first test runs everywhere: without an NVIDIA driver,
-//! opening the backend must fail with one line pointing at `--device cpu`, never panic.
+//! opening the backend must fail with one line pointing at `--device cpu`, never panic. So does
+//! the check of the backend's cuBLASLt descriptors against the real library (the PyPI wheel,
+//! fetched on first use, see `common/nvidia.rs`), which needs no GPU.
+//! The last test runs the ignored ones again, on the emulated GPU (`common/emulated.rs`).
+
+mod common;
+
+use common::nvidia;
 
 use gpubench::backend::{cuda, Backend, GemmRequest, GemmShape};
 use gpubench::dtype::DType;
@@ -11,7 +18,7 @@ use gpubench::error::is_usage;
 use gpubench::measure::verify;
 
 /// An odd shape (no dimension a multiple of 2) for every dtype but fp8, whose cuBLASLt
-/// kernels need multiples of 16.
+/// kernels need k a multiple of 16 and n of 8.
 fn small_shape(dtype: DType) -> GemmShape {
     if dtype == DType::Fp8 {
         GemmShape {
@@ -40,6 +47,7 @@ fn req(dtype: DType, shape: GemmShape, input_sets: u32) -> GemmRequest {
         shape,
         input_sets,
         seed: 42,
+        fp8_fast_accum: false,
     }
 }
 
@@ -98,6 +106,68 @@ fn open_without_driver_is_an_error_not_a_panic() {
     }
 }
 
+/// Every cuBLASLt symbol the backend calls exists in the real library, and the library accepts
+/// every attribute the backend sets, for every dtype, batched or not, fp8 with and without fast
+/// accumulation. Runs in a child process whose loader finds the cuBLAS wheel's directory.
+#[test]
+fn real_cublaslt_accepts_every_descriptor_the_backend_builds() {
+    let w = nvidia::cublas();
+    if nvidia::child_of().is_none() {
+        let dir = nvidia::lib_dir(w);
+        let out = nvidia::rerun_with_libs(
+            "real_cublaslt_accepts_every_descriptor_the_backend_builds",
+            &[dir],
+            w.name,
+        );
+        if let Some(at) = out.find("cuBLASLt ") {
+            eprintln!("{}", out[at..].lines().next().unwrap_or(""));
+        }
+        return;
+    }
+    let version = cuda::cublaslt_version().expect("cublasLtGetProperty works without a GPU");
+    let major = if cfg!(feature = "cuda-12") { 12 } else { 13 };
+    assert_eq!(version.0, major, "{version:?}");
+    println!("cuBLASLt {}.{}.{}", version.0, version.1, version.2);
+    for dtype in DType::ALL {
+        for batch in [1, 3] {
+            let shape = GemmShape {
+                batch,
+                ..small_shape(dtype)
+            };
+            let accum: &[bool] = if dtype == DType::Fp8 {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &fast in accum {
+                cuda::check_cublaslt_descriptors(dtype, shape, fast)
+                    .unwrap_or_else(|e| panic!("{dtype} {shape} fast_accum={fast}: {e:#}"));
+            }
+        }
+    }
+    // The library does check sizes: FAST_ACCUM (an int8_t) set from an int32 is refused, so
+    // the loop above would catch a wrongly typed attribute.
+    use cudarc::cublaslt::{result as lt, sys};
+    let desc = lt::create_matmul_desc(
+        sys::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+        sys::cudaDataType::CUDA_R_32F,
+    )
+    .unwrap();
+    let wide: i32 = 1;
+    // SAFETY: `desc` is live; the buffer holds 4 bytes, as the size says.
+    let r = unsafe {
+        lt::set_matmul_desc_attribute(
+            desc,
+            sys::cublasLtMatmulDescAttributes_t::CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+            (&wide) as *const i32 as *const std::ffi::c_void,
+            4,
+        )
+    };
+    assert!(r.is_err(), "cuBLASLt accepted a 4-byte FAST_ACCUM");
+    // SAFETY: created above, destroyed once.
+    unsafe { lt::destroy_matmul_desc(desc) }.unwrap();
+}
+
 #[test]
 #[ignore = "needs a GPU"]
 fn device_info_is_complete() {
@@ -105,10 +175,10 @@ fn device_info_is_complete() {
     let i = be.info();
     assert_eq!(i.backend, "cuda");
     assert_eq!(i.ordinal, Some(0));
+    let uuid = i.uuid.as_deref().unwrap();
     assert!(
-        i.uuid.as_deref().unwrap().starts_with("GPU-"),
-        "{:?}",
-        i.uuid
+        uuid.starts_with("GPU-") || uuid.starts_with("MIG-"),
+        "{uuid}"
     );
     assert_eq!(i.uuid.as_deref().unwrap().len(), 40);
     assert!(i.cc().is_some());
@@ -168,6 +238,17 @@ fn api_records_compute_types() {
             algo.contains("algo=") && algo.contains("heuristic #0 of"),
             "{algo}"
         );
+        let timing = api.timing.unwrap();
+        assert!(timing.contains("stream held"), "{timing}");
+        // fast accumulation is recorded for fp8 only, off unless asked for
+        let want_accum = (dtype == DType::Fp8).then_some(false);
+        assert_eq!(api.fp8_fast_accum, want_accum, "{dtype}");
+    }
+    if be.check_dtype(DType::Fp8).is_ok() {
+        let mut r = req(DType::Fp8, small_shape(DType::Fp8), 1);
+        r.fp8_fast_accum = true;
+        let g = be.prepare(&r).unwrap();
+        assert_eq!(g.api().fp8_fast_accum, Some(true));
     }
 }
 
@@ -286,7 +367,7 @@ fn fp8_odd_shape_is_a_clear_error() {
         }
         Err(e) => {
             assert!(is_usage(&e), "{e:#}");
-            assert!(e.to_string().contains("multiples of 16"), "{e}");
+            assert!(e.to_string().contains("k must be a multiple of 16"), "{e}");
         }
     }
 }
@@ -368,4 +449,39 @@ fn derived_peak_uses_device_clock() {
         "{basis}"
     );
     assert!(basis.contains("device max SM clock"), "{basis}");
+}
+
+/// The `#[ignore = "needs a GPU"]` tests above, on the emulated GPU (`tests/emulated-device`)
+/// with the real NVRTC: this test binary runs itself again with only the ignored tests and the
+/// emulator first on the loader path. Every one must pass, and the emulator must find nothing
+/// left unreleased.
+#[test]
+fn gpu_tests_pass_on_the_emulated_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("leaks");
+    let exe = std::env::current_exe().unwrap();
+    let envs = common::emulated::Emu::new().envs(&report);
+    let list = std::process::Command::new(&exe)
+        .args(["--list", "--ignored"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter(|l| l.ends_with(": test"))
+        .count();
+    assert!(listed >= 10, "{listed} ignored tests listed");
+    let out = std::process::Command::new(&exe)
+        .args(["--ignored", "--test-threads=1"])
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let want = format!("test result: ok. {listed} passed; 0 failed");
+    assert!(stdout.contains(&want), "{want:?} not in:\n{stdout}");
+    let leaks = std::fs::read_to_string(&report).expect("the emulator wrote its leak report");
+    assert!(leaks.is_empty(), "left unreleased:\n{leaks}");
 }

@@ -12,6 +12,9 @@ use super::{Backend, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySampl
 use crate::dtype::DType;
 use crate::error::usage;
 
+/// How each product is timed, recorded in the profile.
+const TIMING: &str = "host clock (Instant) around each product";
+
 /// Element types the CPU backend multiplies.
 trait Elem: Copy + Send + Sync + 'static {
     fn from_f64(x: f64) -> Self;
@@ -321,6 +324,8 @@ impl<T: Elem> PreparedGemm for CpuGemm<T> {
             accumulator: acc.into(),
             output_type: self.dtype.output_type().into(),
             algorithm: None,
+            timing: Some(TIMING.into()),
+            fp8_fast_accum: None,
         }
     }
 
@@ -383,6 +388,7 @@ mod tests {
             shape,
             input_sets: 2,
             seed: 42,
+            fp8_fast_accum: false,
         };
         let mut g = be.prepare(&req).unwrap();
         let t = g.run(3).unwrap();

@@ -88,6 +88,9 @@ pub struct GemmRequest {
     pub input_sets: u32,
     /// Seed of the random inputs.
     pub seed: u64,
+    /// fp8 only: let cuBLASLt accumulate with its fast, less accurate path
+    /// (`CUBLASLT_MATMUL_DESC_FAST_ACCUM`); off is NVIDIA's accurate default.
+    pub fp8_fast_accum: bool,
 }
 
 /// How a prepared GEMM runs on its backend, recorded in the profile.
@@ -103,6 +106,13 @@ pub struct GemmApi {
     pub output_type: String,
     /// The algorithm that ran, where the library says (cuBLASLt algo id, tile, stages…).
     pub algorithm: Option<String>,
+    /// How each product was timed (absent in profiles written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<String>,
+    /// fp8 on cuBLASLt: whether fast accumulation was on (absent for other dtypes and in
+    /// older profiles, which always ran with it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8_fast_accum: Option<bool>,
 }
 
 /// Input rows, input columns and outputs copied back for verification, as f64.

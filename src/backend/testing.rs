@@ -55,6 +55,8 @@ impl PreparedGemm for FakeGemm {
             accumulator: "fp32".into(),
             output_type: "fp32".into(),
             algorithm: Some(format!("algo {}", self.selected)),
+            timing: None,
+            fp8_fast_accum: None,
         }
     }
     fn algorithm_count(&self) -> usize {

@@ -123,6 +123,7 @@ pub fn measure_shape(
         shape,
         input_sets: session::input_sets(backend, opts.dtype, shape, opts.settings.cold),
         seed: opts.seed.wrapping_add(index as u64 * 1000),
+        fp8_fast_accum: false,
     };
     let r = measure_point(backend, &req, &opts.settings, opts.algos, None, progress)?;
     Ok(MeasuredShape::from_result(&r, calls_per_step))
@@ -178,7 +179,7 @@ pub fn measure_bandwidth(backend: &dyn Backend, iters: usize) -> anyhow::Result<
         anyhow::bail!("the copy-bandwidth measurement returned no usable figure");
     }
     let method = if backend.info().backend == "cuda" {
-        "device-to-device copy kernel (kernels/copy.cu), timed with CUDA events"
+        "device-to-device copy kernel (kernels/copy.cu), timed with CUDA events, stream held until each batch is queued"
     } else {
         "memory-to-memory copy (memcpy), wall clock"
     };

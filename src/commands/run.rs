@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
     pub seed: u64,
+    /// fp8: let cuBLASLt use fast accumulation (CUBLASLT_MATMUL_DESC_FAST_ACCUM), faster and
+    /// less accurate; off by default (NVIDIA's accurate path). Recorded in the profile.
+    #[arg(long)]
+    pub fp8_fast_accum: bool,
     #[command(flatten)]
     pub save: crate::session::SaveFlags,
     /// Print the profile as JSON on stdout instead of the table.
@@ -125,6 +129,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             shape,
             input_sets: sets,
             seed: args.seed.wrapping_add(i as u64 * 1000),
+            fp8_fast_accum: args.fp8_fast_accum,
         });
     }
 

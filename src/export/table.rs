@@ -137,13 +137,18 @@ pub fn render(p: &Profile, width: Width) -> String {
     for r in &p.results {
         out.push_str(&wrap_hang(
             &format!(
-                "{} {}: {} ({}, accumulate {}, output {}){}",
+                "{} {}: {} ({}, accumulate {}, output {}{}){}",
                 r.dtype,
                 r.shape(),
                 r.api.api,
                 r.api.compute_type,
                 r.api.accumulator,
                 r.api.output_type,
+                match r.api.fp8_fast_accum {
+                    Some(true) => ", fp8 fast accumulation ON",
+                    Some(false) => ", fp8 fast accumulation off",
+                    None => "",
+                },
                 r.api
                     .algorithm
                     .as_ref()
@@ -166,6 +171,19 @@ pub fn render(p: &Profile, width: Width) -> String {
                 .map(|t| format!(" {} TFLOPS", fmt_tflops(t)))
                 .unwrap_or_default();
             out.push_str(&wrap(&format!("derived peak{value}: {b}"), "    "));
+        }
+        if let (Some(p), Some(mhz)) = (
+            r.peak.derived_at_measured_clock_tflops,
+            r.peak.measured_sm_clock_mhz,
+        ) {
+            out.push_str(&wrap(
+                &format!(
+                    "derived peak at the measured SM clock ({mhz:.0} MHz mean, NVML): {} TFLOPS; measured = {:.1}% of it",
+                    fmt_tflops(p),
+                    100.0 * r.tflops / p
+                ),
+                "    ",
+            ));
         }
         if let (Some(g), Some(s)) = (&r.peak.spec_gpu, &r.peak.spec_source) {
             let value = r

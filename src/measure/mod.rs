@@ -206,6 +206,7 @@ mod tests {
             shape: crate::backend::GemmShape::square(1000),
             input_sets: 1,
             seed: 0,
+            fp8_fast_accum: false,
         };
         be.prepare(&req).unwrap()
     }

@@ -69,6 +69,7 @@ pub fn run(
                 shape,
                 input_sets: crate::session::input_sets(backend, dtype, shape, spec.settings.cold),
                 seed: spec.seed.wrapping_add(index as u64),
+                fp8_fast_accum: false,
             };
             let mut settings = spec.settings.clone();
             if index == 0 {

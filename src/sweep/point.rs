@@ -169,6 +169,7 @@ pub fn timed(
         let readings = sm.window(timing_from, timing_to);
         if !readings.is_empty() {
             let t = telemetry::summarize(&readings, r.stats_s.median, r.tflops);
+            telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
             r.telemetry = Some(t.to_value());
         }
         sm.prune_before(timing_to);

@@ -17,6 +17,7 @@ fn req(n: u64) -> GemmRequest {
         shape: GemmShape::square(n),
         input_sets: 1,
         seed: 1,
+        fp8_fast_accum: false,
     }
 }
 

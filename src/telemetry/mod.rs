@@ -198,6 +198,32 @@ pub fn warning(t: &Telemetry) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// Adds to a GPU result's peaks the derived peak at the mean SM clock its telemetry measured:
+/// the derived peak is SMs × clock × FLOPs/clock/SM at the device's maximum SM clock
+/// (`max_sm_clock_mhz`), so at the measured clock it scales by measured / maximum. Nothing
+/// changes without a derived peak, a maximum clock or a measured clock.
+pub fn set_peak_at_measured_clock(
+    r: &mut crate::profile::GemmResult,
+    t: &Telemetry,
+    info: &crate::backend::DeviceInfo,
+) {
+    if info.backend != "cuda" {
+        return;
+    }
+    let (Some(derived), Some(max), Some(mean)) = (
+        r.peak.derived_tflops,
+        info.max_sm_clock_mhz,
+        t.sm_clock_mhz_mean,
+    ) else {
+        return;
+    };
+    if !(max > 0.0 && mean > 0.0 && derived.is_finite()) {
+        return;
+    }
+    r.peak.derived_at_measured_clock_tflops = Some(derived * mean / max);
+    r.peak.measured_sm_clock_mhz = Some(mean);
+}
+
 /// Reads a result's telemetry back from its JSON (`None` when absent or malformed).
 pub fn of_result(r: &crate::profile::GemmResult) -> Option<Telemetry> {
     serde_json::from_value(r.telemetry.clone()?).ok()
@@ -280,6 +306,42 @@ mod tests {
         assert_eq!(empty.power_w_mean, None);
         assert_eq!(empty.energy_per_product_j, None);
         assert_eq!(warning(&empty), None);
+    }
+
+    #[test]
+    fn peak_at_measured_clock_scales_the_derived_peak() {
+        let profile: crate::profile::Profile = serde_json::from_str(include_str!(
+            "../../results/amd-epyc_fp32-fp64_n2048_20261124-004420.json"
+        ))
+        .unwrap();
+        let mut r = profile.results[0].clone();
+        r.peak.derived_tflops = Some(989.4);
+        let mut info = crate::backend::DeviceInfo {
+            backend: "cuda".into(),
+            max_sm_clock_mhz: Some(1980.0),
+            ..Default::default()
+        };
+        let t = summarize(
+            &[reading(1800.0, 690.0, 0x4), reading(1700.0, 700.0, 0x4)],
+            0.001,
+            700.0,
+        );
+        set_peak_at_measured_clock(&mut r, &t, &info);
+        let p = r.peak.derived_at_measured_clock_tflops.unwrap();
+        assert!((p - 989.4 * 1750.0 / 1980.0).abs() < 1e-9, "{p}");
+        assert_eq!(r.peak.measured_sm_clock_mhz, Some(1750.0));
+        let v = serde_json::to_value(&r.peak).unwrap();
+        assert!(v.get("derived_at_measured_clock_tflops").is_some(), "{v}");
+        // the CPU backend, or no clock, adds nothing
+        let mut cpu = profile.results[0].clone();
+        info.backend = "cpu".into();
+        set_peak_at_measured_clock(&mut cpu, &t, &info);
+        assert_eq!(cpu.peak.derived_at_measured_clock_tflops, None);
+        let v = serde_json::to_value(&cpu.peak).unwrap();
+        assert!(v.get("derived_at_measured_clock_tflops").is_none(), "{v}");
+        info.backend = "cuda".into();
+        set_peak_at_measured_clock(&mut cpu, &summarize(&[], 0.001, 1.0), &info);
+        assert_eq!(cpu.peak.measured_sm_clock_mhz, None);
     }
 
     #[test]

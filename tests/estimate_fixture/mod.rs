@@ -43,6 +43,8 @@ pub fn result(
             accumulator: "fp32".into(),
             output_type: dtype.output_type().into(),
             algorithm: None,
+            timing: None,
+            fp8_fast_accum: None,
         },
         input_sets: 1,
         warmup: WarmupRecord {
@@ -55,6 +57,8 @@ pub fn result(
         tflops_max: tflops,
         tflops_min: tflops,
         peak: PeakInfo {
+            derived_at_measured_clock_tflops: None,
+            measured_sm_clock_mhz: None,
             spec_tflops: spec.map(|s| s.1),
             spec_gpu: spec.map(|s| s.0.to_string()),
             spec_source: spec.map(|_| "fixture".to_string()),

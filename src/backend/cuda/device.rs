@@ -34,8 +34,10 @@ pub(super) fn gather(
         .map_err(|e| anyhow::anyhow!("reading the compute capability of cuda:{ordinal}: {e}"))?;
     let attr = |a: Attr| ctx.attribute(a).ok().filter(|v| *v > 0);
     let khz_to_mhz = |v: i32| v as f64 / 1000.0;
-    let uuid = ctx.uuid().ok().map(|u| format_uuid(&u.bytes));
-    let nvml = nvml_facts(uuid.as_deref());
+    let cuda_uuid = ctx.uuid().ok().map(|u| format_uuid(&u.bytes));
+    let nvml = nvml_facts(cuda_uuid.as_deref(), ordinal);
+    // NVML's form when it matched one (`MIG-…` for a MIG instance), else CUDA's.
+    let uuid = nvml.uuid.clone().or(cuda_uuid);
     let max_sm_clock_mhz = attr(Attr::CU_DEVICE_ATTRIBUTE_CLOCK_RATE)
         .map(khz_to_mhz)
         .or(nvml.max_sm_mhz);
@@ -66,15 +68,18 @@ pub(super) fn gather(
 /// What NVML adds, each part optional.
 #[derive(Debug, Default)]
 struct NvmlFacts {
+    /// The UUID NVML knows the device by, when found by UUID.
+    uuid: Option<String>,
     driver_version: Option<String>,
     max_sm_mhz: Option<f64>,
     max_mem_mhz: Option<f64>,
 }
 
 /// Reads the driver version and maximum clocks through NVML (libnvidia-ml.so.1). NVML's
-/// device order can differ from CUDA's, so the device is found by UUID. Any failure (no NVML,
-/// no permission) leaves the fields empty.
-fn nvml_facts(uuid: Option<&str>) -> NvmlFacts {
+/// device order can differ from CUDA's, so the device is found by UUID (`GPU-` or, for a MIG
+/// instance, `MIG-`), by index as a last resort. Any failure (no NVML, no permission) leaves
+/// the fields empty.
+fn nvml_facts(uuid: Option<&str>, ordinal: u32) -> NvmlFacts {
     use nvml_wrapper::enum_wrappers::device::Clock;
     let Ok(nvml) = nvml_wrapper::Nvml::init() else {
         return NvmlFacts::default();
@@ -83,7 +88,8 @@ fn nvml_facts(uuid: Option<&str>) -> NvmlFacts {
         driver_version: nvml.sys_driver_version().ok(),
         ..Default::default()
     };
-    if let Some(dev) = uuid.and_then(|u| nvml.device_by_uuid(u).ok()) {
+    if let Ok((dev, matched)) = crate::telemetry::nvml::find_device(&nvml, uuid, ordinal) {
+        f.uuid = matched;
         let mhz = |c: Clock| dev.max_clock_info(c).ok().filter(|v| *v > 0).map(f64::from);
         f.max_sm_mhz = mhz(Clock::SM);
         f.max_mem_mhz = mhz(Clock::Memory);
@@ -105,7 +111,7 @@ pub(super) fn format_uuid(bytes: &[c_char; 16]) -> String {
 }
 
 /// Whether a device is a consumer (GeForce-class) part, whose fp32-accumulate tensor rates are
-/// half those of the professional parts of the same architecture (REFERENCE.md §2).
+/// half those of the professional parts of the same architecture (docs/sources.md §10).
 ///
 /// Rule: the name says "GeForce" or "TITAN"; or it says "RTX" without a professional marker
 /// ("Quadro", "RTX A…", "Ada Generation", "RTX PRO"). Every consumer card's driver name

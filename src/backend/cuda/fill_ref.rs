@@ -428,7 +428,8 @@ int main(int argc, char** argv) {
         // SAFETY: one stream only in this test.
         unsafe { ctx.disable_event_tracking() };
         let stream = ctx.new_stream().unwrap();
-        let kernels = Kernels::compile(&ctx, 4).unwrap();
+        let (major, minor) = ctx.compute_capability().unwrap();
+        let kernels = Kernels::compile(&ctx, 4, (major as u32, minor as u32)).unwrap();
         // more elements than one grid covers, so the grid-stride loop runs
         let n = 300_001usize;
         for e in [Elem::F64, Elem::F32, Elem::F16, Elem::Bf16, Elem::E4m3] {

@@ -2,7 +2,7 @@
 //! plan, and the event-timed run and verification the measurement loop calls.
 //!
 //! Why rotating sets: with one set, repeated products of a small problem run from L2 (50 MB on
-//! an H100); `--cold` asks for enough distinct sets to exceed it (REFERENCE.md §4.3). Each set
+//! an H100); `--cold` asks for enough distinct sets to exceed it (docs/measuring.md §4.3). Each set
 //! is filled on the device with its own random stream, never zeros.
 
 use anyhow::Context;
@@ -10,20 +10,27 @@ use cudarc::driver::sys::cudaError_enum;
 use cudarc::driver::{CudaSlice, DevicePtr, DriverError};
 
 use super::elem::Elem;
+use super::hold::{Held, HOLD_MAX_OPS};
 use super::kernels::{operand_seed, Kernels};
 use super::matmul::{alignment, Alignments, Plan};
-use super::timing::EventPool;
+use super::timing::{self, EventPool};
 use super::Gpu;
 use crate::backend::{GemmApi, GemmRequest, GemmShape, PreparedGemm, VerifySample};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::units::fmt_bytes;
 
+/// Launch-queue entries one timed product may take: two events and up to two kernels
+/// (cuBLASLt adds a reduction kernel to split-K algorithms).
+const OPS_PER_PRODUCT: usize = 4;
+
 /// A GEMM whose buffers live on the GPU.
 pub(super) struct CudaGemm<'a> {
     gpu: &'a Gpu,
+    kernels: &'a Kernels,
     dtype: DType,
     shape: GemmShape,
+    fp8_fast_accum: bool,
     /// Per input set: the A buffer (m×k×batch) and the Bt buffer (n×k×batch), as raw bytes.
     a: Vec<CudaSlice<u8>>,
     bt: Vec<CudaSlice<u8>>,
@@ -36,6 +43,8 @@ pub(super) struct CudaGemm<'a> {
     plan: Plan,
     events: EventPool,
     next: usize,
+    /// Whether the selected algorithm has run once outside a hold (see [`CudaGemm::run`]).
+    loaded: bool,
 }
 
 /// Bytes of A, Bt and C of one set, or a usage error when a size overflows.
@@ -57,7 +66,11 @@ fn buffer_bytes(dtype: DType, shape: GemmShape) -> anyhow::Result<(usize, usize,
 }
 
 impl<'a> CudaGemm<'a> {
-    pub(super) fn new(gpu: &'a Gpu, kernels: &Kernels, req: &GemmRequest) -> anyhow::Result<Self> {
+    pub(super) fn new(
+        gpu: &'a Gpu,
+        kernels: &'a Kernels,
+        req: &GemmRequest,
+    ) -> anyhow::Result<Self> {
         let (dtype, shape) = (req.dtype, req.shape);
         if [shape.m, shape.n, shape.k, shape.batch].contains(&0) {
             return Err(usage(format!(
@@ -109,11 +122,13 @@ impl<'a> CudaGemm<'a> {
             b: alignment(&a_ptr),
             c: alignment(&[c_ptr]),
         };
-        let plan = Plan::new(&gpu.lt, dtype, shape, align)?;
+        let plan = Plan::new(&gpu.lt, dtype, shape, align, req.fp8_fast_accum)?;
         Ok(CudaGemm {
             gpu,
+            kernels,
             dtype,
             shape,
+            fp8_fast_accum: req.fp8_fast_accum,
             a,
             bt,
             c,
@@ -123,6 +138,7 @@ impl<'a> CudaGemm<'a> {
             plan,
             events: EventPool::new(gpu.ctx.clone()),
             next: 0,
+            loaded: false,
         })
     }
 
@@ -169,6 +185,8 @@ impl PreparedGemm for CudaGemm<'_> {
             accumulator: self.dtype.accumulator().into(),
             output_type: self.dtype.output_type().into(),
             algorithm: Some(self.plan.algorithm()),
+            timing: Some(timing::METHOD.into()),
+            fp8_fast_accum: (self.dtype == DType::Fp8).then_some(self.fp8_fast_accum),
         }
     }
 
@@ -177,6 +195,7 @@ impl PreparedGemm for CudaGemm<'_> {
     }
 
     fn select_algorithm(&mut self, index: usize) -> anyhow::Result<()> {
+        self.loaded = false;
         self.plan.select(index)
     }
 
@@ -187,16 +206,35 @@ impl PreparedGemm for CudaGemm<'_> {
         self.gpu.ctx.bind_to_thread()?;
         self.events.ensure(count)?;
         let stream = &self.gpu.stream;
-        for i in 0..count {
-            let set = self.next % self.a.len();
-            self.next += 1;
-            self.events.start(i, stream)?;
-            self.product(set)?;
-            self.events.end(i, stream)?;
+        if !self.loaded {
+            // The first launch of a cuBLASLt kernel may load its module (CUDA's lazy loading),
+            // which waits for the device to be idle: inside a hold, that waits for the hold's
+            // timeout. One untimed product outside the hold loads it.
+            self.product(self.next % self.a.len())?;
+            stream
+                .synchronize()
+                .with_context(|| format!("running {} {}", self.dtype, self.shape))?;
+            self.loaded = true;
         }
-        stream
-            .synchronize()
-            .with_context(|| format!("running {} {}", self.dtype, self.shape))?;
+        let held = Held {
+            kernels: self.kernels,
+            hold: &self.gpu.hold,
+            stream,
+        };
+        let first = self.next;
+        let sets = self.a.len();
+        let what = format!("{} {}", self.dtype, self.shape);
+        held.run(
+            count,
+            HOLD_MAX_OPS / OPS_PER_PRODUCT,
+            &mut |i| {
+                self.events.start(i, stream)?;
+                self.product((first + i) % sets)?;
+                self.events.end(i, stream)
+            },
+            &what,
+        )?;
+        self.next = first + count;
         self.events.elapsed_s(count)
     }
 

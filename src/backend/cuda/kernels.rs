@@ -1,24 +1,24 @@
-//! The backend's own device code: `kernels/fill.cu` (random inputs) and `kernels/copy.cu`
-//! (memory bandwidth), compiled with NVRTC once per backend and launched on its stream.
+//! The backend's own device code, compiled with NVRTC once per backend and launched on its
+//! stream: `kernels/fill.cu` (random inputs), `kernels/copy.cu` (memory bandwidth) and
+//! `kernels/hold.cu` (holding the stream while a timed batch is queued, see `hold`).
 //!
-//! Why NVRTC: the binary carries CUDA C source (`include_str!`) instead of PTX for one
-//! architecture, so it runs on any GPU the driver supports, with no CUDA toolkit at build
-//! time. No architecture is forced: NVRTC's default virtual architecture is JIT-compiled by the
-//! driver for the device.
+//! Why NVRTC: the binary carries CUDA C source (`include_str!`), compiled at run time for the
+//! device's own architecture (see `nvrtc`), so it runs on any GPU the driver supports with no
+//! CUDA toolkit at build time.
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use cudarc::driver::sys::cudaError_enum;
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError, LaunchConfig,
+    PushKernelArg,
 };
-use cudarc::nvrtc::{compile_ptx, CompileError};
+use cudarc::nvrtc::Ptx;
 
 use super::elem::Elem;
 use super::libs;
-
-const FILL_SRC: &str = include_str!("../../../kernels/fill.cu");
-const COPY_SRC: &str = include_str!("../../../kernels/copy.cu");
+use super::nvrtc::{self, Image};
 
 /// Threads per block of every launch.
 const BLOCK: u32 = 256;
@@ -31,26 +31,40 @@ pub(super) struct Kernels {
     fill_bf16: CudaFunction,
     fill_e4m3: CudaFunction,
     copy_v16: CudaFunction,
+    /// `hold_stream` of `kernels/hold.cu`, launched by `hold::Hold`.
+    pub(super) hold_stream: CudaFunction,
     /// Blocks per SM the grid-stride launches aim for (full occupancy at 256 threads).
     max_blocks: u32,
 }
 
 impl Kernels {
-    /// Compiles both sources and loads their functions.
-    pub(super) fn compile(ctx: &Arc<CudaContext>, sm_count: u32) -> anyhow::Result<Kernels> {
-        let fill = load(ctx, "kernels/fill.cu", FILL_SRC)?;
-        let copy = load(ctx, "kernels/copy.cu", COPY_SRC)?;
-        let get = |m: &Arc<cudarc::driver::CudaModule>, name: &str| {
-            m.load_function(name)
-                .map_err(|e| anyhow::anyhow!("kernel {name} missing from the compiled module: {e}"))
+    /// Compiles every source for the device (compute capability `cc`) and loads its functions.
+    pub(super) fn compile(
+        ctx: &Arc<CudaContext>,
+        sm_count: u32,
+        cc: (u32, u32),
+    ) -> anyhow::Result<Kernels> {
+        let target = nvrtc::target_for(cc, &nvrtc::supported_archs()?)?;
+        let modules = nvrtc::compile_all(target)?
+            .into_iter()
+            .map(|(file, image)| Ok((file, load(ctx, file, image)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let get = |name: &str| -> anyhow::Result<CudaFunction> {
+            for (_, m) in &modules {
+                if let Ok(f) = m.load_function(name) {
+                    return Ok(f);
+                }
+            }
+            anyhow::bail!("kernel {name} missing from the compiled kernels")
         };
         Ok(Kernels {
-            fill_f64: get(&fill, Elem::F64.fill_kernel())?,
-            fill_f32: get(&fill, Elem::F32.fill_kernel())?,
-            fill_f16: get(&fill, Elem::F16.fill_kernel())?,
-            fill_bf16: get(&fill, Elem::Bf16.fill_kernel())?,
-            fill_e4m3: get(&fill, Elem::E4m3.fill_kernel())?,
-            copy_v16: get(&copy, "copy_v16")?,
+            fill_f64: get(Elem::F64.fill_kernel())?,
+            fill_f32: get(Elem::F32.fill_kernel())?,
+            fill_f16: get(Elem::F16.fill_kernel())?,
+            fill_bf16: get(Elem::Bf16.fill_kernel())?,
+            fill_e4m3: get(Elem::E4m3.fill_kernel())?,
+            copy_v16: get("copy_v16")?,
+            hold_stream: get("hold_stream")?,
             max_blocks: sm_count.max(1) * 8,
         })
     }
@@ -114,32 +128,55 @@ impl Kernels {
     }
 }
 
-/// Compiles one source and loads it, with errors that name the file and the versions involved.
-fn load(
-    ctx: &Arc<CudaContext>,
-    file: &str,
-    src: &str,
-) -> anyhow::Result<Arc<cudarc::driver::CudaModule>> {
-    let ptx = compile_ptx(src).map_err(|e| {
-        let detail = match &e {
-            CompileError::CompileError { log, .. } => {
-                log.to_string_lossy().trim().replace('\n', "; ")
-            }
-            other => format!("{other:?}"),
+/// Loads one compiled source, with an error that names the file and, for PTX the driver
+/// finds too new, the two CUDA versions involved and what to install.
+fn load(ctx: &Arc<CudaContext>, file: &str, image: Image) -> anyhow::Result<Arc<CudaModule>> {
+    let ptx_version = match &image {
+        Image::Ptx(text) => nvrtc::ptx_isa_version(text),
+        Image::Cubin(_) => None,
+    };
+    let module = match image {
+        Image::Cubin(bytes) => Ptx::from_binary(bytes),
+        Image::Ptx(text) => Ptx::from_src(text),
+    };
+    ctx.load_module(module).map_err(|e| {
+        let versions = Versions {
+            nvrtc: libs::nvrtc_version(),
+            driver: libs::driver_cuda_version().ok(),
+            ptx: ptx_version,
         };
-        anyhow::anyhow!("NVRTC could not compile {file}: {detail}")
-    })?;
-    ctx.load_module(ptx).map_err(|e| {
-        let rtc = libs::nvrtc_version()
-            .map(|(a, b)| format!("{a}.{b}"))
-            .unwrap_or_else(|| "unknown".into());
-        let drv = libs::driver_cuda_version()
-            .map(|(a, b)| format!("{a}.{b}"))
-            .unwrap_or_else(|_| "unknown".into());
-        anyhow::anyhow!(
-            "the driver could not load the PTX NVRTC {rtc} made from {file} ({e}); the driver supports CUDA {drv}: use an NVRTC no newer than the driver, or update the driver"
-        )
+        load_error(file, e, versions)
     })
+}
+
+/// The versions a module-load error names.
+struct Versions {
+    nvrtc: Option<(u32, u32)>,
+    /// The CUDA version the driver supports.
+    driver: Option<(u32, u32)>,
+    /// The PTX ISA version of the image (`None` for a CUBIN).
+    ptx: Option<(u32, u32)>,
+}
+
+fn load_error(file: &str, e: DriverError, v: Versions) -> anyhow::Error {
+    let version = |v: Option<(u32, u32)>| {
+        v.map(|(a, b)| format!("{a}.{b}"))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let rtc = version(v.nvrtc);
+    let drv = version(v.driver);
+    let ptx_version = v.ptx;
+    if e.0 == cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
+        let isa = ptx_version
+            .map(|(a, b)| format!(" (PTX ISA {a}.{b})"))
+            .unwrap_or_default();
+        return anyhow::anyhow!(
+            "NVRTC {rtc} is newer than the driver's CUDA {drv}: the driver cannot load the PTX{isa} it made from {file}; install the NVRTC of CUDA {drv} (pip install 'nvidia-cuda-nvrtc=={drv}.*') or update the driver"
+        );
+    }
+    anyhow::anyhow!(
+        "the driver (CUDA {drv}) could not load the code NVRTC {rtc} compiled from {file}: {e}"
+    )
 }
 
 /// The seed of one operand of one input set: distinct, well-mixed streams per (seed, set,
@@ -173,19 +210,40 @@ mod tests {
     }
 
     #[test]
-    fn sources_define_every_kernel_without_includes() {
+    fn sources_define_every_kernel() {
+        let all: String = nvrtc::SOURCES.iter().map(|(_, s)| *s).collect();
         for e in [Elem::F64, Elem::F32, Elem::F16, Elem::Bf16, Elem::E4m3] {
             assert!(
-                FILL_SRC.contains(&format!("void {}(", e.fill_kernel())),
+                all.contains(&format!("void {}(", e.fill_kernel())),
                 "{}",
                 e.fill_kernel()
             );
         }
-        assert!(COPY_SRC.contains("void copy_v16("));
-        for src in [FILL_SRC, COPY_SRC] {
-            assert!(!src.contains("#include"), "NVRTC may not find CUDA headers");
-            assert!(src.matches("extern \"C\" __global__").count() >= 1);
-        }
+        assert!(all.contains("void copy_v16("));
+        assert!(all.contains("void hold_stream(const volatile unsigned int* release,"));
+    }
+
+    #[test]
+    fn ptx_too_new_names_both_versions_and_the_fix() {
+        let e = load_error(
+            "kernels/fill.cu",
+            DriverError(cudaError_enum::CUDA_ERROR_UNSUPPORTED_PTX_VERSION),
+            Versions {
+                nvrtc: Some((13, 5)),
+                driver: Some((13, 0)),
+                ptx: Some((9, 5)),
+            },
+        )
+        .to_string();
+        assert!(
+            e.starts_with("NVRTC 13.5 is newer than the driver's CUDA 13.0"),
+            "{e}"
+        );
+        assert!(e.contains("nvidia-cuda-nvrtc==13.0.*"), "{e}");
+        assert!(e.contains("is newer than the driver's CUDA"), "{e}");
+        assert!(e.contains("PTX ISA 9.5"), "{e}");
+        assert!(e.contains("pip install 'nvidia-cuda-nvrtc=="), "{e}");
+        assert!(!e.contains('\n'));
     }
 
     #[test]

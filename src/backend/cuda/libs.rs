@@ -56,6 +56,9 @@ fn driver_symbols() -> Vec<&'static str> {
         "cuMemsetD8Async",
         "cuMemcpyDtoHAsync_v2",
         "cuMemGetInfo_v2",
+        "cuMemHostAlloc",
+        "cuMemHostGetDevicePointer_v2",
+        "cuMemFreeHost",
         "cuModuleLoadData",
         "cuModuleGetFunction",
         "cuModuleUnload",
@@ -92,12 +95,16 @@ const CUBLASLT_SYMBOLS: &[&str] = &[
     "cublasLtMatmulPreferenceDestroy",
 ];
 
-/// NVRTC entry points cudarc's `compile_ptx` calls, plus the version query.
-const NVRTC_SYMBOLS: &[&str] = &[
+/// NVRTC entry points the backend's compile path (`nvrtc`) calls, plus the version query.
+pub(super) const NVRTC_SYMBOLS: &[&str] = &[
     "nvrtcVersion",
+    "nvrtcGetNumSupportedArchs",
+    "nvrtcGetSupportedArchs",
     "nvrtcCreateProgram",
     "nvrtcCompileProgram",
     "nvrtcDestroyProgram",
+    "nvrtcGetCUBINSize",
+    "nvrtcGetCUBIN",
     "nvrtcGetPTXSize",
     "nvrtcGetPTX",
     "nvrtcGetProgramLogSize",
@@ -129,11 +136,62 @@ pub(super) fn check_present() -> anyhow::Result<()> {
     }
     if !missing.is_empty() {
         anyhow::bail!(
-            "the NVIDIA driver is installed but the CUDA {major} libraries {} were not found: install them (e.g. pip install nvidia-cublas-cu{major} nvidia-cuda-nvrtc-cu{major}, or the CUDA toolkit) and add their directory to LD_LIBRARY_PATH; or use --device cpu",
-            missing.join(" and ")
+            "the NVIDIA driver is installed but the CUDA {major} libraries {} were not found: {}; or use --device cpu",
+            missing.join(" and "),
+            install_hint(major)
         );
     }
     check_symbols()
+}
+
+/// How to install cuBLAS and NVRTC of CUDA `major` without the toolkit: the PyPI wheels
+/// NVIDIA publishes, and the directories (under Python's site-packages) that
+/// `LD_LIBRARY_PATH` must name, because the wheels' libraries are not on the loader's path.
+pub(super) fn install_hint(major: u32) -> String {
+    let (packages, dirs) = if major >= 13 {
+        // CUDA 13 wheels carry no suffix and share one directory.
+        ("nvidia-cublas nvidia-cuda-nvrtc", vec!["nvidia/cu13/lib"])
+    } else {
+        (
+            "nvidia-cublas-cu12 nvidia-cuda-nvrtc-cu12",
+            vec!["nvidia/cublas/lib", "nvidia/cuda_nvrtc/lib"],
+        )
+    };
+    let sp = "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()[\"purelib\"])')";
+    let path: Vec<String> = dirs.iter().map(|d| format!("{sp}/{d}")).collect();
+    format!(
+        "install them with `pip install {packages}` and run `export LD_LIBRARY_PATH={}:$LD_LIBRARY_PATH` (or install the CUDA {major} toolkit and add its lib64 directory)",
+        path.join(":")
+    )
+}
+
+/// What to do with a GPU older than this build's CUDA supports (compute capability below 7.5
+/// on CUDA 13, whose NVRTC and cuBLAS dropped Volta and older).
+pub(super) fn old_gpu_hint() -> String {
+    if BINDINGS.0 >= 13 {
+        format!(
+            "CUDA 13 dropped GPUs below compute capability 7.5: rebuild for CUDA 12 with `{}` (and its libraries), or use --device cpu",
+            rebuild_hint(12)
+        )
+    } else {
+        "use --device cpu".into()
+    }
+}
+
+/// Refuses a GPU this build's CUDA libraries cannot run: below compute capability 7.5 on
+/// CUDA 13 (NVRTC 13 has no `compute_70`, cuBLAS 13 no Volta kernels).
+pub(super) fn check_compute_capability(cc: (u32, u32), device: &str) -> anyhow::Result<()> {
+    if BINDINGS.0 >= 13 && cc < (7, 5) {
+        anyhow::bail!(
+            "{device} has compute capability {}.{}, which this CUDA {}.{} build cannot run; {}",
+            cc.0,
+            cc.1,
+            BINDINGS.0,
+            BINDINGS.1,
+            old_gpu_hint()
+        );
+    }
+    Ok(())
 }
 
 /// The names in `names` for which `has` is false.
@@ -144,7 +202,7 @@ fn missing_of(names: &[&'static str], has: impl Fn(&str) -> bool) -> Vec<&'stati
 /// Checks that every library exports every symbol the backend reaches, so that no cudarc call
 /// can panic on a missing symbol. A driver older than the bindings lacks the newest symbols.
 fn check_symbols() -> anyhow::Result<()> {
-    // SAFETY (all three closures): `culib()` returns the library `is_culib_present` just found
+    // SAFETY (both closures): `culib()` returns the library `is_culib_present` just found
     // (checked by the caller); `get` looks a symbol up without calling it.
     let drv = missing_of(&driver_symbols(), |n| unsafe {
         driver::sys::culib().get::<*const c_void>(n).is_ok()
@@ -157,9 +215,7 @@ fn check_symbols() -> anyhow::Result<()> {
             rebuild_hint(12)
         );
     }
-    let lt = missing_of(CUBLASLT_SYMBOLS, |n| unsafe {
-        cublaslt::sys::culib().get::<*const c_void>(n).is_ok()
-    });
+    let lt = missing_cublaslt_symbols();
     if !lt.is_empty() {
         anyhow::bail!(
             "the cuBLASLt library found lacks {} (a cuBLAS older than 11?); install the CUDA {} cuBLAS libraries, or use --device cpu",
@@ -167,9 +223,7 @@ fn check_symbols() -> anyhow::Result<()> {
             BINDINGS.0
         );
     }
-    let rtc = missing_of(NVRTC_SYMBOLS, |n| unsafe {
-        nvrtc::sys::culib().get::<*const c_void>(n).is_ok()
-    });
+    let rtc = missing_nvrtc_symbols();
     if !rtc.is_empty() {
         anyhow::bail!(
             "the NVRTC library found lacks {}; install the CUDA {} NVRTC library, or use --device cpu",
@@ -178,6 +232,38 @@ fn check_symbols() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The NVRTC symbols of [`NVRTC_SYMBOLS`] the loaded NVRTC lacks. The caller has checked that
+/// NVRTC loads (`nvrtc::sys::is_culib_present`).
+pub(super) fn missing_nvrtc_symbols() -> Vec<&'static str> {
+    // SAFETY: `culib()` returns the library the caller found; `get` looks a symbol up without
+    // calling it.
+    missing_of(NVRTC_SYMBOLS, |n| unsafe {
+        nvrtc::sys::culib().get::<*const c_void>(n).is_ok()
+    })
+}
+
+/// The symbols of [`CUBLASLT_SYMBOLS`] the loaded cuBLASLt lacks. The caller has checked that
+/// cuBLASLt loads ([`cublaslt_present`]).
+pub(super) fn missing_cublaslt_symbols() -> Vec<&'static str> {
+    // SAFETY: `culib()` returns the library the caller found; `get` looks a symbol up without
+    // calling it.
+    missing_of(CUBLASLT_SYMBOLS, |n| unsafe {
+        cublaslt::sys::culib().get::<*const c_void>(n).is_ok()
+    })
+}
+
+/// Whether a cuBLASLt library loads under cudarc's names (dlopen only).
+pub(super) fn cublaslt_present() -> bool {
+    // SAFETY: only tries to dlopen the library under its usual names.
+    unsafe { cublaslt::sys::is_culib_present() }
+}
+
+/// Whether an NVRTC library loads under cudarc's names (dlopen only).
+pub(super) fn nvrtc_present() -> bool {
+    // SAFETY: only tries to dlopen the library under its usual names.
+    unsafe { nvrtc::sys::is_culib_present() }
 }
 
 /// The CUDA version the driver supports, as `(major, minor)` (`cuDriverGetVersion`, which
@@ -298,6 +384,66 @@ mod tests {
             assert!(s.contains(&"cuEventElapsedTime"));
         }
         assert!(s.contains(&"cuInit"));
+    }
+
+    #[test]
+    fn install_hints_name_real_wheels_and_their_directories() {
+        let h13 = install_hint(13);
+        assert!(
+            h13.contains("pip install nvidia-cublas nvidia-cuda-nvrtc`"),
+            "{h13}"
+        );
+        assert!(!h13.contains("-cu13"), "{h13}");
+        assert!(h13.contains("/nvidia/cu13/lib:$LD_LIBRARY_PATH"), "{h13}");
+        let h12 = install_hint(12);
+        assert!(
+            h12.contains("pip install nvidia-cublas-cu12 nvidia-cuda-nvrtc-cu12`"),
+            "{h12}"
+        );
+        assert!(
+            h12.contains("/nvidia/cublas/lib:") && h12.contains("/nvidia/cuda_nvrtc/lib:"),
+            "{h12}"
+        );
+        for h in [h13, h12] {
+            assert!(h.contains("export LD_LIBRARY_PATH="), "{h}");
+            assert!(!h.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn gpus_below_7_5_are_refused_on_cuda_13() {
+        let r = check_compute_capability((7, 0), "cuda:0 (Tesla V100-SXM2-16GB)");
+        assert!(check_compute_capability((7, 5), "x").is_ok());
+        assert!(check_compute_capability((9, 0), "x").is_ok());
+        if BINDINGS.0 >= 13 {
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains("compute capability 7.0"), "{e}");
+            assert!(e.contains("--features cuda-12"), "{e}");
+            assert!(e.contains("--device cpu"), "{e}");
+            assert!(!e.contains('\n'));
+        } else {
+            assert!(r.is_ok());
+        }
+    }
+
+    #[test]
+    fn nvrtc_cubin_and_arch_symbols_are_checked() {
+        for s in [
+            "nvrtcGetCUBINSize",
+            "nvrtcGetCUBIN",
+            "nvrtcGetNumSupportedArchs",
+            "nvrtcGetSupportedArchs",
+        ] {
+            assert!(NVRTC_SYMBOLS.contains(&s), "{s}");
+        }
+        let d = driver_symbols();
+        for s in [
+            "cuMemHostAlloc",
+            "cuMemHostGetDevicePointer_v2",
+            "cuMemFreeHost",
+        ] {
+            assert!(d.contains(&s), "{s}");
+        }
     }
 
     #[test]

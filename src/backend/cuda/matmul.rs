@@ -2,7 +2,7 @@
 //! the `cublasLtMatmul` call.
 //!
 //! Why cuBLASLt and not cudarc's `Matmul` trait: gpubench must choose the compute type itself
-//! (cudarc's f32 matmul silently uses TF32, REFERENCE.md §4.4), run fp8, list the heuristic's
+//! (cudarc's f32 matmul silently uses TF32, docs/measuring.md §4.4), run fp8, list the heuristic's
 //! candidates and say which algorithm ran. Every problem uses the "TN" mapping of
 //! [`column_major_mapping`]: the `Bt` buffer is operand A (transposed), the `A` buffer is
 //! operand B, and C (= D, written in place) is seen as the column-major n×m matrix Cᵀ.
@@ -14,6 +14,7 @@ use cudarc::cublaslt::sys;
 use sys::cublasComputeType_t as Compute;
 use sys::cudaDataType as Data;
 
+use super::elem::Elem;
 use crate::backend::{column_major_mapping, GemmShape};
 use crate::dtype::DType;
 use crate::error::usage;
@@ -262,16 +263,121 @@ pub(super) fn alignment(addrs: &[u64]) -> u32 {
         .unwrap_or(256)
 }
 
-/// Everything one `cublasLtMatmul` call needs except the buffers.
-pub(super) struct Plan {
+/// The descriptors of one GEMM: what `cublasLtMatmulAlgoGetHeuristic` and `cublasLtMatmul`
+/// take besides the buffers. Built without a handle, so the attribute types can be checked
+/// against the real library without a GPU.
+pub(super) struct Descriptors {
     desc: Desc,
     a: Layout,
     b: Layout,
     c: Layout,
+    pref: Pref,
+}
+
+/// Everything one `cublasLtMatmul` call needs except the buffers.
+pub(super) struct Plan {
+    d: Descriptors,
     candidates: Vec<Candidate>,
     selected: usize,
     scalars: Scalars,
     pub(super) types: LtTypes,
+}
+
+/// Builds the matmul descriptor (compute type, transposes, fp8 fast accumulation), the three
+/// layouts and the heuristic preference (workspace, alignments). Every attribute is set from a
+/// value of the exact type the cuBLASLt documentation gives it (the library checks the size).
+pub(super) fn descriptors(
+    dtype: DType,
+    shape: GemmShape,
+    align: Alignments,
+    fp8_fast_accum: bool,
+) -> anyhow::Result<Descriptors> {
+    use sys::cublasLtMatmulDescAttributes_t as D;
+    use sys::cublasLtMatmulPreferenceAttributes_t as P;
+    let types = lt_types(dtype);
+    let g = column_major_mapping(shape);
+    let desc = Desc(
+        lt::create_matmul_desc(types.compute, types.scale)
+            .map_err(|e| lt_err("cublasLtMatmulDescCreate", e))?,
+    );
+    // cublasOperation_t: CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 (an int32).
+    let op = |t: bool| -> i32 { i32::from(t) };
+    let set_desc = lt::set_matmul_desc_attribute;
+    set_attr!(
+        set_desc,
+        desc.0,
+        D::CUBLASLT_MATMUL_DESC_TRANSA,
+        op(g.transa),
+        "setting TRANSA"
+    )?;
+    set_attr!(
+        set_desc,
+        desc.0,
+        D::CUBLASLT_MATMUL_DESC_TRANSB,
+        op(g.transb),
+        "setting TRANSB"
+    )?;
+    if dtype == DType::Fp8 {
+        // CUBLASLT_MATMUL_DESC_FAST_ACCUM is an int8_t; 0 (the default) is the accurate path.
+        set_attr!(
+            set_desc,
+            desc.0,
+            D::CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+            i8::from(fp8_fast_accum),
+            "setting FAST_ACCUM"
+        )?;
+    }
+
+    let [la, lb, lc] = layouts(shape);
+    let a = make_layout(types.ab, la, shape.batch)?;
+    let b = make_layout(types.ab, lb, shape.batch)?;
+    let c = make_layout(types.cd, lc, shape.batch)?;
+
+    let pref =
+        Pref(lt::create_matmul_pref().map_err(|e| lt_err("cublasLtMatmulPreferenceCreate", e))?);
+    let set_pref = lt::set_matmul_pref_attribute;
+    set_attr!(
+        set_pref,
+        pref.0,
+        P::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+        WORKSPACE_BYTES as u64,
+        "setting MAX_WORKSPACE_BYTES"
+    )?;
+    set_attr!(
+        set_pref,
+        pref.0,
+        P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+        align.a,
+        "setting MIN_ALIGNMENT_A_BYTES"
+    )?;
+    set_attr!(
+        set_pref,
+        pref.0,
+        P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        align.b,
+        "setting MIN_ALIGNMENT_B_BYTES"
+    )?;
+    set_attr!(
+        set_pref,
+        pref.0,
+        P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+        align.c,
+        "setting MIN_ALIGNMENT_C_BYTES"
+    )?;
+    set_attr!(
+        set_pref,
+        pref.0,
+        P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
+        align.c,
+        "setting MIN_ALIGNMENT_D_BYTES"
+    )?;
+    Ok(Descriptors {
+        desc,
+        a,
+        b,
+        c,
+        pref,
+    })
 }
 
 impl Plan {
@@ -281,78 +387,10 @@ impl Plan {
         dtype: DType,
         shape: GemmShape,
         align: Alignments,
+        fp8_fast_accum: bool,
     ) -> anyhow::Result<Plan> {
-        use sys::cublasLtMatmulDescAttributes_t as D;
-        use sys::cublasLtMatmulPreferenceAttributes_t as P;
         let types = lt_types(dtype);
-        let g = column_major_mapping(shape);
-        let desc = Desc(
-            lt::create_matmul_desc(types.compute, types.scale)
-                .map_err(|e| lt_err("cublasLtMatmulDescCreate", e))?,
-        );
-        // cublasOperation_t: CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 (an int32).
-        let op = |t: bool| -> i32 { i32::from(t) };
-        let set_desc = lt::set_matmul_desc_attribute;
-        set_attr!(
-            set_desc,
-            desc.0,
-            D::CUBLASLT_MATMUL_DESC_TRANSA,
-            op(g.transa),
-            "setting TRANSA"
-        )?;
-        set_attr!(
-            set_desc,
-            desc.0,
-            D::CUBLASLT_MATMUL_DESC_TRANSB,
-            op(g.transb),
-            "setting TRANSB"
-        )?;
-
-        let [la, lb, lc] = layouts(shape);
-        let a = make_layout(types.ab, la, shape.batch)?;
-        let b = make_layout(types.ab, lb, shape.batch)?;
-        let c = make_layout(types.cd, lc, shape.batch)?;
-
-        let pref = Pref(
-            lt::create_matmul_pref().map_err(|e| lt_err("cublasLtMatmulPreferenceCreate", e))?,
-        );
-        let set_pref = lt::set_matmul_pref_attribute;
-        set_attr!(
-            set_pref,
-            pref.0,
-            P::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-            WORKSPACE_BYTES as u64,
-            "setting MAX_WORKSPACE_BYTES"
-        )?;
-        set_attr!(
-            set_pref,
-            pref.0,
-            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-            align.a,
-            "setting MIN_ALIGNMENT_A_BYTES"
-        )?;
-        set_attr!(
-            set_pref,
-            pref.0,
-            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-            align.b,
-            "setting MIN_ALIGNMENT_B_BYTES"
-        )?;
-        set_attr!(
-            set_pref,
-            pref.0,
-            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-            align.c,
-            "setting MIN_ALIGNMENT_C_BYTES"
-        )?;
-        set_attr!(
-            set_pref,
-            pref.0,
-            P::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES,
-            align.c,
-            "setting MIN_ALIGNMENT_D_BYTES"
-        )?;
-
+        let d = descriptors(dtype, shape, align, fp8_fast_accum)?;
         // SAFETY: all-zero bytes are a valid heuristic result (status 0 = SUCCESS, plain data).
         let mut results: Vec<sys::cublasLtMatmulHeuristicResult_t> =
             vec![unsafe { std::mem::zeroed() }; MAX_CANDIDATES];
@@ -361,32 +399,35 @@ impl Plan {
         let status = unsafe {
             sys::cublasLtMatmulAlgoGetHeuristic(
                 handle.0,
-                desc.0,
-                a.0,
-                b.0,
-                c.0,
-                c.0,
-                pref.0,
+                d.desc.0,
+                d.a.0,
+                d.b.0,
+                d.c.0,
+                d.c.0,
+                d.pref.0,
                 MAX_CANDIDATES as c_int,
                 results.as_mut_ptr(),
                 &mut returned,
             )
         };
-        let ok = sys::cublasStatus_t::CUBLAS_STATUS_SUCCESS;
-        let candidates: Vec<Candidate> = if status == ok {
-            results
+        use sys::cublasStatus_t as S;
+        let candidates: Vec<Candidate> = match status {
+            S::CUBLAS_STATUS_SUCCESS => results
                 .iter()
                 .take(returned.clamp(0, MAX_CANDIDATES as c_int) as usize)
-                .filter(|r| r.state == ok)
+                .filter(|r| r.state == S::CUBLAS_STATUS_SUCCESS)
                 .map(|r| Candidate {
                     algo: r.algo,
                     description: describe(&r.algo, r.wavesCount),
                 })
-                .collect()
-        } else if status == sys::cublasStatus_t::CUBLAS_STATUS_NOT_SUPPORTED {
-            Vec::new()
-        } else {
-            anyhow::bail!("cublasLtMatmulAlgoGetHeuristic failed for {dtype} {shape}: {status:?}");
+                .collect(),
+            // For a shape no kernel can run, the heuristic answers NOT_SUPPORTED, or for fp8
+            // INVALID_VALUE (NVIDIA CUDALibrarySamples issue 172): both mean "no algorithm".
+            S::CUBLAS_STATUS_NOT_SUPPORTED => Vec::new(),
+            S::CUBLAS_STATUS_INVALID_VALUE if dtype == DType::Fp8 => Vec::new(),
+            _ => anyhow::bail!(
+                "cublasLtMatmulAlgoGetHeuristic failed for {dtype} {shape}: {status:?}"
+            ),
         };
         if candidates.is_empty() {
             return Err(no_algorithm(dtype, shape));
@@ -397,10 +438,7 @@ impl Plan {
             Scalars::F32([1.0, 0.0])
         };
         Ok(Plan {
-            desc,
-            a,
-            b,
-            c,
+            d,
             candidates,
             selected: 0,
             scalars,
@@ -454,17 +492,17 @@ impl Plan {
         let algo = &self.candidates[self.selected].algo;
         sys::cublasLtMatmul(
             handle.0,
-            self.desc.0,
+            self.d.desc.0,
             alpha,
             bt as *const c_void,
-            self.a.0,
+            self.d.a.0,
             a as *const c_void,
-            self.b.0,
+            self.d.b.0,
             beta,
             c as *const c_void,
-            self.c.0,
+            self.d.c.0,
             c as *mut c_void,
-            self.c.0,
+            self.d.c.0,
             algo,
             workspace as *mut c_void,
             WORKSPACE_BYTES,
@@ -475,18 +513,41 @@ impl Plan {
     }
 }
 
-/// The error when the heuristic offers nothing; a usage error when the shape breaks fp8's
-/// 16-byte alignment rule (the user can pick another shape).
-fn no_algorithm(dtype: DType, shape: GemmShape) -> anyhow::Error {
-    let fp8_misaligned =
-        dtype == DType::Fp8 && [shape.m, shape.n, shape.k].iter().any(|d| d % 16 != 0);
-    if fp8_misaligned {
-        usage(format!(
-            "cuBLASLt has no fp8 algorithm for {shape}: fp8 needs m, n and k to be multiples of 16; pick such a shape or another dtype"
-        ))
-    } else {
-        anyhow::anyhow!("cuBLASLt offers no algorithm for {dtype} {shape} on this GPU")
+/// Whether cuBLASLt's documented fp8 requirements hold for gpubench's shape, else the rule
+/// that fails.
+///
+/// The cuBLAS documentation (<https://docs.nvidia.com/cuda/cublas/#cublasltmatmul>, "To use
+/// FP8 kernels"; the rules it refers to are in "Tensor Core Usage"): A transposed and B not
+/// (the "TN" format, which gpubench always uses), compute type CUBLAS_COMPUTE_32F, scale type
+/// CUDA_R_32F, and "all matrix dimensions must meet the optimal requirements listed in Tensor
+/// Core Usage": `((opA == N ? m : k) · sizeof A) % 16 == 0`, `((opB == N ? k : n) · sizeof B)
+/// % 16 == 0`, `(m · sizeof C) % 16 == 0`, `(ld · sizeof) % 16 == 0` for A, B and C, and
+/// 16-byte aligned pointers. With TN, 1-byte A and B, and lda = ldb = k, the first two and the
+/// leading dimensions of A and B require k % 16 == 0; cuBLASLt's m (and ldc) is gpubench's n
+/// ([`column_major_mapping`]: C is seen as the n×m matrix Cᵀ), so the bf16 output requires
+/// n · 2 % 16 == 0, i.e. n % 8 == 0. cuBLASLt's n, gpubench's m, has no requirement.
+pub(super) fn fp8_shape_rule(shape: GemmShape) -> Result<(), &'static str> {
+    let out_bytes = Elem::output(DType::Fp8).size() as u64;
+    if !shape.k.is_multiple_of(16) {
+        return Err("k must be a multiple of 16");
     }
+    if !(shape.n * out_bytes).is_multiple_of(16) {
+        return Err("n must be a multiple of 8 (16 bytes of bf16 output)");
+    }
+    Ok(())
+}
+
+/// The error when the heuristic offers nothing; a usage error when the shape breaks fp8's
+/// documented requirements (the user can pick another shape).
+fn no_algorithm(dtype: DType, shape: GemmShape) -> anyhow::Error {
+    if dtype == DType::Fp8 {
+        if let Err(rule) = fp8_shape_rule(shape) {
+            return usage(format!(
+                "cuBLASLt has no fp8 algorithm for {shape}: {rule} (m may be anything); pick such a shape or another dtype"
+            ));
+        }
+    }
+    anyhow::anyhow!("cuBLASLt offers no algorithm for {dtype} {shape} on this GPU")
 }
 
 /// Reads one algorithm configuration attribute (whatever its integer width).
@@ -625,19 +686,27 @@ mod tests {
 
     #[test]
     fn fp8_misaligned_shape_is_a_usage_error() {
-        let e = no_algorithm(
-            DType::Fp8,
-            GemmShape {
-                m: 37,
-                n: 53,
-                k: 129,
-                batch: 1,
-            },
-        );
+        let shape = |m, n, k| GemmShape { m, n, k, batch: 1 };
+        let e = no_algorithm(DType::Fp8, shape(37, 53, 129));
         assert!(crate::error::is_usage(&e));
-        assert!(e.to_string().contains("multiples of 16"));
+        assert!(e.to_string().contains("k must be a multiple of 16"), "{e}");
+        let e = no_algorithm(DType::Fp8, shape(64, 52, 64));
+        assert!(crate::error::is_usage(&e));
+        assert!(e.to_string().contains("n must be a multiple of 8"), "{e}");
         let e = no_algorithm(DType::Fp16, GemmShape::square(64));
         assert!(!crate::error::is_usage(&e));
         assert!(e.to_string().contains("fp16 64×64×64"), "{e}");
+    }
+
+    #[test]
+    fn fp8_rule_is_on_k_and_n_not_m() {
+        let shape = |m, n, k| GemmShape { m, n, k, batch: 1 };
+        assert!(fp8_shape_rule(shape(37, 56, 144)).is_ok());
+        assert!(fp8_shape_rule(shape(1, 8, 16)).is_ok());
+        assert!(fp8_shape_rule(shape(48, 80, 136)).is_err());
+        assert!(fp8_shape_rule(shape(48, 84, 144)).is_err());
+        // a well-shaped fp8 GEMM the heuristic still refuses is not the user's fault
+        let e = no_algorithm(DType::Fp8, shape(37, 56, 144));
+        assert!(!crate::error::is_usage(&e));
     }
 }

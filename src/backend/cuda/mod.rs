@@ -10,18 +10,21 @@
 //! - all work runs on one stream with cudarc's event tracking off (a single stream needs no
 //!   cross-stream synchronization, and tracking would add events between timed products).
 //!
-//! Files: `libs` (presence and versions), `device` (facts and dtype support), `kernels`
-//! (NVRTC fill and copy kernels), `matmul` (cuBLASLt), `gemm` (a prepared GEMM),
-//! `timing` (events), `elem` (element types).
+//! Files: `libs` (presence and versions), `device` (facts and dtype support), `nvrtc`
+//! (compiling `kernels/*.cu` for the device), `kernels` (fill and copy kernels), `hold`
+//! (holding the stream while a timed batch is queued),
+//! `matmul` (cuBLASLt), `gemm` (a prepared GEMM), `timing` (events), `elem` (element types).
 
 mod device;
 mod elem;
 #[cfg(test)]
 mod fill_ref;
 mod gemm;
+mod hold;
 mod kernels;
 mod libs;
 mod matmul;
+pub mod nvrtc;
 mod timing;
 
 use std::cell::OnceCell;
@@ -32,9 +35,45 @@ use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr};
 
 use super::{Backend, DeviceInfo, GemmRequest, PreparedGemm};
 use crate::dtype::DType;
+use hold::{Held, Hold};
 use kernels::Kernels;
 use matmul::LtHandle;
 use timing::EventPool;
+
+/// Checks, with no GPU, the loaded cuBLASLt against what the backend calls: every symbol
+/// exists, and every descriptor, layout and preference attribute is accepted as the backend
+/// sets it for `dtype` and `shape` (cuBLASLt rejects an attribute of the wrong size with
+/// `CUBLAS_STATUS_INVALID_VALUE`). For tests against the real library; `Err` names the problem.
+pub fn check_cublaslt_descriptors(
+    dtype: DType,
+    shape: crate::backend::GemmShape,
+    fp8_fast_accum: bool,
+) -> anyhow::Result<()> {
+    if !libs::cublaslt_present() {
+        anyhow::bail!(
+            "cuBLASLt (libcublasLt.so.{}) not found: {}",
+            libs::BINDINGS.0,
+            libs::install_hint(libs::BINDINGS.0)
+        );
+    }
+    let missing = libs::missing_cublaslt_symbols();
+    if !missing.is_empty() {
+        anyhow::bail!("the cuBLASLt library found lacks {}", missing.join(", "));
+    }
+    let align = matmul::Alignments {
+        a: 256,
+        b: 256,
+        c: 256,
+    };
+    matmul::descriptors(dtype, shape, align, fp8_fast_accum).map(|_| ())
+}
+
+/// The loaded cuBLASLt's version `(major, minor, patch)`, `None` when none loads.
+pub fn cublaslt_version() -> Option<(u32, u32, u32)> {
+    libs::cublaslt_present()
+        .then(libs::cublaslt_version)
+        .flatten()
+}
 
 /// Whether the NVIDIA driver library can be loaded on this machine (no CUDA call is made).
 pub fn driver_present() -> bool {
@@ -69,6 +108,8 @@ pub fn open(ordinal: u32) -> anyhow::Result<Box<dyn Backend>> {
     let cc = info
         .cc()
         .context("the device reported no compute capability")?;
+    libs::check_compute_capability(cc, &format!("cuda:{ordinal} ({})", info.name))?;
+    let hold = Hold::new(&ctx)?;
     // SAFETY: cuBLASLt only uses the workspace as scratch; contents are irrelevant.
     let workspace = unsafe { stream.alloc::<u8>(matmul::WORKSPACE_BYTES) }.map_err(|e| {
         anyhow::anyhow!("allocating the 32 MiB cuBLASLt workspace on cuda:{ordinal}: {e}")
@@ -79,6 +120,7 @@ pub fn open(ordinal: u32) -> anyhow::Result<Box<dyn Backend>> {
             stream,
             lt,
             workspace,
+            hold,
             ordinal,
         },
         cc,
@@ -108,6 +150,8 @@ pub(super) struct Gpu {
     stream: Arc<CudaStream>,
     lt: LtHandle,
     workspace: CudaSlice<u8>,
+    /// Holds `stream` while a timed batch is queued (see `kernels::Hold`).
+    hold: Hold,
     ordinal: u32,
 }
 
@@ -132,7 +176,7 @@ impl CudaBackend {
             return Ok(k);
         }
         self.gpu.ctx.bind_to_thread()?;
-        let k = Kernels::compile(&self.gpu.ctx, self.info.sm_count.unwrap_or(1))?;
+        let k = Kernels::compile(&self.gpu.ctx, self.info.sm_count.unwrap_or(1), self.cc)?;
         Ok(self.kernels.get_or_init(|| k))
     }
 
@@ -194,14 +238,22 @@ impl Backend for CudaBackend {
         let iters = iters.max(1);
         let mut events = EventPool::new(gpu.ctx.clone());
         events.ensure(iters)?;
-        for i in 0..iters {
-            events.start(i, &gpu.stream)?;
-            kernels.copy(&gpu.stream, &src, &mut dst, n16)?;
-            events.end(i, &gpu.stream)?;
-        }
-        gpu.stream
-            .synchronize()
-            .context("running the bandwidth test")?;
+        // Each copy queues three operations (two events and the kernel).
+        let held = Held {
+            kernels,
+            hold: &gpu.hold,
+            stream: &gpu.stream,
+        };
+        held.run(
+            iters,
+            hold::HOLD_MAX_OPS / 3,
+            &mut |i| {
+                events.start(i, &gpu.stream)?;
+                kernels.copy(&gpu.stream, &src, &mut dst, n16)?;
+                events.end(i, &gpu.stream)
+            },
+            "the bandwidth test",
+        )?;
         let times = events.elapsed_s(iters)?;
         let s = crate::measure::stats::Stats::of(&times)
             .filter(|s| s.median > 0.0)

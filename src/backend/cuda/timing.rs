@@ -2,7 +2,7 @@
 //! work on the backend's one stream and read after a single synchronize.
 //!
 //! Why events: host clocks around asynchronous launches measure the launch, not the work
-//! (REFERENCE.md §4.7). Events must be created *with* timing: cudarc's `new_event(None)`
+//! (docs/measuring.md §4.7). Events must be created *with* timing: cudarc's `new_event(None)`
 //! disables it, so every event here is created with `CU_EVENT_DEFAULT`. The pool is created
 //! ahead of the timed loop so no event creation lands between products.
 
@@ -11,6 +11,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use cudarc::driver::sys::CUevent_flags;
 use cudarc::driver::{CudaContext, CudaEvent, CudaStream};
+
+/// How the CUDA backend times, recorded in each result (`GemmApi.timing`).
+pub(super) const METHOD: &str =
+    "CUDA events around each product; stream held by a spin kernel until each batch is queued";
 
 /// Start/end event pairs, grown on demand and reused across batches.
 pub(super) struct EventPool {
