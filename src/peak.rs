@@ -66,6 +66,9 @@ pub struct GpuSpec {
     /// Clock the datasheet's tensor-core figures assume, where it differs from `boost_mhz`.
     pub tensor_mhz: Option<u32>,
     pub memory_gb: f64,
+    /// Datasheet memory bandwidth, GB/s; `None` where not in the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_gbps: Option<f64>,
     pub tdp_w: f64,
     pub peaks_tflops: Peaks,
     /// Where the figures come from.

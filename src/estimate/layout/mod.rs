@@ -31,6 +31,9 @@ pub mod comm;
 pub mod compute;
 pub mod memory;
 pub mod pipeline;
+pub mod rates;
+pub mod report;
+pub mod search;
 
 use comm::Link;
 
