@@ -43,6 +43,8 @@ pub enum Command {
     Models(commands::models::ModelsArgs),
     /// Predict a model's training step from its own GEMM shapes measured on this device.
     Calibrate(commands::calibrate::CalibrateArgs),
+    /// Rank every parallel layout (TP, PP, DP, ZeRO, recomputation) of a model on a cluster.
+    Plan(commands::plan::PlanArgs),
 }
 
 /// Parses `std::env::args`. On a parse error prints one line naming the problem and the

@@ -13,6 +13,7 @@ pub mod estimate;
 pub mod gpus;
 pub mod memory;
 pub mod models;
+pub mod plan;
 pub mod plot;
 pub mod run;
 pub mod scale;
@@ -43,5 +44,6 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gpus(a) => gpus::execute(a),
         Command::Models(a) => models::execute(a),
         Command::Calibrate(a) => calibrate::execute(a),
+        Command::Plan(a) => plan::execute(a),
     }
 }

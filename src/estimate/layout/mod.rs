@@ -108,18 +108,7 @@ impl Layout {
                 return Err(usage(format!("{flag} must be a positive whole number")));
             }
         }
-        if !m.heads.is_multiple_of(self.tp) {
-            return Err(usage(format!(
-                "--tp {} does not divide {}'s {} attention heads; use a divisor of {}",
-                self.tp, m.name, m.heads, m.heads
-            )));
-        }
-        if !m.layers.is_multiple_of(self.pp) {
-            return Err(usage(format!(
-                "--pp {} does not divide {}'s {} layers; use a divisor of {}",
-                self.pp, m.name, m.layers, m.layers
-            )));
-        }
+        check_split(m, self.tp, self.pp)?;
         if self.virtual_stages > 1 {
             if self.pp < 2 {
                 return Err(usage(
@@ -160,6 +149,28 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// Checks that `tp` divides the heads and `pp` the layers; each error names the fix.
+pub fn check_split(m: &ModelConfig, tp: u64, pp: u64) -> anyhow::Result<()> {
+    for (flag, v) in [("--tp", tp), ("--pp", pp)] {
+        if v == 0 {
+            return Err(usage(format!("{flag} must be a positive whole number")));
+        }
+    }
+    if !m.heads.is_multiple_of(tp) {
+        return Err(usage(format!(
+            "--tp {tp} does not divide {}'s {} attention heads; use a divisor of {}",
+            m.name, m.heads, m.heads
+        )));
+    }
+    if !m.layers.is_multiple_of(pp) {
+        return Err(usage(format!(
+            "--pp {pp} does not divide {}'s {} layers; use a divisor of {}",
+            m.name, m.layers, m.layers
+        )));
+    }
+    Ok(())
 }
 
 /// Data-parallel degree from a GPU count: `gpus / (t·p)`, refusing a count it does not divide.

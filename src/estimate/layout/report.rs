@@ -123,41 +123,31 @@ impl LayoutReport {
         let l = &e.layout;
         let hw = &self.hardware;
         let mut t = Table::default();
-        let mut head = Section::new(format!(
-            "{} on {} × {}: {}",
+        let mut head = format!(
+            "{} on {} × {}: {}\n",
             self.model,
             l.gpus(),
             self.gpu,
             describe(l)
-        ));
-        head.row([
-            "batch".to_string(),
-            format!(
-                "{} sequences of {} = {} tokens, {} micro-batches per pipeline",
-                l.global_batch,
-                l.seq,
-                thousands(e.tokens_per_step, 0),
-                e.micro_batches
-            ),
-        ]);
-        head.row([
-            "compute rate".to_string(),
-            format!(
-                "{:.1} TFLOPS linear layers, {:.1} attention core, {:.0} GB/s memory ({})",
-                hw.compute_tflops, hw.attention_tflops, hw.memory_gbps, hw.compute_note
-            ),
-        ]);
-        head.row([
-            "links".to_string(),
-            format!(
-                "{:.0} GB/s busbw in a node ({}), {:.1} GB/s per GPU between nodes ({})",
-                hw.intra.curve.busbw_gbps(1e9),
-                hw.intra.note,
-                hw.inter.curve.busbw_gbps(1e9),
-                hw.inter.note
-            ),
-        ]);
-        t.sections.push(head);
+        );
+        head += &format!(
+            "  batch: {} sequences of {} = {} tokens, {} micro-batches per pipeline\n",
+            l.global_batch,
+            l.seq,
+            thousands(e.tokens_per_step, 0),
+            e.micro_batches
+        );
+        head += &format!(
+            "  compute: {:.1} TFLOPS linear layers, {:.1} attention core, {:.0} GB/s memory-bound\n    ({})\n",
+            hw.compute_tflops, hw.attention_tflops, hw.memory_gbps, hw.compute_note
+        );
+        head += &format!(
+            "  links: {:.0} GB/s busbw within a node ({}),\n    {:.1} GB/s per GPU between nodes ({})\n\n",
+            hw.intra.curve.busbw_gbps(1e9),
+            hw.intra.note,
+            hw.inter.curve.busbw_gbps(1e9),
+            hw.inter.note
+        );
         t.sections.push(breakdown_section(e));
 
         let mut th = Section::new("Throughput");
@@ -171,17 +161,17 @@ impl LayoutReport {
         ]);
         th.row([
             "MFU".to_string(),
+            pct(e.mfu),
             format!(
-                "{} (model FLOPs with attention / spec peak {:.1} TFLOPS)",
-                pct(e.mfu),
+                "model FLOPs with attention / spec peak {:.1} TFLOPS",
                 hw.peak_tflops
             ),
         ]);
         th.row([
             "HFU".to_string(),
+            pct(e.hfu),
             format!(
-                "{} ({:.1} TFLOPS per GPU executed, recomputation included)",
-                pct(e.hfu),
+                "{:.1} TFLOPS per GPU executed, recomputation included",
                 e.achieved_tflops
             ),
         ]);
@@ -202,7 +192,7 @@ impl LayoutReport {
         t.sections.push(mem);
 
         if let Some(tr) = &self.training {
-            let mut s = Section::new(format!("Training: {} tokens", thousands(tr.tokens, 0)));
+            let mut s = Section::new(format!("Training: {:.3e} tokens", tr.tokens));
             s.row(["steps".to_string(), thousands(tr.steps, 0)]);
             s.row(["days".to_string(), format!("{:.1}", tr.days)]);
             s.row(["GPU-hours".to_string(), thousands(tr.gpu_hours, 0)]);
@@ -214,7 +204,7 @@ impl LayoutReport {
             }
             t.sections.push(s);
         }
-        let mut out = t.render();
+        let mut out = head + &t.render();
         for n in &self.notes {
             out += &format!("note: {n}\n");
         }
