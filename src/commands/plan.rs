@@ -448,7 +448,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         )));
     }
     let top: Vec<_> = ranked.iter().take(args.top as usize).collect();
-    let why = (ranked.len() > 1).then(|| search::why_fastest(&ranked[0], &ranked[1]));
+    let why = search::why_fastest(&ranked);
     if args.json {
         let layouts: Vec<_> = top
             .iter()

@@ -177,6 +177,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn attention_matches_palm_appendix_b() {
+        // PaLM 540B: 118 layers, 48 heads of 256, T 2048. Per token, forward and backward,
+        // the attention core is PaLM's 12·L·H·Q·T (Chowdhery et al. 2022, appendix B).
+        let mut m = gpt(118, 18_432, 48, 256_000);
+        m.head_dim = Some(256);
+        let s = 2048.0;
+        let per_token = 118.0 * 3.0 * layer_flops(&m, 1.0, s, 1.0).attention_fwd / s;
+        let palm = crate::estimate::compute::attention_flops_per_token(118.0, 48.0, 256.0, s);
+        assert_eq!(per_token, palm);
+    }
+
+    #[test]
     fn tensor_parallel_splits_every_product() {
         let m = gpt(24, 2304, 24, 51_200);
         let one = layer_flops(&m, 4.0, 2048.0, 1.0);

@@ -43,9 +43,10 @@ pub const GEMM_EFFICIENCY: f64 = 271.0 / 312.0;
 
 /// What the terms modelled here (large GEMMs, the attention core, the memory-bound passes,
 /// communication and the bubble) leave out: kernel launch gaps, the optimizer step, data
-/// loading, imperfect overlap. One constant for every layout, fitted once to the ten runs of
-/// Megatron-LM 2021 Table 1 (the value that makes the largest relative error smallest, ±8 %),
-/// then checked, unchanged, against MT-NLG and Korthikanti et al. (docs/estimating.md).
+/// loading, imperfect overlap. One constant for every layout, chosen against Megatron-LM 2021
+/// Table 1 and Korthikanti et al. 2022 Table 5 together (the value that keeps the most of
+/// their 18 figures within ±10 %), then held fixed for MT-NLG and every other layout
+/// (docs/estimating.md, "Parallel layouts").
 pub const LAYER_EFFICIENCY: f64 = 0.745;
 
 /// Fraction of the datasheet memory bandwidth a memory-bound kernel reaches: about 1.7 of
@@ -324,11 +325,17 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
     let dp_link = group_link(hw, d, t);
     let params = params_per_gpu(m, t, p);
     let grad_bytes = params * ELEM_BYTES;
-    let grads_s = if lay.zero == 0 {
-        comm::all_reduce_s(grad_bytes, d, &dp_link)
-    } else {
-        comm::reduce_scatter_s(grad_bytes, d, &dp_link)
-            + comm::all_gather_s(grad_bytes, d, &dp_link)
+    // ZeRO-0: all-reduce; ZeRO-1/2: reduce-scatter the gradients, all-gather the updated
+    // weights (the same bytes); ZeRO-3: reduce-scatter only, the weights are gathered again
+    // forward and backward for every micro-batch (1.5× an all-reduce at one micro-batch,
+    // Rajbhandari et al. 2020 §7).
+    let grads_s = match lay.zero {
+        0 => comm::all_reduce_s(grad_bytes, d, &dp_link),
+        1 | 2 => {
+            comm::reduce_scatter_s(grad_bytes, d, &dp_link)
+                + comm::all_gather_s(grad_bytes, d, &dp_link)
+        }
+        _ => comm::reduce_scatter_s(grad_bytes, d, &dp_link),
     };
     let gathers_s = if lay.zero == 3 {
         mbf * 2.0 * comm::all_gather_s(grad_bytes, d, &dp_link)

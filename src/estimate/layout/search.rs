@@ -43,7 +43,12 @@ pub fn candidates(m: &ModelConfig, hw: &Hardware, f: &Fixed) -> Vec<Layout> {
                 }
                 let micro_batches = f.global_batch / (mb * dp);
                 for recompute in [Recompute::None, Recompute::Selective, Recompute::Full] {
-                    let zeros: &[u8] = if pp == 1 { &[0, 1, 2, 3] } else { &[0, 1] };
+                    // ZeRO over one data-parallel rank shards nothing: only stage 0.
+                    let zeros: &[u8] = match (dp, pp) {
+                        (1, _) => &[0],
+                        (_, 1) => &[0, 1, 2, 3],
+                        _ => &[0, 1],
+                    };
                     for &zero in zeros {
                         let mut vs = vec![1];
                         if pp > 1
@@ -95,8 +100,29 @@ pub fn rank(m: &ModelConfig, hw: &Hardware, f: &Fixed) -> (Vec<Evaluation>, usiz
     (fit, tried)
 }
 
-/// Why the first layout beats the second: the terms of the step where it saves the most.
-pub fn why_fastest(best: &Evaluation, next: &Evaluation) -> String {
+/// Why the fastest layout wins: against the first one that is slower by more than 0.05 %
+/// (layouts within that tie, and the least memory is listed first), the terms of the step
+/// where it saves the most.
+pub fn why_fastest(ranked: &[Evaluation]) -> Option<String> {
+    let best = ranked.first()?;
+    let ties = ranked
+        .iter()
+        .skip(1)
+        .take_while(|e| e.step_time_s <= best.step_time_s * 1.0005)
+        .count();
+    let next = ranked.get(1 + ties)?;
+    let mut out = compare(best, next);
+    if ties > 0 {
+        out += &format!(
+            "; {ties} other layout{} tie within 0.05 % and use as much memory or more",
+            if ties == 1 { "" } else { "s" }
+        );
+    }
+    Some(out)
+}
+
+/// The terms of the step where `best` saves the most against `next`.
+fn compare(best: &Evaluation, next: &Evaluation) -> String {
     let (a, b) = (&best.breakdown, &next.breakdown);
     let mut diffs = [
         ("compute", b.compute - a.compute),
@@ -161,6 +187,7 @@ mod tests {
             assert_eq!(l.gpus(), 32);
             assert_eq!(l.global_batch % (l.micro_batch * l.dp), 0);
             assert!(l.pp == 1 || l.zero <= 1);
+            assert!(l.dp > 1 || l.zero == 0);
             assert_eq!(l.sequence_parallel, l.tp > 1);
         }
         // tp 16 exceeds a node; 5 divides neither heads nor layers.
@@ -185,7 +212,9 @@ mod tests {
         assert!(fit
             .iter()
             .all(|e| e.fits && (e.layout.tp * e.layout.pp > 1 || e.layout.zero == 3)));
-        let why = why_fastest(&fit[0], &fit[1]);
+        let why = why_fastest(&fit).unwrap();
         assert!(why.contains("faster than the runner-up"), "{why}");
+        assert!(!why.starts_with("0.000 s"), "{why}");
+        assert!(why_fastest(&fit[..1]).is_none());
     }
 }

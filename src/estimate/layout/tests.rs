@@ -298,3 +298,19 @@ fn breakdown_adds_up_and_mfu_relates_to_hfu() {
     assert!(e.hfu > e.mfu);
     assert!((e.tokens_per_step - 64.0 * 2048.0).abs() < 1e-9);
 }
+
+#[test]
+fn zero_stages_move_what_the_zero_paper_says() {
+    // One micro-batch: ZeRO-1/2 move one all-reduce's bytes, ZeRO-3 1.5× (Rajbhandari et al.).
+    let m = gpt(24, 2304, 24, 51_200);
+    let hw = dgx_a100();
+    let mut lay = megatron(1, 1, 32, 32, 1, Recompute::None, false);
+    let mut dp = |z: u8| {
+        lay.zero = z;
+        evaluate(&m, &lay, &hw).breakdown.dp_comm_total
+    };
+    let (z0, z1, z3) = (dp(0), dp(1), dp(3));
+    // Latency is per call: allow for the extra calls.
+    assert!((z1 / z0 - 1.0).abs() < 1e-3, "{z1} {z0}");
+    assert!((z3 / z0 - 1.5).abs() < 1e-3, "{z3} {z0}");
+}
