@@ -81,6 +81,7 @@ fn estimate_json_has_the_layout_keys_and_they_agree() {
         "pp_bubble",
         "pp_p2p",
         "dp_comm_exposed",
+        "optimizer",
     ]
     .iter()
     .map(|k| b[k].as_f64().unwrap())

@@ -461,6 +461,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
                         "compute": b.compute, "tp_comm": b.tp_comm, "pp_bubble": b.pp_bubble,
                         "pp_p2p": b.pp_p2p, "dp_comm_exposed": b.dp_comm_exposed,
                         "dp_comm_total": b.dp_comm_total,
+                        "optimizer": b.optimizer,
                     },
                     "mfu": e.mfu,
                     "hfu": e.hfu,

@@ -12,7 +12,8 @@
 //!   stages ([`pipeline`]);
 //! - data-parallel gradient reduction (all-reduce, or reduce-scatter + all-gather with ZeRO;
 //!   ZeRO-3 adds parameter all-gathers forward and backward per micro-batch), exposed in
-//!   full or overlapped with the backward pass.
+//!   full or overlapped with the backward pass;
+//! - the optimizer step over the parameters the GPU updates, at the memory bandwidth.
 //!
 //! The compute time is one efficiency model for every case: the linear layers' FLOPs at the
 //! dense spec peak × [`GEMM_EFFICIENCY`] (what cuBLAS reaches on large GEMMs; with a measured
@@ -23,6 +24,7 @@
 
 use serde::Serialize;
 
+use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::model::ModelConfig;
@@ -42,7 +44,7 @@ use comm::Link;
 pub const GEMM_EFFICIENCY: f64 = 271.0 / 312.0;
 
 /// What the terms modelled here (large GEMMs, the attention core, the memory-bound passes,
-/// communication and the bubble) leave out: kernel launch gaps, the optimizer step, data
+/// communication, the bubble and the optimizer step) leave out: kernel launch gaps, data
 /// loading, imperfect overlap. One constant for every layout, chosen against Megatron-LM 2021
 /// Table 1 and Korthikanti et al. 2022 Table 5 together (the value that keeps the most of
 /// their 18 figures within ±10 %), then held fixed for MT-NLG and every other layout
@@ -218,6 +220,8 @@ pub struct StepBreakdown {
     pub pp_p2p: f64,
     pub dp_comm_exposed: f64,
     pub dp_comm_total: f64,
+    /// The optimizer step: memory-bound, once per step.
+    pub optimizer: f64,
 }
 
 /// A layout evaluated.
@@ -356,7 +360,17 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
         dp_total
     };
 
-    let step = compute_s + tp_s + bubble_s + p2p_s + dp_exposed;
+    // AdamW with fp32 master weights moves 40 bytes per parameter it updates (the optimizer
+    // row of docs/calibrating.md's memory-bound table); ZeRO-1 and up update 1/d of them.
+    let updated = if lay.zero >= 1 {
+        params / d as f64
+    } else {
+        params
+    };
+    let optimizer_s =
+        updated * crate::calibrate::membound::optimizer_bytes_per_param(DType::Bf16) / mem_bw;
+
+    let step = compute_s + tp_s + bubble_s + p2p_s + dp_exposed + optimizer_s;
 
     let one = compute::layer_flops(m, 1.0, s, 1.0);
     let lm_one = compute::lm_head_flops(m, 1.0, s, 1.0);
@@ -390,6 +404,7 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
             pp_p2p: p2p_s,
             dp_comm_exposed: dp_exposed,
             dp_comm_total: dp_total,
+            optimizer: optimizer_s,
         },
         model_flops_per_step: model_flops,
         hardware_flops_per_step: hardware_flops,

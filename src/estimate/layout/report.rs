@@ -99,7 +99,9 @@ pub fn breakdown_section(e: &Evaluation) -> Section {
         share(b.pp_bubble),
     ]);
     s.row(["stage transfers".into(), secs(b.pp_p2p), share(b.pp_p2p)]);
-    let how = if e.layout.dp_overlap {
+    let how = if e.layout.dp == 1 {
+        "one data-parallel replica: nothing to reduce".to_string()
+    } else if e.layout.dp_overlap {
         format!(
             "exposed of {} (overlapped with backward)",
             secs(b.dp_comm_total)
@@ -112,6 +114,11 @@ pub fn breakdown_section(e: &Evaluation) -> Section {
         secs(b.dp_comm_exposed),
         share(b.dp_comm_exposed),
         how,
+    ]);
+    s.row([
+        "optimizer step".into(),
+        secs(b.optimizer),
+        share(b.optimizer),
     ]);
     s
 }
@@ -242,6 +249,7 @@ impl LayoutReport {
                 "pp_p2p": b.pp_p2p,
                 "dp_comm_exposed": b.dp_comm_exposed,
                 "dp_comm_total": b.dp_comm_total,
+                "optimizer": b.optimizer,
             },
             "tokens_per_step": e.tokens_per_step,
             "mfu": e.mfu,

@@ -133,6 +133,7 @@ fn compare(best: &Evaluation, next: &Evaluation) -> String {
             "exposed data-parallel communication",
             b.dp_comm_exposed - a.dp_comm_exposed,
         ),
+        ("optimizer step", b.optimizer - a.optimizer),
     ];
     diffs.sort_by(|x, y| y.1.total_cmp(&x.1));
     let gain = next.step_time_s - best.step_time_s;
