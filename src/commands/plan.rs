@@ -11,9 +11,7 @@ use super::estimate::{gpus, num, parse_dtype, resolve_model, util, EstimateArgs}
 use crate::calibrate::file::{CalibrationFile, KIND as CALIBRATION_KIND};
 use crate::dtype::DType;
 use crate::error::usage;
-use crate::estimate::layout::comm::{
-    Link, DEFAULT_LINK_EFFICIENCY, INTER_NODE_LATENCY_S, INTRA_NODE_LATENCY_S,
-};
+use crate::estimate::layout::comm::{Links, DEFAULT_LINK_EFFICIENCY};
 use crate::estimate::layout::report::{self, LayoutReport, Training};
 use crate::estimate::layout::{self, rates, search, Hardware, Layout};
 use crate::estimate::table::{emit, pct, thousands, Section, Table};
@@ -278,8 +276,7 @@ fn resolve_hardware(
             compute_note: r.note,
             memory_gbps: r.memory_gbps,
             gpus_per_node: gpn,
-            intra: Link::from_spec(intra, eff, INTRA_NODE_LATENCY_S, intra_note),
-            inter: Link::from_spec(net / gpn as f64, eff, INTER_NODE_LATENCY_S, inter_note),
+            links: Links::from_spec(intra, net / gpn as f64, eff, &intra_note, &inter_note),
             memory_bytes: g.memory_gb * 1e9,
             cuda_context_bytes: super::memory::DEFAULT_CUDA_CONTEXT_GB * 1e9,
         },

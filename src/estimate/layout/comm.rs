@@ -7,9 +7,10 @@
 //! - all-gather and reduce-scatter: `t = (n−1)/n · S / busbw`;
 //! - send/recv: `t = S / busbw` (bus and algorithm bandwidth are the same).
 //!
-//! `busbw` comes from a [`BandwidthCurve`] for the scope (a measured curve, or the GPU
+//! `busbw` comes from a [`BandwidthCurve`] for the [`Scope`] (a measured curve, or the GPU
 //! preset's link bandwidth × [`DEFAULT_LINK_EFFICIENCY`]), read at the message size, plus a
-//! fixed latency per call.
+//! fixed latency per call. [`Links`] holds one curve per scope: what a measured communication
+//! profile replaces, scope by scope.
 
 use serde::Serialize;
 
@@ -87,6 +88,97 @@ impl Link {
     }
 }
 
+/// Where a transfer runs: each scope has its own bandwidth curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// All-reduce among GPUs of one node (NVLink).
+    IntraAllReduce,
+    /// All-gather among GPUs of one node.
+    IntraAllGather,
+    /// Reduce-scatter among GPUs of one node.
+    IntraReduceScatter,
+    /// Send/recv between two GPUs of one node.
+    IntraSendRecv,
+    /// Collectives among GPUs of different nodes, per GPU (its share of the node's network).
+    InterNode,
+    /// Send/recv between GPUs of different nodes.
+    InterSendRecv,
+}
+
+impl Scope {
+    /// Every scope, in [`Links`] order.
+    pub const ALL: [Scope; 6] = [
+        Scope::IntraAllReduce,
+        Scope::IntraAllGather,
+        Scope::IntraReduceScatter,
+        Scope::IntraSendRecv,
+        Scope::InterNode,
+        Scope::InterSendRecv,
+    ];
+
+    /// Name in JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::IntraAllReduce => "intra-node all-reduce",
+            Scope::IntraAllGather => "intra-node all-gather",
+            Scope::IntraReduceScatter => "intra-node reduce-scatter",
+            Scope::IntraSendRecv => "intra-node send/recv",
+            Scope::InterNode => "inter-node collectives",
+            Scope::InterSendRecv => "inter-node send/recv",
+        }
+    }
+}
+
+/// One [`Link`] per [`Scope`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Links {
+    links: Vec<Link>,
+}
+
+impl Links {
+    /// Every intra-node scope at `intra_gbps`, every inter-node one at `inter_gbps_per_gpu`,
+    /// both × `efficiency`, flat in message size.
+    pub fn from_spec(
+        intra_gbps: f64,
+        inter_gbps_per_gpu: f64,
+        efficiency: f64,
+        intra_note: &str,
+        inter_note: &str,
+    ) -> Links {
+        let links = Scope::ALL
+            .iter()
+            .map(|s| match s {
+                Scope::InterNode | Scope::InterSendRecv => Link::from_spec(
+                    inter_gbps_per_gpu,
+                    efficiency,
+                    INTER_NODE_LATENCY_S,
+                    inter_note.to_string(),
+                ),
+                _ => Link::from_spec(
+                    intra_gbps,
+                    efficiency,
+                    INTRA_NODE_LATENCY_S,
+                    intra_note.to_string(),
+                ),
+            })
+            .collect();
+        Links { links }
+    }
+
+    /// The link of a scope.
+    pub fn get(&self, scope: Scope) -> &Link {
+        &self.links[Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0)]
+    }
+
+    /// Replaces a scope's curve (a measured one), keeping its latency.
+    pub fn set_curve(&mut self, scope: Scope, curve: BandwidthCurve, note: String) {
+        let i = Scope::ALL.iter().position(|s| *s == scope).unwrap_or(0);
+        self.links[i].curve = curve;
+        self.links[i].note = note;
+    }
+}
+
 /// Ring all-reduce of `bytes` over `n` ranks: `2(n−1)/n · S / busbw`.
 pub fn all_reduce_s(bytes: f64, n: u64, link: &Link) -> f64 {
     if n <= 1 || bytes <= 0.0 {
@@ -150,6 +242,20 @@ mod tests {
         let l = Link::from_spec(300.0, 0.8, 10e-6, "nvlink".into());
         let t = all_reduce_s(8.0, 2, &l);
         assert!((t - (10e-6 + 8.0 / 240e9)).abs() < 1e-15, "{t}");
+    }
+
+    #[test]
+    fn links_hold_one_curve_per_scope() {
+        let mut l = Links::from_spec(300.0, 25.0, 0.8, "nvlink", "ib");
+        assert_eq!(l.get(Scope::IntraAllGather).curve.busbw_gbps(1e9), 240.0);
+        assert_eq!(l.get(Scope::InterSendRecv).curve.busbw_gbps(1e9), 20.0);
+        assert_eq!(l.get(Scope::InterNode).latency_s, INTER_NODE_LATENCY_S);
+        let measured = BandwidthCurve {
+            points: vec![(1e6, 50.0), (1e9, 180.0)],
+        };
+        l.set_curve(Scope::IntraAllReduce, measured, "measured".into());
+        assert_eq!(l.get(Scope::IntraAllReduce).curve.busbw_gbps(1e9), 180.0);
+        assert_eq!(l.get(Scope::IntraAllGather).curve.busbw_gbps(1e9), 240.0);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub mod rates;
 pub mod report;
 pub mod search;
 
-use comm::Link;
+use comm::{Link, Links, Scope};
 
 /// Fraction of the dense spec peak cuBLAS reaches on large bf16 GEMMs: 271 of 312 TFLOPS
 /// measured on A100 SXM (docs/sources.md §12).
@@ -201,10 +201,9 @@ pub struct Hardware {
     /// Memory bandwidth the memory-bound passes run at per GPU, GB/s.
     pub memory_gbps: f64,
     pub gpus_per_node: u64,
-    /// Links within a node (NVLink).
-    pub intra: Link,
-    /// Links between nodes, per GPU (the node's network divided among its GPUs).
-    pub inter: Link,
+    /// A bandwidth curve per scope: within a node (NVLink) and between nodes, per GPU (the
+    /// node's network divided among its GPUs).
+    pub links: Links,
     /// Memory per GPU, bytes.
     pub memory_bytes: f64,
     /// CUDA context and workspaces per GPU, bytes.
@@ -265,21 +264,50 @@ pub fn params_per_gpu(m: &ModelConfig, tp: u64, pp: u64) -> f64 {
     first.max(last) / tp.max(1) as f64
 }
 
-/// Links a group of `size` consecutive ranks (tensor parallel fastest, then data parallel,
-/// then pipeline) uses, with `stride` ranks between its members: within a node when the
-/// group fits in one, else the network, where each GPU reaches it through its own share of
-/// the node's ports, `members per node` shares for the group.
-fn group_link(hw: &Hardware, size: u64, stride: u64) -> Link {
-    let span = size.saturating_mul(stride);
-    if span <= hw.gpus_per_node {
-        return hw.intra.clone();
+/// How a group of `size` ranks with `stride` ranks between members (tensor parallel
+/// fastest, then data parallel, then pipeline) reaches its members: `None` within one node,
+/// else how many of the node's network shares the group uses (its members per node).
+fn network_shares(hw: &Hardware, size: u64, stride: u64) -> Option<f64> {
+    if size.saturating_mul(stride) <= hw.gpus_per_node {
+        return None;
     }
-    let per_node = (hw.gpus_per_node / stride.max(1)).clamp(1, size);
-    let mut l = hw.inter.clone();
+    Some((hw.gpus_per_node / stride.max(1)).clamp(1, size) as f64)
+}
+
+/// The inter-node link with `shares` GPUs' worth of the network.
+fn scaled(link: &Link, shares: f64) -> Link {
+    let mut l = link.clone();
     for pt in &mut l.curve.points {
-        pt.1 *= per_node as f64;
+        pt.1 *= shares;
     }
     l
+}
+
+/// All-reduce (or, with `split`, reduce-scatter + all-gather) of `bytes` over a group.
+fn group_reduce(hw: &Hardware, bytes: f64, size: u64, stride: u64, split: bool) -> f64 {
+    match network_shares(hw, size, stride) {
+        None if split => {
+            comm::reduce_scatter_s(bytes, size, hw.links.get(Scope::IntraReduceScatter))
+                + comm::all_gather_s(bytes, size, hw.links.get(Scope::IntraAllGather))
+        }
+        None => comm::all_reduce_s(bytes, size, hw.links.get(Scope::IntraAllReduce)),
+        Some(k) => {
+            let l = scaled(hw.links.get(Scope::InterNode), k);
+            if split {
+                comm::reduce_scatter_s(bytes, size, &l) + comm::all_gather_s(bytes, size, &l)
+            } else {
+                comm::all_reduce_s(bytes, size, &l)
+            }
+        }
+    }
+}
+
+/// One all-gather (or reduce-scatter: the same bytes) of `bytes` over a group.
+fn group_gather(hw: &Hardware, bytes: f64, size: u64, stride: u64) -> f64 {
+    match network_shares(hw, size, stride) {
+        None => comm::all_gather_s(bytes, size, hw.links.get(Scope::IntraAllGather)),
+        Some(k) => comm::all_gather_s(bytes, size, &scaled(hw.links.get(Scope::InterNode), k)),
+    }
 }
 
 /// Evaluates a validated layout.
@@ -306,13 +334,8 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
     let compute_s = mbf * (stage_dense / rate + stage_attn / attn_rate + stage_bytes / mem_bw);
 
     // Tensor parallelism: 4 collectives per layer and micro-batch, 6 with full recomputation.
-    let tp_link = group_link(hw, t, 1);
     let tp_bytes = b * s * m.hidden as f64 * ELEM_BYTES;
-    let per_collective = if lay.sequence_parallel {
-        comm::all_gather_s(tp_bytes, t, &tp_link) + comm::reduce_scatter_s(tp_bytes, t, &tp_link)
-    } else {
-        comm::all_reduce_s(tp_bytes, t, &tp_link)
-    };
+    let per_collective = group_reduce(hw, tp_bytes, t, 1, lay.sequence_parallel);
     let collectives = if lay.recompute == Recompute::Full {
         6.0
     } else {
@@ -321,12 +344,16 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
     let tp_s = mbf * stage_layers * collectives * per_collective;
 
     let bubble_s = pipeline::bubble_fraction(p, v, mb) * (compute_s + tp_s);
-    let pp_link = group_link(hw, p, t * d);
+    let pp_scope = if t * d * p <= hw.gpus_per_node {
+        Scope::IntraSendRecv
+    } else {
+        Scope::InterSendRecv
+    };
     let p2p_bytes = pipeline::p2p_bytes(b, s, m.hidden as f64, ELEM_BYTES, t as f64);
-    let p2p_s = pipeline::p2p_transfers(p, v, mb) * comm::send_recv_s(p2p_bytes, &pp_link);
+    let p2p_s =
+        pipeline::p2p_transfers(p, v, mb) * comm::send_recv_s(p2p_bytes, hw.links.get(pp_scope));
 
     // Data parallelism over d ranks, t apart.
-    let dp_link = group_link(hw, d, t);
     let params = params_per_gpu(m, t, p);
     let grad_bytes = params * ELEM_BYTES;
     // ZeRO-0: all-reduce; ZeRO-1/2: reduce-scatter the gradients, all-gather the updated
@@ -334,15 +361,12 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
     // forward and backward for every micro-batch (1.5× an all-reduce at one micro-batch,
     // Rajbhandari et al. 2020 §7).
     let grads_s = match lay.zero {
-        0 => comm::all_reduce_s(grad_bytes, d, &dp_link),
-        1 | 2 => {
-            comm::reduce_scatter_s(grad_bytes, d, &dp_link)
-                + comm::all_gather_s(grad_bytes, d, &dp_link)
-        }
-        _ => comm::reduce_scatter_s(grad_bytes, d, &dp_link),
+        0 => group_reduce(hw, grad_bytes, d, t, false),
+        1 | 2 => group_reduce(hw, grad_bytes, d, t, true),
+        _ => group_gather(hw, grad_bytes, d, t),
     };
     let gathers_s = if lay.zero == 3 {
-        mbf * 2.0 * comm::all_gather_s(grad_bytes, d, &dp_link)
+        mbf * 2.0 * group_gather(hw, grad_bytes, d, t)
     } else {
         0.0
     };

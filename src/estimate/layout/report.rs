@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::comm::Scope;
 use super::{Evaluation, Hardware, Layout};
 use crate::estimate::table::{pct, thousands, Section, Table};
 use crate::estimate::{cost, energy};
@@ -130,6 +131,10 @@ impl LayoutReport {
         let l = &e.layout;
         let hw = &self.hardware;
         let mut t = Table::default();
+        let (intra, inter) = (
+            hw.links.get(Scope::IntraAllReduce),
+            hw.links.get(Scope::InterNode),
+        );
         let mut head = format!(
             "{} on {} × {}: {}\n",
             self.model,
@@ -150,10 +155,10 @@ impl LayoutReport {
         );
         head += &format!(
             "  links: {:.0} GB/s busbw within a node ({}),\n    {:.1} GB/s per GPU between nodes ({})\n\n",
-            hw.intra.curve.busbw_gbps(1e9),
-            hw.intra.note,
-            hw.inter.curve.busbw_gbps(1e9),
-            hw.inter.note
+            intra.curve.busbw_gbps(1e9),
+            intra.note,
+            inter.curve.busbw_gbps(1e9),
+            inter.note
         );
         t.sections.push(breakdown_section(e));
 
@@ -237,8 +242,13 @@ impl LayoutReport {
                 "memory_gbps": hw.memory_gbps,
                 "compute_note": hw.compute_note,
                 "gpus_per_node": hw.gpus_per_node,
-                "intra_node": {"busbw_gbps": hw.intra.curve.busbw_gbps(1e9), "note": hw.intra.note},
-                "inter_node_per_gpu": {"busbw_gbps": hw.inter.curve.busbw_gbps(1e9), "note": hw.inter.note},
+                "links_busbw_gbps_at_1gb": Scope::ALL
+                    .iter()
+                    .map(|sc| {
+                        let l = hw.links.get(*sc);
+                        (sc.name().to_string(), json!({"busbw_gbps": l.curve.busbw_gbps(1e9), "latency_s": l.latency_s, "note": l.note}))
+                    })
+                    .collect::<serde_json::Map<_, _>>(),
                 "memory_gb": hw.memory_bytes / 1e9,
             },
             "step_time_s": e.step_time_s,

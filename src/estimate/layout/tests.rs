@@ -15,17 +15,12 @@ pub(crate) fn dgx_a100() -> Hardware {
         compute_note: "spec × GEMM × layer efficiency".into(),
         memory_gbps: 2039.0 * MEMORY_EFFICIENCY,
         gpus_per_node: 8,
-        intra: Link::from_spec(
+        links: Links::from_spec(
             300.0,
-            comm::DEFAULT_LINK_EFFICIENCY,
-            comm::INTRA_NODE_LATENCY_S,
-            "NVLink 3".into(),
-        ),
-        inter: Link::from_spec(
             25.0,
             comm::DEFAULT_LINK_EFFICIENCY,
-            comm::INTER_NODE_LATENCY_S,
-            "HDR 200 Gb/s per GPU".into(),
+            "NVLink 3",
+            "HDR 200 Gb/s per GPU",
         ),
         memory_bytes: 80e9,
         cuda_context_bytes: 1.3e9,
