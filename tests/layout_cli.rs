@@ -4,6 +4,8 @@
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+mod estimate_fixture;
+
 fn gpubench() -> Command {
     Command::cargo_bin("gpubench").unwrap()
 }
@@ -354,4 +356,52 @@ fn bad_layouts_are_one_line_errors() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_measured_profile_and_a_comm_profile_replace_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let prof = estimate_fixture::write(dir.path(), "h100.json", &estimate_fixture::h100_sweep());
+    let mut spec = LLAMA70.to_vec();
+    spec.extend(["--gpu", "h100-sxm"]);
+    let base = json_of(&spec);
+    // The profile's best valid bf16 result (794.5 TFLOPS) replaces peak × GEMM efficiency; its
+    // device names the GPU row.
+    let mut measured = LLAMA70.to_vec();
+    let p = prof.display().to_string();
+    measured.extend(["--profile", p.as_str()]);
+    let m = json_of(&measured);
+    assert_eq!(m["gpu"], "h100-sxm");
+    assert!(m["hardware"]["compute_note"]
+        .as_str()
+        .unwrap()
+        .contains("measured 794.5"));
+    let c = |j: &serde_json::Value| j["step_breakdown_s"]["compute"].as_f64().unwrap();
+    assert!(c(&m) > c(&base), "{} vs {}", c(&m), c(&base));
+
+    // Half the NVLink all-gather and reduce-scatter bandwidth: more tensor-parallel time.
+    let comm = dir.path().join("comm.json");
+    std::fs::write(
+        &comm,
+        r#"{"kind":"comm","curves":{"intra-all-gather":[[1e6,90],[1e10,180]],
+            "intra-reduce-scatter":[[1e6,90],[1e10,180]]}}"#,
+    )
+    .unwrap();
+    let cp = comm.display().to_string();
+    let mut with_comm = spec.clone();
+    with_comm.extend(["--comm-profile", cp.as_str()]);
+    let w = json_of(&with_comm);
+    let tp = |j: &serde_json::Value| j["step_breakdown_s"]["tp_comm"].as_f64().unwrap();
+    assert!(tp(&w) > 1.5 * tp(&base), "{} vs {}", tp(&w), tp(&base));
+    assert_eq!(c(&w), c(&base));
+
+    // A broken one is a one-line error naming the file.
+    std::fs::write(&comm, r#"{"kind":"comm","curves":{"nvlink":[[1,1]]}}"#).unwrap();
+    let out = gpubench().args(&with_comm).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("unknown scope 'nvlink'") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
 }

@@ -13,7 +13,7 @@ use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::layout::comm::{Links, DEFAULT_LINK_EFFICIENCY};
 use crate::estimate::layout::report::{self, LayoutReport, Training};
-use crate::estimate::layout::{self, rates, search, Hardware, Layout};
+use crate::estimate::layout::{self, comm_profile, rates, search, Hardware, Layout};
 use crate::estimate::table::{emit, pct, thousands, Section, Table};
 use crate::estimate::{energy, measured};
 use crate::model::ModelConfig;
@@ -37,6 +37,10 @@ pub struct LinkFlags {
     /// Reduce gradients after the backward pass instead of overlapping with it.
     #[arg(long)]
     pub no_dp_overlap: bool,
+    /// Measured bus-bandwidth curves per scope (JSON, "kind": "comm"; see
+    /// docs/estimating.md), in place of the table's links × --link-efficiency.
+    #[arg(long, value_name = "FILE")]
+    pub comm_profile: Option<PathBuf>,
 }
 
 impl LinkFlags {
@@ -46,6 +50,7 @@ impl LinkFlags {
             || self.network_gbps_per_node.is_some()
             || self.link_efficiency.is_some()
             || self.no_dp_overlap
+            || self.comm_profile.is_some()
     }
 }
 
@@ -268,6 +273,13 @@ fn resolve_hardware(
             ic.map(|i| i.network.as_str())
         )
     );
+    let mut link_set = Links::from_spec(intra, net / gpn as f64, eff, &intra_note, &inter_note);
+    if let Some(p) = &links.comm_profile {
+        let origin = p.display().to_string();
+        let text =
+            std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
+        comm_profile::apply(&text, &origin, &mut link_set)?;
+    }
     Ok(Resolved {
         hw: Hardware {
             peak_tflops: peak,
@@ -276,7 +288,7 @@ fn resolve_hardware(
             compute_note: r.note,
             memory_gbps: r.memory_gbps,
             gpus_per_node: gpn,
-            links: Links::from_spec(intra, net / gpn as f64, eff, &intra_note, &inter_note),
+            links: link_set,
             memory_bytes: g.memory_gb * 1e9,
             cuda_context_bytes: super::memory::DEFAULT_CUDA_CONTEXT_GB * 1e9,
         },

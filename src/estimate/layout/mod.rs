@@ -30,6 +30,7 @@ use crate::estimate::compute::Recompute;
 use crate::model::ModelConfig;
 
 pub mod comm;
+pub mod comm_profile;
 pub mod compute;
 pub mod memory;
 pub mod pipeline;
