@@ -405,3 +405,74 @@ fn a_measured_profile_and_a_comm_profile_replace_the_table() {
         "{err}"
     );
 }
+
+/// A 'gpubench calibrate' file as --profile: the model's own measured GEMM, attention and copy
+/// rates become the layout's (here a CPU calibration of a tiny LLaMA-style model, with the
+/// GPU table's row for memory and links).
+#[test]
+fn a_calibration_file_gives_the_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"model_type":"llama","hidden_size":64,"intermediate_size":96,
+ "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
+ "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#,
+    )
+    .unwrap();
+    let cal = dir.path().join("cal.json");
+    let (c, k) = (cfg.display().to_string(), cal.display().to_string());
+    gpubench()
+        .current_dir(dir.path())
+        .args([
+            "calibrate",
+            "--model-config",
+            &c,
+            "--seq",
+            "32",
+            "--micro-batch",
+            "2",
+        ])
+        .args(["--device", "cpu", "--out", &k])
+        .args([
+            "--warmup-iters",
+            "1",
+            "--warmup-time",
+            "0",
+            "--iters",
+            "2",
+            "--min-time",
+            "0",
+        ])
+        .assert()
+        .success();
+    let j = json_of(&[
+        "estimate",
+        "--model-config",
+        &c,
+        "--gpus",
+        "8",
+        "--tp",
+        "2",
+        "--global-batch",
+        "8",
+        "--seq",
+        "32",
+        "--gpu",
+        "h100-sxm",
+        "--profile",
+        &k,
+    ]);
+    let note = j["hardware"]["compute_note"].as_str().unwrap();
+    assert!(
+        note.contains("calibrated on") && note.contains("cal.json"),
+        "{note}"
+    );
+    let (lin, att) = (
+        j["hardware"]["compute_tflops"].as_f64().unwrap(),
+        j["hardware"]["attention_tflops"].as_f64().unwrap(),
+    );
+    // A CPU's rates, far below the H100 row's peak.
+    assert!(lin > 0.0 && lin < 50.0 && att > 0.0, "{lin} {att}");
+    assert!(j["step_time_s"].as_f64().unwrap() > 0.0);
+}
