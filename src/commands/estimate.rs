@@ -73,7 +73,8 @@ pub struct EstimateArgs {
     #[arg(long, value_name = "DTYPE")]
     pub dtype: Option<String>,
     /// A measured profile (gpubench run/sweep): its best valid result for the dtype is the
-    /// measured peak of the calibrated estimate.
+    /// measured peak of the calibrated estimate. With a layout (--tp, ...) also a
+    /// 'gpubench calibrate' file: the model's own measured rates.
     #[arg(long, value_name = "FILE", conflicts_with = "measured_tflops")]
     pub profile: Option<PathBuf>,
     /// A spec-sheet peak per GPU in TFLOPS, instead of the --gpu table's.
