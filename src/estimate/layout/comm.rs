@@ -14,9 +14,10 @@
 
 use serde::Serialize;
 
-/// Fraction of a link's unidirectional bandwidth that NCCL's bus bandwidth reaches at large
-/// messages: nccl-tests on DGX A100 report about 230–240 GB/s all-reduce busbw over
-/// 300 GB/s NVLink per direction, and about 23 GB/s per 25 GB/s HDR port (docs/sources.md §13).
+/// Fraction of a link's unidirectional bandwidth that NCCL's bus bandwidth is taken to reach at
+/// large messages, within a node and between nodes alike. An assumption, not a measurement
+/// (docs/sources.md §13): `--link-efficiency` changes it and `--comm-profile` replaces it by
+/// measured curves.
 pub const DEFAULT_LINK_EFFICIENCY: f64 = 0.8;
 
 /// Latency of one collective within a node, seconds (NCCL's small-message floor over NVLink).

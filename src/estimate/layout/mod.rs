@@ -52,8 +52,8 @@ pub const GEMM_EFFICIENCY: f64 = 271.0 / 312.0;
 /// (docs/estimating.md, "Parallel layouts").
 pub const LAYER_EFFICIENCY: f64 = 0.745;
 
-/// Fraction of the datasheet memory bandwidth a memory-bound kernel reaches: about 1.7 of
-/// 2.0 TB/s in device-to-device copies on A100 80GB (docs/sources.md §13).
+/// Fraction of the datasheet memory bandwidth a memory-bound kernel is taken to reach. An
+/// assumption (docs/sources.md §13); a calibration file's measured copy bandwidth replaces it.
 pub const MEMORY_EFFICIENCY: f64 = 0.85;
 
 /// Rate of the attention core's batched GEMMs (`Q·Kᵀ`, `P·V`, inner dimension the head size)
