@@ -9,7 +9,8 @@
 //! - attention scores and context, always counted (PaLM appendix B): `4·b·s²·a·d/t` forward;
 //! - the LM head is vocabulary-parallel: `2·b·s·h·V/t` forward, never recomputed;
 //! - backward is twice the forward. Selective recomputation repeats the attention core's
-//!   forward (Korthikanti et al. 2022); full recomputation repeats each layer's forward.
+//!   forward, `4·b·s²·a·d/t` (Korthikanti et al. 2022, whose eq. 8 counts three times that);
+//!   full recomputation repeats each layer's forward.
 //!
 //! For a GPT layer (`P = 12h²`) this is Megatron-LM's count: with full recomputation the
 //! step's FLOPs are `96·B·s·L·h²·(1 + s/6h + V/16Lh)` (eq. 3), tested below.
