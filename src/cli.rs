@@ -50,6 +50,8 @@ pub enum Command {
     Models(commands::models::ModelsArgs),
     /// Predict a model's training step from its own GEMM shapes measured on this device.
     Calibrate(commands::calibrate::CalibrateArgs),
+    /// Rank every parallel layout (TP, PP, DP, ZeRO, recomputation) of a model on a cluster.
+    Plan(commands::plan::PlanArgs),
     /// Merge the rank files of a cluster job; flag slow or failing GPUs, missing ranks (exit 4).
     Report(commands::report::ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).

@@ -66,8 +66,31 @@ pub struct GpuSpec {
     /// Clock the datasheet's tensor-core figures assume, where it differs from `boost_mhz`.
     pub tensor_mhz: Option<u32>,
     pub memory_gb: f64,
+    /// Datasheet memory bandwidth, GB/s; `None` where not in the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bandwidth_gbps: Option<f64>,
     pub tdp_w: f64,
     pub peaks_tflops: Peaks,
+    /// Where the figures come from.
+    pub source: String,
+    /// Links between GPUs, for parallel-layout estimates; `None` where not in the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interconnect: Option<Interconnect>,
+}
+
+/// A GPU's links as its reference server is built: within a node and between nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interconnect {
+    /// GPUs in one node of the reference server.
+    pub gpus_per_node: u64,
+    /// Bandwidth per GPU per direction within a node, GB/s (NVLink, or PCIe).
+    pub intra_node_gbps: f64,
+    /// The intra-node link, in words.
+    pub intra_node_link: String,
+    /// Network bandwidth per node per direction, GB/s (all of its compute-fabric ports).
+    pub network_gbps_per_node: f64,
+    /// The network, in words.
+    pub network: String,
     /// Where the figures come from.
     pub source: String,
 }

@@ -56,7 +56,7 @@ pub struct EstimateArgs {
     #[arg(long, value_enum, default_value_t = Recompute::None)]
     pub recompute: Recompute,
     /// Sequence length T for PaLM's attention term [the model's context].
-    #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = num("--seq-len"))]
+    #[arg(long, value_name = "T", visible_alias = "seq", allow_hyphen_values = true, value_parser = num("--seq-len"))]
     pub seq_len: Option<f64>,
 
     /// Number of GPUs.
@@ -73,7 +73,8 @@ pub struct EstimateArgs {
     #[arg(long, value_name = "DTYPE")]
     pub dtype: Option<String>,
     /// A measured profile (gpubench run/sweep): its best valid result for the dtype is the
-    /// measured peak of the calibrated estimate.
+    /// measured peak of the calibrated estimate. With a layout (--tp, ...) also a
+    /// 'gpubench calibrate' file: the model's own measured rates.
     #[arg(long, value_name = "FILE", conflicts_with = "measured_tflops")]
     pub profile: Option<PathBuf>,
     /// A spec-sheet peak per GPU in TFLOPS, instead of the --gpu table's.
@@ -137,6 +138,10 @@ pub struct EstimateArgs {
     /// Buying: staff cost in USD [2,000,000].
     #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = nonneg("--staff-cost"))]
     pub staff_cost: Option<f64>,
+
+    /// A parallel layout (--tp, --pp, --dp, --global-batch, ...): its step time, see 'gpubench plan'.
+    #[command(flatten)]
+    pub layout: Box<super::plan::LayoutFlags>,
 
     /// Print one JSON object instead of the table.
     #[arg(long)]
@@ -219,6 +224,9 @@ fn gpu_peak(gpu: &GpuSpec, dtype: DType, explicit: bool) -> anyhow::Result<(f64,
 
 /// Runs `gpubench estimate`.
 pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
+    if args.layout.requested() {
+        return super::plan::estimate_layout(&args);
+    }
     let report = build(&args)?;
     if args.json {
         emit(&(serde_json::to_string_pretty(&report.json())? + "\n"))?;

@@ -14,6 +14,7 @@ pub mod estimate;
 pub mod gpus;
 pub mod memory;
 pub mod models;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod run;
@@ -45,6 +46,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gpus(a) => gpus::execute(a),
         Command::Models(a) => models::execute(a),
         Command::Calibrate(a) => calibrate::execute(a),
+        Command::Plan(a) => plan::execute(a),
         Command::Report(a) => report::execute(a),
         Command::Completions(a) => completions::execute(a),
         Command::Man(a) => completions::execute_man(a),

@@ -22,6 +22,7 @@ pub mod cost;
 pub mod energy;
 pub mod input;
 pub mod json;
+pub mod layout;
 pub mod measured;
 pub mod memory;
 pub mod plan;

@@ -1,0 +1,478 @@
+//! `gpubench estimate` with a parallel layout and `gpubench plan` through the built binary:
+//! the table, the JSON keys, and every bad layout as one line with exit code 2.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+mod estimate_fixture;
+
+fn gpubench() -> Command {
+    Command::cargo_bin("gpubench").unwrap()
+}
+
+const LLAMA70: [&str; 22] = [
+    "estimate",
+    "--model",
+    "llama-2-70b",
+    "--tokens",
+    "2T",
+    "--gpus",
+    "1024",
+    "--tp",
+    "8",
+    "--pp",
+    "4",
+    "--micro-batch",
+    "1",
+    "--global-batch",
+    "1024",
+    "--seq",
+    "4096",
+    "--sequence-parallel",
+    "--zero",
+    "1",
+    "--recompute",
+    "selective",
+];
+
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let out = gpubench().args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn estimate_with_a_layout_prints_the_breakdown() {
+    gpubench()
+        .args(LLAMA70)
+        .args(["--gpu", "h100-sxm"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tp 8 · pp 4 · dp 32"))
+        .stdout(predicate::str::contains("pipeline bubble"))
+        .stdout(predicate::str::contains("tensor-parallel comm"))
+        .stdout(predicate::str::contains("Memory per GPU"))
+        .stdout(predicate::str::contains("GPU-hours"));
+}
+
+#[test]
+fn estimate_json_has_the_layout_keys_and_they_agree() {
+    let mut args = LLAMA70.to_vec();
+    args.extend(["--gpu", "h100-sxm"]);
+    let j = json_of(&args);
+    for k in [
+        "step_time_s",
+        "mfu",
+        "hfu",
+        "tokens_per_sec_per_gpu",
+        "days",
+        "gpu_hours",
+        "memory_per_gpu_gb",
+    ] {
+        assert!(j[k].as_f64().is_some_and(|v| v > 0.0), "{k}: {}", j[k]);
+    }
+    assert_eq!(j["fits"], true);
+    let b = &j["step_breakdown_s"];
+    let sum: f64 = [
+        "compute",
+        "tp_comm",
+        "pp_bubble",
+        "pp_p2p",
+        "dp_comm_exposed",
+        "optimizer",
+    ]
+    .iter()
+    .map(|k| b[k].as_f64().unwrap())
+    .sum();
+    let step = j["step_time_s"].as_f64().unwrap();
+    assert!((sum - step).abs() < 1e-9 * step, "{sum} vs {step}");
+    assert!(b["dp_comm_total"].as_f64().unwrap() >= b["dp_comm_exposed"].as_f64().unwrap());
+    assert_eq!(j["layout"]["dp"], 32);
+    assert_eq!(j["layout"]["micro_batches"], 32);
+    // tokens/s × step = tokens per step; days = 2T / tokens/s / 86,400.
+    let tps = j["tokens_per_sec_per_gpu"].as_f64().unwrap() * 1024.0;
+    assert!((tps * step - 1024.0 * 4096.0).abs() < 1e-6 * tps * step);
+    let days = j["days"].as_f64().unwrap();
+    assert!((days - 2e12 / tps / 86_400.0).abs() < 1e-9 * days);
+    assert!(j["hfu"].as_f64().unwrap() > j["mfu"].as_f64().unwrap());
+}
+
+#[test]
+fn dp_overlap_and_recomputation_move_the_figures() {
+    let base = ["--gpu", "h100-sxm"];
+    let mut a = LLAMA70.to_vec();
+    a.extend(base);
+    let overlapped = json_of(&a);
+    a.push("--no-dp-overlap");
+    let exposed = json_of(&a);
+    let k = |j: &serde_json::Value, key: &str| j["step_breakdown_s"][key].as_f64().unwrap();
+    assert_eq!(
+        k(&overlapped, "dp_comm_total"),
+        k(&exposed, "dp_comm_total")
+    );
+    assert_eq!(k(&exposed, "dp_comm_exposed"), k(&exposed, "dp_comm_total"));
+    assert!(k(&overlapped, "dp_comm_exposed") < k(&exposed, "dp_comm_exposed"));
+    let mut full = LLAMA70.to_vec();
+    let i = full.iter().position(|s| *s == "selective").unwrap();
+    full[i] = "full";
+    full.extend(base);
+    let f = json_of(&full);
+    assert!(f["memory_per_gpu_gb"].as_f64() < overlapped["memory_per_gpu_gb"].as_f64());
+    assert!(f["step_time_s"].as_f64() > overlapped["step_time_s"].as_f64());
+}
+
+#[test]
+fn plan_ranks_layouts_that_fit() {
+    gpubench()
+        .args([
+            "plan",
+            "--model",
+            "llama-2-70b",
+            "--gpus",
+            "1024",
+            "--global-batch",
+            "1024",
+            "--seq",
+            "4096",
+            "--gpu",
+            "h100-sxm",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("layouts fit in 80 GB"))
+        .stdout(predicate::str::contains("Fastest: tp"))
+        .stdout(predicate::str::contains("Why:"));
+    let j = json_of(&[
+        "plan",
+        "--model",
+        "gpt3-175b",
+        "--gpus",
+        "64",
+        "--global-batch",
+        "64",
+        "--gpu",
+        "a100",
+        "--top",
+        "5",
+    ]);
+    let l = j["layouts"].as_array().unwrap();
+    assert_eq!(l.len(), 5);
+    let steps: Vec<f64> = l
+        .iter()
+        .map(|e| e["step_time_s"].as_f64().unwrap())
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{steps:?}");
+    assert!(l
+        .iter()
+        .all(|e| e["fits"] == true && e["memory_per_gpu_gb"].as_f64().unwrap() <= 80.0));
+    assert!(j["layouts_tried"].as_u64() > j["layouts_fit"].as_u64());
+    assert!(j["why_fastest"].as_str().unwrap().contains("runner-up"));
+}
+
+/// Each bad layout: one line on standard error naming the problem, exit code 2, no output.
+#[test]
+fn bad_layouts_are_one_line_errors() {
+    let est = |extra: &[&str]| {
+        let mut a = vec![
+            "estimate",
+            "--model",
+            "llama-2-70b",
+            "--gpus",
+            "1024",
+            "--global-batch",
+            "1024",
+            "--gpu",
+            "h100-sxm",
+        ];
+        a.extend(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            est(&["--tp", "3"]),
+            "does not divide llama-2-70b's 64 attention heads",
+        ),
+        (
+            est(&["--pp", "3"]),
+            "does not divide llama-2-70b's 80 layers",
+        ),
+        (
+            est(&["--tp", "8", "--pp", "5", "--dp", "3"]),
+            "give one of --gpus and --dp",
+        ),
+        (
+            est(&["--tp", "8", "--pp", "4", "--micro-batch", "64"]),
+            "--global-batch 1024 is not a multiple",
+        ),
+        (
+            est(&["--tp", "8", "--micro-batch", "3"]),
+            "is not a multiple of --micro-batch 3",
+        ),
+        (est(&["--zero", "4"]), "is not a ZeRO stage"),
+        (
+            est(&["--virtual-stages", "2"]),
+            "needs pipeline parallelism",
+        ),
+        (est(&["--sequence-parallel"]), "give --tp 2 or more"),
+        (est(&["--tp", "8", "--mfu", "0.5"]), "--mfu does not apply"),
+        (est(&["--tp", "abc"]), "invalid value 'abc'"),
+        (
+            vec![
+                "estimate",
+                "--model",
+                "llama-2-70b",
+                "--gpus",
+                "1000",
+                "--tp",
+                "8",
+                "--pp",
+                "4",
+                "--global-batch",
+                "1024",
+                "--gpu",
+                "h100",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "--gpus 1000 is not divisible by --tp 8 × --pp 4 = 32",
+        ),
+        (
+            vec![
+                "estimate",
+                "--model",
+                "llama-2-70b",
+                "--tp",
+                "8",
+                "--global-batch",
+                "8",
+                "--gpu",
+                "h100",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "give --gpus N",
+        ),
+        (
+            vec![
+                "estimate",
+                "--params",
+                "7B",
+                "--gpus",
+                "8",
+                "--tp",
+                "8",
+                "--global-batch",
+                "8",
+                "--gpu",
+                "h100",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "does not apply",
+        ),
+        (
+            vec![
+                "estimate",
+                "--model",
+                "llama-2-70b",
+                "--gpus",
+                "8",
+                "--tp",
+                "8",
+                "--global-batch",
+                "8",
+                "--gpu",
+                "a100-pcie",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "give --gpus-per-node N",
+        ),
+        (
+            vec![
+                "plan",
+                "--model",
+                "llama-2-70b",
+                "--gpus",
+                "7",
+                "--global-batch",
+                "1024",
+                "--gpu",
+                "h100",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "no layout of llama-2-70b splits 7 GPUs",
+        ),
+        (
+            vec![
+                "plan",
+                "--model",
+                "llama-2-70b",
+                "--gpus",
+                "8",
+                "--global-batch",
+                "8",
+                "--seq",
+                "4096",
+                "--gpu",
+                "h100",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "fits in 80 GB per GPU",
+        ),
+        (
+            vec![
+                "plan",
+                "--model",
+                "llama-2-70b",
+                "--gpus",
+                "64",
+                "--global-batch",
+                "64",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+            "give --gpu NAME",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = gpubench().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_measured_profile_and_a_comm_profile_replace_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let prof = estimate_fixture::write(dir.path(), "h100.json", &estimate_fixture::h100_sweep());
+    let mut spec = LLAMA70.to_vec();
+    spec.extend(["--gpu", "h100-sxm"]);
+    let base = json_of(&spec);
+    // The profile's best valid bf16 result (794.5 TFLOPS) replaces peak × GEMM efficiency; its
+    // device names the GPU row.
+    let mut measured = LLAMA70.to_vec();
+    let p = prof.display().to_string();
+    measured.extend(["--profile", p.as_str()]);
+    let m = json_of(&measured);
+    assert_eq!(m["gpu"], "h100-sxm");
+    assert!(m["hardware"]["compute_note"]
+        .as_str()
+        .unwrap()
+        .contains("measured 794.5"));
+    let c = |j: &serde_json::Value| j["step_breakdown_s"]["compute"].as_f64().unwrap();
+    assert!(c(&m) > c(&base), "{} vs {}", c(&m), c(&base));
+
+    // Half the NVLink all-gather and reduce-scatter bandwidth: more tensor-parallel time.
+    let comm = dir.path().join("comm.json");
+    std::fs::write(
+        &comm,
+        r#"{"kind":"comm","curves":{"intra-all-gather":[[1e6,90],[1e10,180]],
+            "intra-reduce-scatter":[[1e6,90],[1e10,180]]}}"#,
+    )
+    .unwrap();
+    let cp = comm.display().to_string();
+    let mut with_comm = spec.clone();
+    with_comm.extend(["--comm-profile", cp.as_str()]);
+    let w = json_of(&with_comm);
+    let tp = |j: &serde_json::Value| j["step_breakdown_s"]["tp_comm"].as_f64().unwrap();
+    assert!(tp(&w) > 1.5 * tp(&base), "{} vs {}", tp(&w), tp(&base));
+    assert_eq!(c(&w), c(&base));
+
+    // A broken one is a one-line error naming the file.
+    std::fs::write(&comm, r#"{"kind":"comm","curves":{"nvlink":[[1,1]]}}"#).unwrap();
+    let out = gpubench().args(&with_comm).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("unknown scope 'nvlink'") && err.trim_end().lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// A 'gpubench calibrate' file as --profile: the model's own measured GEMM, attention and copy
+/// rates become the layout's (here a CPU calibration of a tiny LLaMA-style model, with the
+/// GPU table's row for memory and links).
+#[test]
+fn a_calibration_file_gives_the_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"model_type":"llama","hidden_size":64,"intermediate_size":96,
+ "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
+ "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#,
+    )
+    .unwrap();
+    let cal = dir.path().join("cal.json");
+    let (c, k) = (cfg.display().to_string(), cal.display().to_string());
+    gpubench()
+        .current_dir(dir.path())
+        .args([
+            "calibrate",
+            "--model-config",
+            &c,
+            "--seq",
+            "32",
+            "--micro-batch",
+            "2",
+        ])
+        .args(["--device", "cpu", "--out", &k])
+        .args([
+            "--warmup-iters",
+            "1",
+            "--warmup-time",
+            "0",
+            "--iters",
+            "2",
+            "--min-time",
+            "0",
+        ])
+        .assert()
+        .success();
+    let j = json_of(&[
+        "estimate",
+        "--model-config",
+        &c,
+        "--gpus",
+        "8",
+        "--tp",
+        "2",
+        "--global-batch",
+        "8",
+        "--seq",
+        "32",
+        "--gpu",
+        "h100-sxm",
+        "--profile",
+        &k,
+    ]);
+    let note = j["hardware"]["compute_note"].as_str().unwrap();
+    assert!(
+        note.contains("calibrated on") && note.contains("cal.json"),
+        "{note}"
+    );
+    let (lin, att) = (
+        j["hardware"]["compute_tflops"].as_f64().unwrap(),
+        j["hardware"]["attention_tflops"].as_f64().unwrap(),
+    );
+    // A CPU's rates, far below the H100 row's peak.
+    assert!(lin > 0.0 && lin < 50.0 && att > 0.0, "{lin} {att}");
+    assert!(j["step_time_s"].as_f64().unwrap() > 0.0);
+}
