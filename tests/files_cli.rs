@@ -2,56 +2,14 @@
 //! measurement lost to a bad path or to another run saving at the same moment, partial work
 //! marked as such, and temporary files of killed processes cleaned up.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::{gpubench, json_files, one_line_error, results_in, QUICK_RUN};
 use gpubench::profile::Profile;
 use predicates::prelude::*;
-
-fn gpubench(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("gpubench").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-/// A CPU run of well under a second.
-const QUICK: [&str; 14] = [
-    "run",
-    "--device",
-    "cpu",
-    "--dtype",
-    "fp32",
-    "--n",
-    "32",
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "2",
-    "--min-time=0",
-];
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Asserts a one-line usage error (exit 2) whose line contains `needle`.
-fn refused(cmd: &mut Command, needle: &str) {
-    let out = cmd.assert().code(2).get_output().clone();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in {err}");
-}
 
 #[cfg(unix)]
 #[test]
@@ -59,11 +17,12 @@ fn devices_fifos_and_folders_are_refused_and_untouched() {
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().unwrap();
     for dev in ["/dev/null", "/dev/full"] {
-        refused(
+        one_line_error(
             gpubench(dir.path())
-                .args(QUICK)
+                .args(QUICK_RUN)
                 .args(["--out", dev, "--force"]),
-            "is a device",
+            2,
+            &["is a device"],
         );
         assert!(std::fs::metadata(dev).unwrap().file_type().is_char_device());
     }
@@ -73,26 +32,31 @@ fn devices_fifos_and_folders_are_refused_and_untouched() {
         .status()
         .unwrap()
         .success());
-    refused(
+    one_line_error(
         gpubench(dir.path())
-            .args(QUICK)
+            .args(QUICK_RUN)
             .arg("--out")
             .arg(&fifo)
             .arg("--force"),
-        "FIFO",
+        2,
+        &["FIFO"],
     );
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
-    refused(
+    one_line_error(
         gpubench(dir.path())
-            .args(QUICK)
+            .args(QUICK_RUN)
             .arg("--export-csv")
             .arg("/dev/null")
             .arg("--force"),
-        "--export-csv /dev/null: is a device",
+        2,
+        &["--export-csv /dev/null: is a device"],
     );
-    refused(
-        gpubench(dir.path()).args(QUICK).args(["--out", "somedir/"]),
-        "is a folder path",
+    one_line_error(
+        gpubench(dir.path())
+            .args(QUICK_RUN)
+            .args(["--out", "somedir/"]),
+        2,
+        &["is a folder path"],
     );
     assert!(json_files(dir.path()).is_empty());
 }
@@ -103,32 +67,36 @@ fn bad_paths_fail_before_measuring() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("gone/p.json"), &link).unwrap();
-    refused(
+    one_line_error(
         gpubench(dir.path())
-            .args(QUICK)
+            .args(QUICK_RUN)
             .arg("--out")
             .arg(&link)
             .arg("--force"),
-        "which does not exist",
+        2,
+        &["which does not exist"],
     );
-    refused(
+    one_line_error(
         gpubench(dir.path())
-            .args(QUICK)
+            .args(QUICK_RUN)
             .args(["--out", "newdir/p.json"]),
-        "folder newdir does not exist",
+        2,
+        &["folder newdir does not exist"],
     );
     // Not even root can create files in /proc.
-    refused(
+    one_line_error(
         gpubench(dir.path())
-            .args(QUICK)
+            .args(QUICK_RUN)
             .args(["--export-markdown", "/proc/gpubench.md"]),
-        "--export-markdown /proc/gpubench.md",
+        2,
+        &["--export-markdown /proc/gpubench.md"],
     );
-    refused(
+    one_line_error(
         gpubench(dir.path())
-            .args(QUICK)
+            .args(QUICK_RUN)
             .args(["--results-dir", "/proc/gpubench-results"]),
-        "--results-dir /proc/gpubench-results",
+        2,
+        &["--results-dir /proc/gpubench-results"],
     );
     assert!(!dir.path().join("results").exists());
 }
@@ -141,7 +109,7 @@ fn two_runs_saving_into_one_folder_at_once_keep_both() {
         let children: Vec<_> = (0..2)
             .map(|_| {
                 let mut c = std::process::Command::new(&exe);
-                c.current_dir(dir.path()).args(QUICK);
+                c.current_dir(dir.path()).args(QUICK_RUN);
                 if force {
                     c.arg("--force");
                 }
@@ -170,14 +138,6 @@ fn two_runs_saving_into_one_folder_at_once_keep_both() {
         assert_ne!(saved[0], saved[1]);
         assert_eq!(json_files(&dir.path().join("results")).len(), 2);
     }
-}
-
-/// Number of results in a profile being written, 0 while it is absent or mid-rename.
-fn results_in(p: &Path) -> usize {
-    std::fs::read_to_string(p)
-        .ok()
-        .and_then(|t| Profile::from_json(&t, "x").ok())
-        .map_or(0, |p| p.results.len())
 }
 
 #[cfg(unix)]
@@ -241,7 +201,7 @@ fn a_killed_sweep_leaves_a_valid_file_marked_incomplete() {
     let stale = dir.path().join(format!(".gpubench-{dead}-Zq81xy.tmp"));
     std::fs::write(&stale, vec![b' '; 1 << 20]).unwrap();
     gpubench(dir.path())
-        .args(QUICK)
+        .args(QUICK_RUN)
         .arg("--out")
         .arg(dir.path().join("next.json"))
         .assert()
@@ -254,7 +214,7 @@ fn a_finished_run_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.json");
     gpubench(dir.path())
-        .args(QUICK)
+        .args(QUICK_RUN)
         .arg("--out")
         .arg(&out)
         .assert()
