@@ -4,12 +4,18 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{gpubench, json_files, one_line_error, results_in, QUICK_RUN};
+use common::{gpubench, json_files, one_line_error, spawn_slow_sweep, wait_for_results, QUICK_RUN};
 use gpubench::profile::Profile;
 use predicates::prelude::*;
+
+/// A quick CPU run in `dir` with `extra` arguments: refused as a usage error naming `needle`.
+fn refused(dir: &Path, extra: &[&str], needle: &str) {
+    one_line_error(gpubench(dir).args(QUICK_RUN).args(extra), 2, &[needle]);
+}
 
 #[cfg(unix)]
 #[test]
@@ -17,13 +23,7 @@ fn devices_fifos_and_folders_are_refused_and_untouched() {
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().unwrap();
     for dev in ["/dev/null", "/dev/full"] {
-        one_line_error(
-            gpubench(dir.path())
-                .args(QUICK_RUN)
-                .args(["--out", dev, "--force"]),
-            2,
-            &["is a device"],
-        );
+        refused(dir.path(), &["--out", dev, "--force"], "is a device");
         assert!(std::fs::metadata(dev).unwrap().file_type().is_char_device());
     }
     let fifo = dir.path().join("pipe");
@@ -32,32 +32,18 @@ fn devices_fifos_and_folders_are_refused_and_untouched() {
         .status()
         .unwrap()
         .success());
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .arg("--out")
-            .arg(&fifo)
-            .arg("--force"),
-        2,
-        &["FIFO"],
+    refused(
+        dir.path(),
+        &["--out", fifo.to_str().unwrap(), "--force"],
+        "FIFO",
     );
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .arg("--export-csv")
-            .arg("/dev/null")
-            .arg("--force"),
-        2,
-        &["--export-csv /dev/null: is a device"],
+    refused(
+        dir.path(),
+        &["--export-csv", "/dev/null", "--force"],
+        "--export-csv /dev/null: is a device",
     );
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .args(["--out", "somedir/"]),
-        2,
-        &["is a folder path"],
-    );
+    refused(dir.path(), &["--out", "somedir/"], "is a folder path");
     assert!(json_files(dir.path()).is_empty());
 }
 
@@ -67,36 +53,26 @@ fn bad_paths_fail_before_measuring() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("gone/p.json"), &link).unwrap();
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .arg("--out")
-            .arg(&link)
-            .arg("--force"),
-        2,
-        &["which does not exist"],
+    refused(
+        dir.path(),
+        &["--out", link.to_str().unwrap(), "--force"],
+        "which does not exist",
     );
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .args(["--out", "newdir/p.json"]),
-        2,
-        &["folder newdir does not exist"],
+    refused(
+        dir.path(),
+        &["--out", "newdir/p.json"],
+        "folder newdir does not exist",
     );
     // Not even root can create files in /proc.
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .args(["--export-markdown", "/proc/gpubench.md"]),
-        2,
-        &["--export-markdown /proc/gpubench.md"],
+    refused(
+        dir.path(),
+        &["--export-markdown", "/proc/gpubench.md"],
+        "--export-markdown /proc/gpubench.md",
     );
-    one_line_error(
-        gpubench(dir.path())
-            .args(QUICK_RUN)
-            .args(["--results-dir", "/proc/gpubench-results"]),
-        2,
-        &["--results-dir /proc/gpubench-results"],
+    refused(
+        dir.path(),
+        &["--results-dir", "/proc/gpubench-results"],
+        "--results-dir /proc/gpubench-results",
     );
     assert!(!dir.path().join("results").exists());
 }
@@ -145,28 +121,8 @@ fn two_runs_saving_into_one_folder_at_once_keep_both() {
 fn a_killed_sweep_leaves_a_valid_file_marked_incomplete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep.json");
-    let exe = assert_cmd::cargo::cargo_bin("gpubench");
-    let mut child = std::process::Command::new(exe)
-        .args([
-            "sweep",
-            "--device",
-            "cpu",
-            "--n",
-            "8:800:8",
-            "--min-time",
-            "0.03",
-        ])
-        .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while results_in(&out) < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "no points saved");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut child = spawn_slow_sweep(&out, false);
+    wait_for_results(&out, 2, Duration::from_secs(30));
     child.kill().unwrap(); // SIGKILL: no chance to mark anything
     child.wait().unwrap();
     let p = Profile::load(&out).unwrap();

@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{bin, one_line_error, results_in, SWEEP_FAST};
+use common::{bin, one_line_error, spawn_slow_sweep, wait_for_results, SWEEP_FAST};
 use gpubench::profile::Profile;
 use predicates::prelude::*;
 
@@ -120,29 +120,9 @@ fn non_square_grid_and_json_output() {
 fn ctrl_c_keeps_the_points_done() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("i.json");
-    let exe = assert_cmd::cargo::cargo_bin("gpubench");
     // 100 points of at least 30 ms each: seconds of work, stopped after two points.
-    let child = std::process::Command::new(exe)
-        .args([
-            "sweep",
-            "--device",
-            "cpu",
-            "--n",
-            "8:800:8",
-            "--min-time",
-            "0.03",
-        ])
-        .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while results_in(&out) < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(20), "no points saved");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let child = spawn_slow_sweep(&out, true);
+    wait_for_results(&out, 2, Duration::from_secs(20));
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -14,7 +14,8 @@ pub mod planning;
 pub mod profiles;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -37,6 +38,36 @@ pub fn std_bin(args: &[&str]) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_gpubench"));
     c.args(args);
     c
+}
+
+/// Spawns a CPU sweep into `out` of 100 points of at least 30 ms each (seconds of work), its
+/// output piped when `piped`, discarded otherwise.
+pub fn spawn_slow_sweep(out: &Path, piped: bool) -> Child {
+    let io = || if piped { Stdio::piped() } else { Stdio::null() };
+    std_bin(&[
+        "sweep",
+        "--device",
+        "cpu",
+        "--n",
+        "8:800:8",
+        "--min-time",
+        "0.03",
+    ])
+    .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
+    .arg(out)
+    .stdout(io())
+    .stderr(io())
+    .spawn()
+    .unwrap()
+}
+
+/// Waits until the profile being written at `out` holds `n` results, failing after `limit`.
+pub fn wait_for_results(out: &Path, n: usize, limit: Duration) {
+    let t0 = Instant::now();
+    while results_in(out) < n {
+        assert!(t0.elapsed() < limit, "no points saved");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Short timing with `iters` timed iterations, so a CPU run takes well under a second.
