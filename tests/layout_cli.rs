@@ -162,7 +162,7 @@ fn plan_ranks_layouts_that_fit() {
 /// Each bad layout: one line on standard error naming the problem, exit code 2, no output.
 #[test]
 fn bad_layouts_are_one_line_errors() {
-    let est = |extra: &[&str]| {
+    let est = |extra: &[&'static str]| {
         let mut a = vec![
             "estimate",
             "--model",
@@ -175,9 +175,9 @@ fn bad_layouts_are_one_line_errors() {
             "h100-sxm",
         ];
         a.extend(extra);
-        a.into_iter().map(String::from).collect::<Vec<_>>()
+        a
     };
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             est(&["--tp", "3"]),
             "does not divide llama-2-70b's 64 attention heads",
@@ -221,10 +221,7 @@ fn bad_layouts_are_one_line_errors() {
                 "1024",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "--gpus 1000 is not divisible by --tp 8 × --pp 4 = 32",
         ),
         (
@@ -238,10 +235,7 @@ fn bad_layouts_are_one_line_errors() {
                 "8",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "give --gpus N",
         ),
         (
@@ -257,10 +251,7 @@ fn bad_layouts_are_one_line_errors() {
                 "8",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "does not apply",
         ),
         (
@@ -276,10 +267,7 @@ fn bad_layouts_are_one_line_errors() {
                 "8",
                 "--gpu",
                 "a100-pcie",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "give --gpus-per-node N",
         ),
         (
@@ -293,10 +281,7 @@ fn bad_layouts_are_one_line_errors() {
                 "1024",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "no layout of llama-2-70b splits 7 GPUs",
         ),
         (
@@ -312,10 +297,7 @@ fn bad_layouts_are_one_line_errors() {
                 "4096",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "fits in 80 GB per GPU",
         ),
         (
@@ -327,10 +309,7 @@ fn bad_layouts_are_one_line_errors() {
                 "64",
                 "--global-batch",
                 "64",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "give --gpu NAME",
         ),
     ];
