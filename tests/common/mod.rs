@@ -40,36 +40,6 @@ pub fn std_bin(args: &[&str]) -> std::process::Command {
     c
 }
 
-/// Spawns a CPU sweep into `out` of 100 points of at least 30 ms each (seconds of work), its
-/// output piped when `piped`, discarded otherwise.
-pub fn spawn_slow_sweep(out: &Path, piped: bool) -> Child {
-    let io = || if piped { Stdio::piped() } else { Stdio::null() };
-    std_bin(&[
-        "sweep",
-        "--device",
-        "cpu",
-        "--n",
-        "8:800:8",
-        "--min-time",
-        "0.03",
-    ])
-    .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
-    .arg(out)
-    .stdout(io())
-    .stderr(io())
-    .spawn()
-    .unwrap()
-}
-
-/// Waits until the profile being written at `out` holds `n` results, failing after `limit`.
-pub fn wait_for_results(out: &Path, n: usize, limit: Duration) {
-    let t0 = Instant::now();
-    while results_in(out) < n {
-        assert!(t0.elapsed() < limit, "no points saved");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Short timing with `iters` timed iterations, so a CPU run takes well under a second.
 pub const fn fast(iters: &'static str) -> [&'static str; 8] {
     [
@@ -159,6 +129,36 @@ pub fn results_in(p: &Path) -> usize {
         .ok()
         .and_then(|t| gpubench::profile::Profile::from_json(&t, "partial").ok())
         .map_or(0, |p| p.results.len())
+}
+
+/// Spawns a CPU sweep into `out` of 100 points of at least 30 ms each (seconds of work), its
+/// output piped when `piped`, discarded otherwise.
+pub fn spawn_slow_sweep(out: &Path, piped: bool) -> Child {
+    let io = || if piped { Stdio::piped() } else { Stdio::null() };
+    std_bin(&[
+        "sweep",
+        "--device",
+        "cpu",
+        "--n",
+        "8:800:8",
+        "--min-time",
+        "0.03",
+    ])
+    .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
+    .arg(out)
+    .stdout(io())
+    .stderr(io())
+    .spawn()
+    .unwrap()
+}
+
+/// Waits until the profile being written at `out` holds `n` results, failing after `limit`.
+pub fn wait_for_results(out: &Path, n: usize, limit: Duration) {
+    let t0 = Instant::now();
+    while results_in(out) < n {
+        assert!(t0.elapsed() < limit, "no points saved");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// The JSON in the file at `path`.
