@@ -2,52 +2,11 @@
 //! run's shapes, counts and FLOPs, a measured calibration end to end with its saved file and
 //! `load_throughput`, and every bad-input case (one line, exit 2, no file left behind).
 
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
+use common::{fast, files_in, gpubench, one_line_error, tiny_config};
 use gpubench::calibrate::file::{load_throughput, CalibrationFile};
 use predicates::prelude::*;
-
-fn gpubench(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("gpubench").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-/// A LLaMA-style config with grouped-query attention: h 64, 4 heads of 16, 2 KV heads,
-/// SwiGLU MLP of 96, vocabulary 100, 2 layers.
-const TINY: &str = r#"{"model_type":"llama","hidden_size":64,"intermediate_size":96,
- "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
- "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#;
-
-const FAST: [&str; 8] = [
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "2",
-    "--min-time",
-    "0",
-];
-
-fn tiny_config(dir: &Path) -> String {
-    let p = dir.join("config.json");
-    std::fs::write(&p, TINY).unwrap();
-    p.display().to_string()
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 #[test]
 fn dry_run_lists_hand_computed_shapes_and_flops() {
@@ -124,7 +83,7 @@ fn cpu_calibration_end_to_end() {
             "--recompute",
             "selective",
         ])
-        .args(FAST)
+        .args(fast("2"))
         .assert()
         .success()
         .stdout(predicate::str::contains("predicted step time"))
@@ -167,7 +126,7 @@ fn cpu_calibration_end_to_end() {
             "--device",
             "cpu",
         ])
-        .args(FAST)
+        .args(fast("2"))
         .args(["--json", "--out", "mine.json"])
         .assert()
         .success()
@@ -242,16 +201,11 @@ fn bad_input_is_one_line_exit_2() {
         ),
     ];
     for (args, want) in cases {
-        let a = gpubench(tmp.path())
-            .arg("calibrate")
-            .args(&args)
-            .assert()
-            .code(2)
-            .stdout("");
-        let err = String::from_utf8(a.get_output().stderr.clone()).unwrap();
-        assert!(err.starts_with("Error: "), "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        one_line_error(
+            gpubench(tmp.path()).arg("calibrate").args(&args),
+            2,
+            &[want],
+        );
     }
     assert!(files_in(&tmp.path().join("results")).is_empty());
 }

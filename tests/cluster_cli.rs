@@ -4,11 +4,13 @@
 //! rank and a rank that stopped early; the TCP and shared-folder rendezvous between real
 //! processes, with a rank that never comes; and the bad-input cases (one line, exit 2).
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command as StdCommand, Output, Stdio};
 
-use assert_cmd::cargo::CommandCargoExt;
 use assert_cmd::Command;
+use common::{fast, one_line_error, read_json, std_bin, write_json};
 use serde_json::Value;
 
 /// Every variable a launcher sets that gpubench reads: removed from each child so the tests
@@ -38,29 +40,19 @@ const LAUNCHER_VARS: [&str; 22] = [
     "CUDA_VISIBLE_DEVICES",
 ];
 
-/// Short timing so a CPU rank takes well under a second.
-const FAST: [&str; 8] = [
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "5",
-    "--min-time",
-    "0",
-];
-
-fn clean(cmd: &mut StdCommand, dir: &Path) {
-    cmd.current_dir(dir);
+/// The binary in `dir`, without the launcher variables of the test's own environment.
+fn clean(dir: &Path) -> StdCommand {
+    let mut c = std_bin(&[]);
+    c.current_dir(dir);
     for v in LAUNCHER_VARS {
-        cmd.env_remove(v);
+        c.env_remove(v);
     }
+    c
 }
 
+/// [`clean`] as an `assert_cmd` command.
 fn gpubench(dir: &Path) -> Command {
-    let mut c = StdCommand::cargo_bin("gpubench").unwrap();
-    clean(&mut c, dir);
-    Command::from_std(c)
+    Command::from_std(clean(dir))
 }
 
 /// The variables `srun --ntasks=N --ntasks-per-node=2` sets for task `rank` of job 4242.
@@ -99,8 +91,7 @@ fn torchrun_env(rank: u32, world: u32, port: u16) -> Vec<(String, String)> {
 
 /// One rank's `gpubench run --device cpu` into `results`, with extra arguments.
 fn rank_cmd(dir: &Path, env: &[(String, String)], extra: &[&str]) -> StdCommand {
-    let mut c = StdCommand::cargo_bin("gpubench").unwrap();
-    clean(&mut c, dir);
+    let mut c = clean(dir);
     c.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .args([
             "run",
@@ -112,7 +103,7 @@ fn rank_cmd(dir: &Path, env: &[(String, String)], extra: &[&str]) -> StdCommand 
             "64",
         ])
         .args(["--results-dir", "results"])
-        .args(FAST)
+        .args(fast("5"))
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -127,14 +118,6 @@ fn run_rank(dir: &Path, env: &[(String, String)]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn read_json(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-}
-
-fn write_json(p: &Path, v: &Value) {
-    std::fs::write(p, serde_json::to_string_pretty(v).unwrap()).unwrap();
 }
 
 /// Makes a rank `factor` times slower in its file, consistently: every sample, every
@@ -423,12 +406,11 @@ fn auto_device_follows_the_local_rank_and_falls_back_to_the_cpu_without_a_gpu() 
     let tmp = tempfile::tempdir().unwrap();
     let mut env = torchrun_env(1, 2, 29500);
     env.push(("CUDA_VISIBLE_DEVICES".into(), "".into()));
-    let mut c = StdCommand::cargo_bin("gpubench").unwrap();
-    clean(&mut c, tmp.path());
+    let mut c = clean(tmp.path());
     let out = c
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .args(["run", "--n", "32", "--results-dir", "r"])
-        .args(FAST)
+        .args(fast("5"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -445,13 +427,6 @@ fn auto_device_follows_the_local_rank_and_falls_back_to_the_cpu_without_a_gpu() 
     );
 }
 
-fn one_line_error(cmd: &mut Command, needle: &str) {
-    let out = cmd.assert().code(2).get_output().clone();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("Error: ") && err.contains(needle), "{err}");
-}
-
 #[test]
 fn bad_cluster_input_is_one_line_and_measures_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -460,36 +435,42 @@ fn bad_cluster_input_is_one_line_and_measures_nothing() {
         let mut c = gpubench(dir);
         c.envs(env.iter().copied())
             .args(["run", "--device", "cpu", "--n", "32"])
-            .args(FAST)
+            .args(fast("5"))
             .args(extra);
         c
     };
     one_line_error(
         &mut run(&[("RANK", "1")], &[]),
-        "torchrun variables are incomplete: RANK is set but WORLD_SIZE is not",
+        2,
+        &["torchrun variables are incomplete: RANK is set but WORLD_SIZE is not"],
     );
     one_line_error(
         &mut run(&[("SLURM_PROCID", "4"), ("SLURM_NTASKS", "4")], &[]),
-        "SLURM_PROCID 4 is not below SLURM_NTASKS 4",
+        2,
+        &["SLURM_PROCID 4 is not below SLURM_NTASKS 4"],
     );
     one_line_error(
         &mut run(&[], &["--rank", "3", "--world-size", "2"]),
-        "--rank 3 is not below --world-size 2",
+        2,
+        &["--rank 3 is not below --world-size 2"],
     );
     one_line_error(
         &mut run(&[("RANK", "0"), ("WORLD_SIZE", "2")], &["--out", "x.json"]),
-        "--out names one file but this is rank 0 of 2",
+        2,
+        &["--out names one file but this is rank 0 of 2"],
     );
     one_line_error(
         &mut run(&[], &["--rendezvous", "tcp"]),
-        "--rendezvous needs ranks",
+        2,
+        &["--rendezvous needs ranks"],
     );
     one_line_error(
         &mut run(
             &[("OMPI_COMM_WORLD_RANK", "0"), ("OMPI_COMM_WORLD_SIZE", "2")],
             &["--rendezvous", "tcp"],
         ),
-        "--rendezvous tcp needs rank 0's address",
+        2,
+        &["--rendezvous tcp needs rank 0's address"],
     );
     one_line_error(
         &mut run(
@@ -500,29 +481,37 @@ fn bad_cluster_input_is_one_line_and_measures_nothing() {
             ],
             &[],
         ),
-        "SLURM_JOB_NODELIST: host list 'a[1-2]x'",
+        2,
+        &["SLURM_JOB_NODELIST: host list 'a[1-2]x'"],
     );
-    one_line_error(&mut run(&[], &["--rendezvous", "udp"]), "give tcp");
+    one_line_error(&mut run(&[], &["--rendezvous", "udp"]), 2, &["give tcp"]);
     // An earlier job's file is refused before measuring.
     std::fs::create_dir(dir.join("results")).unwrap();
     std::fs::write(dir.join("results/rank-00001.json"), "{}").unwrap();
     one_line_error(
         &mut run(&[("RANK", "1"), ("WORLD_SIZE", "2")], &[]),
-        "already holds rank-00001.json from an earlier job",
+        2,
+        &["already holds rank-00001.json from an earlier job"],
     );
     assert_eq!(
         std::fs::read_to_string(dir.join("results/rank-00001.json")).unwrap(),
         "{}"
     );
     // report: no folder, an empty folder, a bad threshold.
-    one_line_error(gpubench(dir).args(["report", "nowhere"]), "not a folder");
+    one_line_error(
+        gpubench(dir).args(["report", "nowhere"]),
+        2,
+        &["not a folder"],
+    );
     std::fs::create_dir(dir.join("empty")).unwrap();
     one_line_error(
         gpubench(dir).args(["report", "empty"]),
-        "holds no rank-NNNNN.json",
+        2,
+        &["holds no rank-NNNNN.json"],
     );
     one_line_error(
         gpubench(dir).args(["report", "results", "--threshold", "2"]),
-        "fraction",
+        2,
+        &["fraction"],
     );
 }

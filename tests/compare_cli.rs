@@ -1,11 +1,9 @@
 //! `gpubench compare A B` through the binary: shapes matched by dtype, ratios B / A, the
 //! best of each dtype, and what only one profile has.
 
-#[path = "fixtures/profiles.rs"]
-mod profiles;
+mod common;
 
-use assert_cmd::Command;
-use predicates::prelude::*;
+use common::{bin, one_line_error, profiles, stdout};
 
 #[test]
 fn side_by_side_with_ratios() {
@@ -30,15 +28,7 @@ fn side_by_side_with_ratios() {
     );
     let pa = profiles::write(dir.path(), "a.json", &a);
     let pb = profiles::write(dir.path(), "b.json", &b);
-    let out = Command::cargo_bin("gpubench")
-        .unwrap()
-        .args(["compare", pa.to_str().unwrap(), pb.to_str().unwrap()])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let out = String::from_utf8(out).unwrap();
+    let out = stdout(bin().args(["compare", pa.to_str().unwrap(), pb.to_str().unwrap()]));
     assert!(
         out.contains("A = ") && out.contains("NVIDIA A100-SXM4-80GB"),
         "{out}"
@@ -73,11 +63,9 @@ fn bad_profiles_are_usage_errors() {
     let good = profiles::write(dir.path(), "a.json", &profiles::sweep());
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{not json").unwrap();
-    Command::cargo_bin("gpubench")
-        .unwrap()
-        .args(["compare", good.to_str().unwrap(), bad.to_str().unwrap()])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("bad.json"))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+    one_line_error(
+        bin().args(["compare", good.to_str().unwrap(), bad.to_str().unwrap()]),
+        2,
+        &["bad.json"],
+    );
 }

@@ -15,8 +15,7 @@ mod common;
 use std::path::Path;
 
 use common::emulated::Emu;
-use common::{files_in, FAST};
-use serde_json::Value;
+use common::{close, files_in, flat, read_json, FAST};
 
 /// This binary speaks the CUDA 12 ABI (`--features cuda-12`): a few expectations differ.
 const CUDA_12: bool = cfg!(feature = "cuda-12");
@@ -43,16 +42,6 @@ fn rate(dtype: &str) -> f64 {
     RATES.iter().find(|(d, _)| *d == dtype).unwrap().1
 }
 
-fn load(path: &Path) -> Value {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn close(a: f64, b: f64, rel: f64) -> bool {
-    (a - b).abs() <= rel * b.abs()
-}
-
 fn args<'a>(base: &[&'a str]) -> Vec<&'a str> {
     base.iter().copied().chain(FAST).collect()
 }
@@ -77,11 +66,6 @@ fn assert_only(dir: &Path, want: &[&str]) {
     let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(got, want);
-}
-
-/// The text with every run of white space (line wraps included) folded to one space.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether every row of the run table says its result verified.
@@ -113,7 +97,7 @@ fn every_dtype_runs_at_the_configured_rate_and_verifies() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.device_opened);
-    let p = load(&dir.path().join("p.json"));
+    let p = read_json(&dir.path().join("p.json"));
     assert!(p["device"]["name"].as_str().unwrap().contains("Emulated"));
     assert_eq!(p["device"]["compute_capability"], "9.0");
     let results = p["results"].as_array().unwrap();
@@ -160,7 +144,7 @@ fn small_products_are_timed_as_products_not_launches() {
             ]),
         );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let p = load(&dir.path().join("p.json"));
+    let p = read_json(&dir.path().join("p.json"));
     let r = &p["results"][0];
     let median = r["stats_s"]["median"].as_f64().unwrap();
     let product = 2.0 * 128f64.powi(3) / (rate("fp16") * 1e12);
@@ -214,7 +198,7 @@ fn algorithm_search_never_picks_a_wrong_candidate() {
         ]),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let p = load(&dir.path().join("s.json"));
+    let p = read_json(&dir.path().join("s.json"));
     let results = p["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     for r in results {
@@ -268,7 +252,7 @@ fn sustained_run_shows_the_thermal_throttle() {
         "{}",
         warnings[0]
     );
-    let p = load(&dir.path().join("d.json"));
+    let p = read_json(&dir.path().join("d.json"));
     let r = &p["results"][0];
     let timeline = r["telemetry"]["timeline"].as_array().unwrap();
     let last = timeline.last().unwrap();
@@ -326,7 +310,7 @@ fn calibration_and_an_estimate_from_the_emulated_profile() {
         "{}",
         out.stdout
     );
-    let cal = load(&dir.path().join("cal.json"));
+    let cal = read_json(&dir.path().join("cal.json"));
     assert!(cal["shapes"].as_array().unwrap().len() >= 10);
 
     let out = emu.run(
@@ -412,7 +396,7 @@ fn device_lost_mid_sweep_keeps_the_points_done() {
         1,
         &["s.json", "points done are kept", "CUDA_ERROR_LAUNCH_FAILED"],
     );
-    let p = load(&dir.path().join("s.json"));
+    let p = read_json(&dir.path().join("s.json"));
     let done = p["results"].as_array().unwrap();
     assert!(!done.is_empty() && done.len() < 8, "{} points", done.len());
     assert!(done.iter().all(|r| r["verification"]["passed"] == true));
@@ -547,7 +531,7 @@ fn the_slower_of_several_devices_reports_its_rate() {
             ]),
         );
         assert_eq!(out.code, 0, "{}", out.stderr);
-        let p = load(&dir.path().join("p.json"));
+        let p = read_json(&dir.path().join("p.json"));
         let t = p["results"][0]["tflops"].as_f64().unwrap();
         assert!(close(t, rate("fp16") * factor, 0.02), "{dev}: {t}");
         assert_eq!(p["device"]["ordinal"], dev[5..].parse::<u32>().unwrap());
@@ -580,7 +564,7 @@ fn fp8_shapes_follow_cublaslt_rules() {
         "{}",
         out.stdout
     );
-    let p = load(&dir.path().join("f8.json"));
+    let p = read_json(&dir.path().join("f8.json"));
     let r = &p["results"][0];
     assert_eq!(r["fp8_fast_accum"], false);
     assert!(r["timing"].as_str().unwrap().contains("CUDA events"), "{r}");
@@ -598,7 +582,7 @@ fn a_mig_instance_is_recorded_by_its_mig_uuid() {
         ]),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let p = load(&dir.path().join("p.json"));
+    let p = read_json(&dir.path().join("p.json"));
     let uuid = p["device"]["uuid"].as_str().unwrap();
     assert!(uuid.starts_with("MIG-"), "{uuid}");
     assert_eq!(

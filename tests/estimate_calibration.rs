@@ -2,41 +2,22 @@
 //! the calibrated column beside the spec sheet, checked against `load_throughput`; a
 //! calibration of another architecture is refused (exit 2).
 
-mod estimate_fixture;
+mod common;
 
-use estimate_fixture::*;
+use common::{close, fast, json, text, tiny_config, usage_error};
 use gpubench::calibrate::file::load_throughput;
-
-const TINY: &str = r#"{"model_type":"llama","hidden_size":64,"intermediate_size":96,
- "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
- "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#;
 
 #[test]
 fn calibration_is_the_calibrated_column() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config.json");
-    std::fs::write(&cfg, TINY).unwrap();
+    let cfg = tiny_config(dir.path());
     let cal = dir.path().join("cal.json");
-    let (cfg_s, cal_s) = (cfg.to_str().unwrap(), cal.to_str().unwrap());
-    text(&[
-        "calibrate",
-        "--model-config",
-        cfg_s,
-        "--seq",
-        "32",
-        "--device",
-        "cpu",
-        "--warmup-iters",
-        "1",
-        "--warmup-time",
-        "0",
-        "--iters",
-        "2",
-        "--min-time",
-        "0",
-        "--out",
-        cal_s,
-    ]);
+    let (cfg_s, cal_s) = (cfg.as_str(), cal.to_str().unwrap());
+    let mut calibrate = vec!["calibrate", "--model-config", cfg_s, "--seq", "32"];
+    calibrate.extend(["--device", "cpu"]);
+    calibrate.extend(fast("2"));
+    calibrate.extend(["--out", cal_s]);
+    text(&calibrate);
     let want = load_throughput(&cal, None).unwrap();
     let v = json(&[
         "estimate",

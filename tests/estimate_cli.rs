@@ -2,16 +2,12 @@
 //! spec-sheet vs calibrated comparison with a measured profile, the inverse questions,
 //! warnings, and bad input (one line, exit 2).
 
-mod estimate_fixture;
+mod common;
 
-use estimate_fixture::*;
+use common::num as f;
+use common::planning::*;
+use common::*;
 use gpubench::dtype::DType;
-
-fn f(v: &serde_json::Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
 
 #[test]
 fn llama_65b_takes_20_8_days() {
@@ -94,7 +90,7 @@ fn gpus_for_100b_in_10_days_is_10684() {
     assert!(close(f(&v, "gpus_exact"), 10_683.76, 1e-5));
     assert!(f(&v, "days") <= 10.0);
     // Same through the GPU table's fp32 peak at 100 % MFU, which draws a warning.
-    let out = gpubench()
+    let out = bin()
         .args([
             "estimate", "--flops", "1.8e23", "--days", "10", "--gpu", "a100", "--dtype", "fp32",
             "--mfu", "1",
@@ -459,7 +455,7 @@ fn observed_rate_implies_mfu() {
     // With a profile, the same rate against the measured throughput too; above 100 % warns.
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "h100.json", &h100_sweep());
-    let out = gpubench()
+    let out = bin()
         .args([
             "estimate",
             "--model",
@@ -599,7 +595,7 @@ fn twice_the_gpus_half_the_days_through_the_binary() {
 
 #[test]
 fn data_warnings() {
-    let out = gpubench()
+    let out = bin()
         .args([
             "estimate",
             "--model",
@@ -620,7 +616,7 @@ fn data_warnings() {
         "{err}"
     );
     assert!(err.lines().all(|l| l.starts_with("warning: ")));
-    let out = gpubench()
+    let out = bin()
         .args([
             "estimate", "--model", "llama-7b", "--gpus", "64", "--gpu", "a100",
         ])

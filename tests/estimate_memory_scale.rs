@@ -2,15 +2,11 @@
 //! examples of docs/sources.md (97 GB; 140B tokens and 560 GB; 10× growth 3.16/3.16 vs
 //! 5.37/1.86), ZeRO sharding and fit, the presets, and bad input.
 
-mod estimate_fixture;
+mod common;
 
-use estimate_fixture::*;
-
-fn f(v: &serde_json::Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
+use common::num as f;
+use common::planning::*;
+use common::*;
 
 #[test]
 fn six_b_fp32_adamw_needs_97_gb() {
@@ -278,7 +274,7 @@ fn gpu_presets() {
     ] {
         assert!(out.contains(key), "{key} in {out}");
     }
-    let out = gpubench().args(["gpus", "--json"]).output().unwrap();
+    let out = bin().args(["gpus", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.as_array().unwrap().len() >= 11);
     let (one, _) = text(&["gpus", "a100"]);

@@ -1,9 +1,9 @@
 //! Snapshot tests of the CSV and Markdown exports of a fixture sweep profile: the exact text
 //! a user gets, so any change to a column, a unit or a rounding shows up here.
 
-#[path = "fixtures/profiles.rs"]
-mod profiles;
+mod common;
 
+use common::profiles;
 use gpubench::export::{csv, markdown};
 use gpubench::profile::Profile;
 

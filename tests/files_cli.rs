@@ -2,55 +2,19 @@
 //! measurement lost to a bad path or to another run saving at the same moment, partial work
 //! marked as such, and temporary files of killed processes cleaned up.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{gpubench, json_files, one_line_error, spawn_slow_sweep, wait_for_results, QUICK_RUN};
 use gpubench::profile::Profile;
 use predicates::prelude::*;
 
-fn gpubench(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("gpubench").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-/// A CPU run of well under a second.
-const QUICK: [&str; 14] = [
-    "run",
-    "--device",
-    "cpu",
-    "--dtype",
-    "fp32",
-    "--n",
-    "32",
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "2",
-    "--min-time=0",
-];
-
-fn json_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Asserts a one-line usage error (exit 2) whose line contains `needle`.
-fn refused(cmd: &mut Command, needle: &str) {
-    let out = cmd.assert().code(2).get_output().clone();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(needle), "expected {needle:?} in {err}");
+/// A quick CPU run in `dir` with `extra` arguments: refused as a usage error naming `needle`.
+fn refused(dir: &Path, extra: &[&str], needle: &str) {
+    one_line_error(gpubench(dir).args(QUICK_RUN).args(extra), 2, &[needle]);
 }
 
 #[cfg(unix)]
@@ -59,12 +23,7 @@ fn devices_fifos_and_folders_are_refused_and_untouched() {
     use std::os::unix::fs::FileTypeExt;
     let dir = tempfile::tempdir().unwrap();
     for dev in ["/dev/null", "/dev/full"] {
-        refused(
-            gpubench(dir.path())
-                .args(QUICK)
-                .args(["--out", dev, "--force"]),
-            "is a device",
-        );
+        refused(dir.path(), &["--out", dev, "--force"], "is a device");
         assert!(std::fs::metadata(dev).unwrap().file_type().is_char_device());
     }
     let fifo = dir.path().join("pipe");
@@ -74,26 +33,17 @@ fn devices_fifos_and_folders_are_refused_and_untouched() {
         .unwrap()
         .success());
     refused(
-        gpubench(dir.path())
-            .args(QUICK)
-            .arg("--out")
-            .arg(&fifo)
-            .arg("--force"),
+        dir.path(),
+        &["--out", fifo.to_str().unwrap(), "--force"],
         "FIFO",
     );
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     refused(
-        gpubench(dir.path())
-            .args(QUICK)
-            .arg("--export-csv")
-            .arg("/dev/null")
-            .arg("--force"),
+        dir.path(),
+        &["--export-csv", "/dev/null", "--force"],
         "--export-csv /dev/null: is a device",
     );
-    refused(
-        gpubench(dir.path()).args(QUICK).args(["--out", "somedir/"]),
-        "is a folder path",
-    );
+    refused(dir.path(), &["--out", "somedir/"], "is a folder path");
     assert!(json_files(dir.path()).is_empty());
 }
 
@@ -104,30 +54,24 @@ fn bad_paths_fail_before_measuring() {
     let link = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("gone/p.json"), &link).unwrap();
     refused(
-        gpubench(dir.path())
-            .args(QUICK)
-            .arg("--out")
-            .arg(&link)
-            .arg("--force"),
+        dir.path(),
+        &["--out", link.to_str().unwrap(), "--force"],
         "which does not exist",
     );
     refused(
-        gpubench(dir.path())
-            .args(QUICK)
-            .args(["--out", "newdir/p.json"]),
+        dir.path(),
+        &["--out", "newdir/p.json"],
         "folder newdir does not exist",
     );
     // Not even root can create files in /proc.
     refused(
-        gpubench(dir.path())
-            .args(QUICK)
-            .args(["--export-markdown", "/proc/gpubench.md"]),
+        dir.path(),
+        &["--export-markdown", "/proc/gpubench.md"],
         "--export-markdown /proc/gpubench.md",
     );
     refused(
-        gpubench(dir.path())
-            .args(QUICK)
-            .args(["--results-dir", "/proc/gpubench-results"]),
+        dir.path(),
+        &["--results-dir", "/proc/gpubench-results"],
         "--results-dir /proc/gpubench-results",
     );
     assert!(!dir.path().join("results").exists());
@@ -141,7 +85,7 @@ fn two_runs_saving_into_one_folder_at_once_keep_both() {
         let children: Vec<_> = (0..2)
             .map(|_| {
                 let mut c = std::process::Command::new(&exe);
-                c.current_dir(dir.path()).args(QUICK);
+                c.current_dir(dir.path()).args(QUICK_RUN);
                 if force {
                     c.arg("--force");
                 }
@@ -172,41 +116,13 @@ fn two_runs_saving_into_one_folder_at_once_keep_both() {
     }
 }
 
-/// Number of results in a profile being written, 0 while it is absent or mid-rename.
-fn results_in(p: &Path) -> usize {
-    std::fs::read_to_string(p)
-        .ok()
-        .and_then(|t| Profile::from_json(&t, "x").ok())
-        .map_or(0, |p| p.results.len())
-}
-
 #[cfg(unix)]
 #[test]
 fn a_killed_sweep_leaves_a_valid_file_marked_incomplete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep.json");
-    let exe = assert_cmd::cargo::cargo_bin("gpubench");
-    let mut child = std::process::Command::new(exe)
-        .args([
-            "sweep",
-            "--device",
-            "cpu",
-            "--n",
-            "8:800:8",
-            "--min-time",
-            "0.03",
-        ])
-        .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while results_in(&out) < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "no points saved");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let mut child = spawn_slow_sweep(&out, false);
+    wait_for_results(&out, 2, Duration::from_secs(30));
     child.kill().unwrap(); // SIGKILL: no chance to mark anything
     child.wait().unwrap();
     let p = Profile::load(&out).unwrap();
@@ -241,7 +157,7 @@ fn a_killed_sweep_leaves_a_valid_file_marked_incomplete() {
     let stale = dir.path().join(format!(".gpubench-{dead}-Zq81xy.tmp"));
     std::fs::write(&stale, vec![b' '; 1 << 20]).unwrap();
     gpubench(dir.path())
-        .args(QUICK)
+        .args(QUICK_RUN)
         .arg("--out")
         .arg(dir.path().join("next.json"))
         .assert()
@@ -254,7 +170,7 @@ fn a_finished_run_is_complete() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.json");
     gpubench(dir.path())
-        .args(QUICK)
+        .args(QUICK_RUN)
         .arg("--out")
         .arg(&out)
         .assert()

@@ -1,14 +1,10 @@
 //! `gpubench estimate` with a parallel layout and `gpubench plan` through the built binary:
 //! the table, the JSON keys, and every bad layout as one line with exit code 2.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{bin, fast, json, one_line_error, planning, tiny_config};
 use predicates::prelude::*;
-
-mod estimate_fixture;
-
-fn gpubench() -> Command {
-    Command::cargo_bin("gpubench").unwrap()
-}
 
 const LLAMA70: [&str; 22] = [
     "estimate",
@@ -35,19 +31,9 @@ const LLAMA70: [&str; 22] = [
     "selective",
 ];
 
-fn json_of(args: &[&str]) -> serde_json::Value {
-    let out = gpubench().args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
-
 #[test]
 fn estimate_with_a_layout_prints_the_breakdown() {
-    gpubench()
+    bin()
         .args(LLAMA70)
         .args(["--gpu", "h100-sxm"])
         .assert()
@@ -63,7 +49,7 @@ fn estimate_with_a_layout_prints_the_breakdown() {
 fn estimate_json_has_the_layout_keys_and_they_agree() {
     let mut args = LLAMA70.to_vec();
     args.extend(["--gpu", "h100-sxm"]);
-    let j = json_of(&args);
+    let j = json(&args);
     for k in [
         "step_time_s",
         "mfu",
@@ -106,9 +92,9 @@ fn dp_overlap_and_recomputation_move_the_figures() {
     let base = ["--gpu", "h100-sxm"];
     let mut a = LLAMA70.to_vec();
     a.extend(base);
-    let overlapped = json_of(&a);
+    let overlapped = json(&a);
     a.push("--no-dp-overlap");
-    let exposed = json_of(&a);
+    let exposed = json(&a);
     let k = |j: &serde_json::Value, key: &str| j["step_breakdown_s"][key].as_f64().unwrap();
     assert_eq!(
         k(&overlapped, "dp_comm_total"),
@@ -120,14 +106,14 @@ fn dp_overlap_and_recomputation_move_the_figures() {
     let i = full.iter().position(|s| *s == "selective").unwrap();
     full[i] = "full";
     full.extend(base);
-    let f = json_of(&full);
+    let f = json(&full);
     assert!(f["memory_per_gpu_gb"].as_f64() < overlapped["memory_per_gpu_gb"].as_f64());
     assert!(f["step_time_s"].as_f64() > overlapped["step_time_s"].as_f64());
 }
 
 #[test]
 fn plan_ranks_layouts_that_fit() {
-    gpubench()
+    bin()
         .args([
             "plan",
             "--model",
@@ -146,7 +132,7 @@ fn plan_ranks_layouts_that_fit() {
         .stdout(predicate::str::contains("layouts fit in 80 GB"))
         .stdout(predicate::str::contains("Fastest: tp"))
         .stdout(predicate::str::contains("Why:"));
-    let j = json_of(&[
+    let j = json(&[
         "plan",
         "--model",
         "gpt3-175b",
@@ -176,7 +162,7 @@ fn plan_ranks_layouts_that_fit() {
 /// Each bad layout: one line on standard error naming the problem, exit code 2, no output.
 #[test]
 fn bad_layouts_are_one_line_errors() {
-    let est = |extra: &[&str]| {
+    let est = |extra: &[&'static str]| {
         let mut a = vec![
             "estimate",
             "--model",
@@ -189,9 +175,9 @@ fn bad_layouts_are_one_line_errors() {
             "h100-sxm",
         ];
         a.extend(extra);
-        a.into_iter().map(String::from).collect::<Vec<_>>()
+        a
     };
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             est(&["--tp", "3"]),
             "does not divide llama-2-70b's 64 attention heads",
@@ -235,10 +221,7 @@ fn bad_layouts_are_one_line_errors() {
                 "1024",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "--gpus 1000 is not divisible by --tp 8 × --pp 4 = 32",
         ),
         (
@@ -252,10 +235,7 @@ fn bad_layouts_are_one_line_errors() {
                 "8",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "give --gpus N",
         ),
         (
@@ -271,10 +251,7 @@ fn bad_layouts_are_one_line_errors() {
                 "8",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "does not apply",
         ),
         (
@@ -290,10 +267,7 @@ fn bad_layouts_are_one_line_errors() {
                 "8",
                 "--gpu",
                 "a100-pcie",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "give --gpus-per-node N",
         ),
         (
@@ -307,10 +281,7 @@ fn bad_layouts_are_one_line_errors() {
                 "1024",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "no layout of llama-2-70b splits 7 GPUs",
         ),
         (
@@ -326,10 +297,7 @@ fn bad_layouts_are_one_line_errors() {
                 "4096",
                 "--gpu",
                 "h100",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "fits in 80 GB per GPU",
         ),
         (
@@ -341,36 +309,28 @@ fn bad_layouts_are_one_line_errors() {
                 "64",
                 "--global-batch",
                 "64",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            ],
             "give --gpu NAME",
         ),
     ];
     for (args, want) in cases {
-        let out = gpubench().args(&args).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
+        one_line_error(bin().args(&args), 2, &[want]);
     }
 }
 
 #[test]
 fn a_measured_profile_and_a_comm_profile_replace_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let prof = estimate_fixture::write(dir.path(), "h100.json", &estimate_fixture::h100_sweep());
+    let prof = planning::write(dir.path(), "h100.json", &planning::h100_sweep());
     let mut spec = LLAMA70.to_vec();
     spec.extend(["--gpu", "h100-sxm"]);
-    let base = json_of(&spec);
+    let base = json(&spec);
     // The profile's best valid bf16 result (794.5 TFLOPS) replaces peak × GEMM efficiency; its
     // device names the GPU row.
     let mut measured = LLAMA70.to_vec();
     let p = prof.display().to_string();
     measured.extend(["--profile", p.as_str()]);
-    let m = json_of(&measured);
+    let m = json(&measured);
     assert_eq!(m["gpu"], "h100-sxm");
     assert!(m["hardware"]["compute_note"]
         .as_str()
@@ -390,20 +350,14 @@ fn a_measured_profile_and_a_comm_profile_replace_the_table() {
     let cp = comm.display().to_string();
     let mut with_comm = spec.clone();
     with_comm.extend(["--comm-profile", cp.as_str()]);
-    let w = json_of(&with_comm);
+    let w = json(&with_comm);
     let tp = |j: &serde_json::Value| j["step_breakdown_s"]["tp_comm"].as_f64().unwrap();
     assert!(tp(&w) > 1.5 * tp(&base), "{} vs {}", tp(&w), tp(&base));
     assert_eq!(c(&w), c(&base));
 
     // A broken one is a one-line error naming the file.
     std::fs::write(&comm, r#"{"kind":"comm","curves":{"nvlink":[[1,1]]}}"#).unwrap();
-    let out = gpubench().args(&with_comm).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("unknown scope 'nvlink'") && err.trim_end().lines().count() == 1,
-        "{err}"
-    );
+    one_line_error(bin().args(&with_comm), 2, &["unknown scope 'nvlink'"]);
 }
 
 /// A 'gpubench calibrate' file as --profile: the model's own measured GEMM, attention and copy
@@ -412,17 +366,9 @@ fn a_measured_profile_and_a_comm_profile_replace_the_table() {
 #[test]
 fn a_calibration_file_gives_the_rates() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config.json");
-    std::fs::write(
-        &cfg,
-        r#"{"model_type":"llama","hidden_size":64,"intermediate_size":96,
- "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
- "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#,
-    )
-    .unwrap();
     let cal = dir.path().join("cal.json");
-    let (c, k) = (cfg.display().to_string(), cal.display().to_string());
-    gpubench()
+    let (c, k) = (tiny_config(dir.path()), cal.display().to_string());
+    bin()
         .current_dir(dir.path())
         .args([
             "calibrate",
@@ -434,19 +380,10 @@ fn a_calibration_file_gives_the_rates() {
             "2",
         ])
         .args(["--device", "cpu", "--out", &k])
-        .args([
-            "--warmup-iters",
-            "1",
-            "--warmup-time",
-            "0",
-            "--iters",
-            "2",
-            "--min-time",
-            "0",
-        ])
+        .args(fast("2"))
         .assert()
         .success();
-    let j = json_of(&[
+    let j = json(&[
         "estimate",
         "--model-config",
         &c,

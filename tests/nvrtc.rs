@@ -7,9 +7,9 @@
 //! the backend's options, into a CUBIN for every architecture NVRTC lists, plus PTX for the
 //! newest one (the path a device newer than NVRTC takes).
 
-#[path = "common/nvidia.rs"]
-mod nvidia;
+mod common;
 
+use common::nvidia;
 use gpubench::backend::cuda::nvrtc::{self, Image, Target};
 
 /// The kernel names each source defines (what the backend looks up).

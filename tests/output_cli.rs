@@ -2,69 +2,13 @@
 //! (and `--wide`), warnings on noisy figures, `show` on a sweep, numbers with their digits
 //! and units, help examples, completions and the man page.
 
-#[path = "fixtures/profiles.rs"]
-mod profiles;
+mod common;
 
-use std::path::Path;
-
-use assert_cmd::Command;
+use common::profiles::{self, run_with_samples};
+use common::{fast, flat, gpubench, stdout, SWEEP_FAST};
 use gpubench::profile::Profile;
 use predicates::prelude::*;
-use serde_json::{json, Value};
-
-fn gpubench(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("gpubench").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
-}
-
-/// The text with every run of whitespace (line breaks of wrapped notes too) as one space.
-fn flat(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-const FAST: [&str; 8] = [
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "6",
-    "--min-time",
-    "0",
-];
-
-/// A run profile whose result has these samples (seconds per 1024³ product).
-fn run_with_samples(samples: &[f64]) -> Value {
-    let mut r = profiles::result("bf16", 1024, 1024, 1024, 400.0, true);
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    };
-    let mean = samples.iter().sum::<f64>() / n as f64;
-    let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let flops = 2.0 * 1024f64.powi(3);
-    r["samples_s"] = json!(samples);
-    r["stats_s"] = json!({"count": n, "median": median, "mean": mean, "min": sorted[0],
-                          "max": sorted[n - 1], "stddev": var.sqrt()});
-    r["tflops"] = json!(flops / median / 1e12);
-    r["tflops_min"] = json!(flops / sorted[n - 1] / 1e12);
-    r["tflops_max"] = json!(flops / sorted[0] / 1e12);
-    profiles::profile(
-        "run",
-        "NVIDIA H100 80GB HBM3",
-        "2026-12-01T23:06:15Z",
-        vec![r],
-    )
-}
+use serde_json::Value;
 
 #[test]
 fn run_table_fits_100_columns_and_wide_shows_everything() {
@@ -72,7 +16,7 @@ fn run_table_fits_100_columns_and_wide_shows_everything() {
     let text = stdout(
         gpubench(tmp.path())
             .args(["run", "--device", "cpu", "--n", "96", "--no-save"])
-            .args(FAST),
+            .args(fast("6")),
     );
     for l in text.lines() {
         assert!(l.chars().count() <= 100, "{} wide: {l}", l.chars().count());
@@ -81,7 +25,7 @@ fn run_table_fits_100_columns_and_wide_shows_everything() {
     let wide = stdout(
         gpubench(tmp.path())
             .args(["run", "--device", "cpu", "--n", "96", "--no-save", "--wide"])
-            .args(FAST),
+            .args(fast("6")),
     );
     let header = wide.lines().find(|l| l.starts_with("dtype")).unwrap();
     assert!(header.contains("derived peak (TFLOPS)") && header.contains("verification"));
@@ -143,7 +87,7 @@ fn tiny_cpu_products_warn() {
     let text = stdout(
         gpubench(tmp.path())
             .args(["run", "--device", "cpu", "--n", "16", "--no-save"])
-            .args(FAST),
+            .args(fast("6")),
     );
     let text = flat(&text);
     assert!(
@@ -158,7 +102,7 @@ fn json_runs_warn_on_standard_error() {
     let tmp = tempfile::tempdir().unwrap();
     let out = gpubench(tmp.path())
         .args(["run", "--device", "cpu", "--n", "16", "--no-save", "--json"])
-        .args(FAST)
+        .args(fast("6"))
         .assert()
         .success()
         .get_output()
@@ -178,7 +122,7 @@ fn cpu_run_has_no_training_estimate_and_k_alone_keeps_n() {
     let out = stdout(
         gpubench(tmp.path())
             .args(["run", "--device", "cpu", "--k", "64", "--out", "p.json"])
-            .args(FAST),
+            .args(fast("6")),
     );
     assert!(!out.contains("Calibrated estimate"), "{out}");
     assert!(!out.contains("days"), "{out}");
@@ -237,26 +181,13 @@ fn show_on_a_sweep_prints_the_sweep_summary() {
 #[test]
 fn cpu_sweep_says_the_backend_offers_one_algorithm() {
     let tmp = tempfile::tempdir().unwrap();
-    let args = [
-        "sweep",
-        "--device",
-        "cpu",
-        "--n",
-        "32,64",
-        "--warmup-iters",
-        "1",
-        "--warmup-time",
-        "0",
-        "--iters",
-        "2",
-        "--min-time",
-        "0",
-        "--settle-time",
-        "0",
-        "-o",
-        "s.json",
-    ];
-    let text = flat(&stdout(gpubench(tmp.path()).args(args)));
+    let args = ["sweep", "--device", "cpu", "--n", "32,64"];
+    let text = flat(&stdout(
+        gpubench(tmp.path())
+            .args(args)
+            .args(SWEEP_FAST)
+            .args(["-o", "s.json"]),
+    ));
     assert!(
         text.contains("one algorithm per shape (the CPU backend offers no choice)"),
         "{text}"

@@ -1,10 +1,9 @@
 //! `gpubench plot` through the binary: the SVG parses as XML and holds the expected series,
 //! for a sweep and for a sustained run; bad output paths are usage errors.
 
-#[path = "fixtures/profiles.rs"]
-mod profiles;
+mod common;
 
-use assert_cmd::Command;
+use common::{bin, one_line_error, profiles};
 use predicates::prelude::*;
 
 fn texts(svg: &str) -> Vec<String> {
@@ -21,8 +20,7 @@ fn plot(fixture: &serde_json::Value) -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let p = profiles::write(dir.path(), "p.json", fixture);
     let out = dir.path().join("out.svg");
-    Command::cargo_bin("gpubench")
-        .unwrap()
+    bin()
         .args(["plot", p.to_str().unwrap(), "-o", out.to_str().unwrap()])
         .assert()
         .success()
@@ -88,7 +86,6 @@ fn sustained_plot_has_telemetry_over_time() {
 fn default_output_and_bad_paths() {
     let dir = tempfile::tempdir().unwrap();
     let p = profiles::write(dir.path(), "p.json", &profiles::sweep());
-    let bin = || Command::cargo_bin("gpubench").unwrap();
     bin().args(["plot", p.to_str().unwrap()]).assert().success();
     assert!(dir.path().join("p.svg").exists());
     // Existing file, PNG, and a missing profile: one-line usage errors, exit 2.
@@ -97,13 +94,7 @@ fn default_output_and_bad_paths() {
         vec!["plot", p.to_str().unwrap(), "-o", "x.png"],
         vec!["plot", "no-such.json", "-o", "y.svg"],
     ] {
-        bin()
-            .current_dir(dir.path())
-            .args(&args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::starts_with("Error: "))
-            .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+        one_line_error(bin().current_dir(dir.path()).args(&args), 2, &[]);
     }
     assert!(!dir.path().join("x.png").exists());
     assert!(!dir.path().join("y.svg").exists());

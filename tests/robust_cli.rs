@@ -2,46 +2,21 @@
 //! documented exit code, never a panic, a hang, an abort or raw terminal controls; plus a
 //! structural fuzz of every loader and of the commands that read what loads.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::{fast, gpubench, one_line_error, read_json, std_bin, QUICK_RUN};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-fn gpubench(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("gpubench").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-const FAST: [&str; 7] = [
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "2",
-    "--min-time=0",
-];
-
+/// A LLaMA-style config like `common::TINY_LLAMA` but with an MLP of 128.
 const TINY: &str = r#"{"model_type":"llama","hidden_size":64,"intermediate_size":128,
  "num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":100,
  "max_position_embeddings":64,"tie_word_embeddings":false,"_name_or_path":"tiny-llama"}"#;
-
-/// Asserts a one-line `Error:` on stderr, exit `code`, containing every `needle`.
-fn one_line(cmd: &mut Command, code: i32, needles: &[&str]) {
-    let out = cmd.assert().code(code).get_output().clone();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.starts_with("Error: "), "{err}");
-    assert!(!err.contains("internal error"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in {err}");
-    }
-}
 
 #[test]
 fn flags_name_themselves_and_what_they_expect() {
@@ -55,16 +30,16 @@ fn flags_name_themselves_and_what_they_expect() {
         ("--duration", "-3", "above 0"),
         ("--n", "-5", "positive whole number"),
     ] {
-        one_line(gpubench(p).args(run).args([flag, v]), 2, &[flag, want]);
+        one_line_error(gpubench(p).args(run).args([flag, v]), 2, &[flag, want]);
     }
-    one_line(
+    one_line_error(
         gpubench(p)
             .args(run)
             .args(["--iters", "50", "--max-iters", "5"]),
         2,
         &["--iters 50 is more than --max-iters 5"],
     );
-    one_line(gpubench(p).arg("show"), 2, &["<FILE>"]);
+    one_line_error(gpubench(p).arg("show"), 2, &["<FILE>"]);
     for (args, want) in [
         (
             vec![
@@ -84,7 +59,7 @@ fn flags_name_themselves_and_what_they_expect() {
             "1024 positions",
         ),
     ] {
-        one_line(gpubench(p).args(&args), 2, &[want]);
+        one_line_error(gpubench(p).args(&args), 2, &[want]);
     }
     let cfg = p.join("huge.json");
     std::fs::write(
@@ -92,7 +67,7 @@ fn flags_name_themselves_and_what_they_expect() {
         TINY.replace("\"hidden_size\":64", "\"hidden_size\":1e300"),
     )
     .unwrap();
-    one_line(
+    one_line_error(
         gpubench(p).args(["memory", "--model-config"]).arg(&cfg),
         2,
         &["hidden_size", "up to 1000000000"],
@@ -103,8 +78,7 @@ fn flags_name_themselves_and_what_they_expect() {
 fn cpu_profile(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
     gpubench(dir)
-        .args(["run", "--device", "cpu", "--dtype", "fp32", "--n", "32"])
-        .args(FAST)
+        .args(QUICK_RUN)
         .args(extra)
         .arg("--out")
         .arg(&out)
@@ -140,7 +114,7 @@ fn damaged_and_foreign_files_are_named() {
         for cmd in ["show", "plot"] {
             let mut c = gpubench(p);
             c.arg(cmd).arg(&f).timeout(Duration::from_secs(20));
-            one_line(&mut c, 2, &[want, "bad-"]);
+            one_line_error(&mut c, 2, &[want, "bad-"]);
         }
         v["results"][0][field] = saved;
     }
@@ -163,17 +137,17 @@ fn damaged_and_foreign_files_are_named() {
     gpubench(p)
         .args(["calibrate", "--model-config", "config.json", "--seq", "16"])
         .args(["--micro-batch", "1", "--device", "cpu"])
-        .args(FAST)
+        .args(fast("2"))
         .arg("--out")
         .arg(&cal)
         .assert()
         .success();
-    one_line(
+    one_line_error(
         gpubench(p).arg("show").arg(&cal),
         2,
         &["is a gpubench calibration", "estimate --calibration"],
     );
-    one_line(
+    one_line_error(
         gpubench(p)
             .args([
                 "estimate", "--params", "7e9", "--tokens", "1e12", "--gpus", "8",
@@ -401,13 +375,6 @@ fn run_limited(mut cmd: Std, dir: &Path) -> (Option<i32>, String) {
     }
 }
 
-/// The binary with `args`, for [`run_limited`].
-fn bin(args: &[&str]) -> Std {
-    let mut c = Std::new(assert_cmd::cargo::cargo_bin("gpubench"));
-    c.args(args);
-    c
-}
-
 #[test]
 fn fuzzed_files_never_panic_hang_or_print_controls() {
     let d = tempfile::tempdir().unwrap();
@@ -426,7 +393,7 @@ fn fuzzed_files_never_panic_hang_or_print_controls() {
             "--settle-time",
             "0",
         ])
-        .args(FAST)
+        .args(fast("2"))
         .arg("-o")
         .arg(&sweep)
         .assert()
@@ -435,18 +402,16 @@ fn fuzzed_files_never_panic_hang_or_print_controls() {
     gpubench(p)
         .args(["calibrate", "--model-config", "config.json", "--seq", "16"])
         .args(["--micro-batch", "1", "--device", "cpu"])
-        .args(FAST)
+        .args(fast("2"))
         .arg("--out")
         .arg(&cal)
         .assert()
         .success();
-    let load =
-        |f: &Path| -> Value { serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap() };
     let bases = [
-        ("run", load(&run)),
-        ("sustained", load(&sustained)),
-        ("sweep", load(&sweep)),
-        ("calibration", load(&cal)),
+        ("run", read_json(&run)),
+        ("sustained", read_json(&sustained)),
+        ("sweep", read_json(&sweep)),
+        ("calibration", read_json(&cal)),
         ("config", serde_json::from_str(TINY).unwrap()),
     ];
     let cases: usize = std::env::var("GPUBENCH_FUZZ_CASES")
@@ -511,7 +476,7 @@ fn fuzzed_files_never_panic_hang_or_print_controls() {
                 ],
             };
             for args in commands {
-                let (code, err) = run_limited(bin(&args), p);
+                let (code, err) = run_limited(std_bin(&args), p);
                 assert!(
                     matches!(code, Some(0..=2)),
                     "case {case} {kind}: gpubench {args:?} exited {code:?}: {err}\n{v}"

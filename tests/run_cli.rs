@@ -2,40 +2,10 @@
 //! end-to-end run with verification, the saved profile, and every bad-input case (one line,
 //! exit 2 or 1, no file left behind).
 
-use std::path::Path;
+mod common;
 
-use assert_cmd::Command;
+use common::{files_in, gpubench, one_line_error, FAST};
 use predicates::prelude::*;
-
-fn gpubench(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("gpubench").unwrap();
-    c.current_dir(dir);
-    c
-}
-
-/// Short timing so a CPU run takes well under a second.
-const FAST: [&str; 8] = [
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "3",
-    "--min-time",
-    "0",
-];
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 #[test]
 fn cpu_run_end_to_end_saves_a_verified_profile() {
@@ -124,15 +94,6 @@ fn non_square_shape_and_json_output() {
     assert!(tmp.path().join("p.json").exists());
 }
 
-fn assert_one_line_error(cmd: &mut Command, code: i32, needle: &str) {
-    let out = cmd.assert().code(code).get_output().clone();
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("Error: "), "{err}");
-    assert!(err.contains(needle), "{err} lacks {needle}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"));
-}
-
 #[test]
 fn bad_sizes_are_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -143,16 +104,16 @@ fn bad_sizes_are_usage_errors() {
         ("1.5", "not a size"),
         ("99999999999", "limit"),
     ] {
-        assert_one_line_error(
+        one_line_error(
             gpubench(tmp.path()).args(["run", "--device", "cpu", "--n", n]),
             2,
-            needle,
+            &[needle],
         );
     }
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["run", "--device", "cpu", "--m", "0", "--n", "8"]),
         2,
-        "--m",
+        &["--m"],
     );
     assert!(files_in(tmp.path()).is_empty(), "no file left behind");
 }
@@ -160,20 +121,20 @@ fn bad_sizes_are_usage_errors() {
 #[test]
 fn unknown_or_unsupported_dtype_and_device() {
     let tmp = tempfile::tempdir().unwrap();
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["run", "--device", "cpu", "--dtype", "fp12"]),
         2,
-        "unknown dtype 'fp12'",
+        &["unknown dtype 'fp12'"],
     );
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["run", "--device", "cpu", "--dtype", "bf16", "--n", "8"]),
         2,
-        "not supported on the CPU",
+        &["not supported on the CPU"],
     );
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["run", "--device", "tpu"]),
         2,
-        "unknown device",
+        &["unknown device"],
     );
     assert!(files_in(tmp.path()).is_empty() || files_in(&tmp.path().join("results")).is_empty());
 }
@@ -182,12 +143,12 @@ fn unknown_or_unsupported_dtype_and_device() {
 fn size_too_large_for_memory_says_needed_and_free() {
     let tmp = tempfile::tempdir().unwrap();
     // 3 × 2_000_000² × 8 bytes = 96 TB: no machine has it free.
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args([
             "run", "--device", "cpu", "--dtype", "fp64", "--n", "2000000",
         ]),
         2,
-        "is free",
+        &["is free"],
     );
     assert!(files_in(&tmp.path().join("results")).is_empty());
 }
@@ -195,7 +156,7 @@ fn size_too_large_for_memory_says_needed_and_free() {
 #[test]
 fn unwritable_or_existing_out() {
     let tmp = tempfile::tempdir().unwrap();
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args([
             "run",
             "--device",
@@ -206,13 +167,13 @@ fn unwritable_or_existing_out() {
             "/nonexistent-dir/x.json",
         ]),
         2,
-        "does not exist",
+        &["does not exist"],
     );
     std::fs::write(tmp.path().join("taken.json"), "keep me").unwrap();
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["run", "--device", "cpu", "--n", "8", "--out", "taken.json"]),
         2,
-        "--force",
+        &["--force"],
     );
     assert_eq!(
         std::fs::read_to_string(tmp.path().join("taken.json")).unwrap(),
@@ -244,7 +205,7 @@ fn unwritable_or_existing_out() {
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
         // root can write anywhere; only check where permissions bite
         if tempfile::tempfile_in(&ro).is_err() {
-            assert_one_line_error(
+            one_line_error(
                 gpubench(tmp.path()).args([
                     "run",
                     "--device",
@@ -255,7 +216,7 @@ fn unwritable_or_existing_out() {
                     "ro/x.json",
                 ]),
                 2,
-                "cannot write",
+                &["cannot write"],
             );
         }
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -271,31 +232,31 @@ fn unwritable_or_existing_out() {
 fn show_rejects_bad_files_naming_them() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("garbage.json"), "{not json").unwrap();
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["show", "garbage.json"]),
         2,
-        "garbage.json: not a gpubench profile",
+        &["garbage.json: not a gpubench profile"],
     );
     std::fs::write(tmp.path().join("future.json"), r#"{"schema_version": 99}"#).unwrap();
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["show", "future.json"]),
         2,
-        "schema version 99",
+        &["schema version 99"],
     );
     std::fs::write(
         tmp.path().join("partial.json"),
         r#"{"schema_version": 1, "results": []}"#,
     )
     .unwrap();
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["show", "partial.json"]),
         2,
-        "partial.json: malformed profile",
+        &["partial.json: malformed profile"],
     );
-    assert_one_line_error(
+    one_line_error(
         gpubench(tmp.path()).args(["show", "missing.json"]),
         2,
-        "missing.json",
+        &["missing.json"],
     );
 }
 

@@ -1,68 +1,49 @@
 //! `gpubench sweep` through the binary on the CPU: range errors, an end-to-end sweep with
 //! exports, a non-square grid, and Ctrl-C keeping the points done.
 
-use std::path::Path;
+mod common;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use common::{bin, one_line_error, spawn_slow_sweep, wait_for_results, SWEEP_FAST};
 use gpubench::profile::Profile;
 use predicates::prelude::*;
 
-/// Short timing so each CPU point takes milliseconds.
-const QUICK: [&str; 10] = [
-    "--warmup-iters",
-    "1",
-    "--warmup-time",
-    "0",
-    "--iters",
-    "2",
-    "--min-time",
-    "0",
-    "--settle-time",
-    "0",
-];
-
-fn bin() -> Command {
-    Command::cargo_bin("gpubench").unwrap()
-}
-
-fn usage_error(args: &[&str], needle: &str) {
-    bin()
-        .args(["sweep", "--device", "cpu"])
-        .args(args)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::starts_with("Error: "))
-        .stderr(predicate::str::contains(needle))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
-}
-
 #[test]
 fn range_errors_are_one_line_usage_errors() {
-    usage_error(&["--n", "1024:0:0"], "step 0");
-    usage_error(&["--n", "5:1:1"], "stop 1 is below start 5");
-    usage_error(&["--n", "64:128:0"], "step 0");
-    usage_error(&["--n", "0:64:8"], "start 0");
-    usage_error(&["--n", "1:2147483647:1"], "more than the limit");
-    usage_error(
-        &["--m", "1:300:1", "--n", "1:300:1", "--k", "8"],
-        "300 × 300 × 1 points",
-    );
-    usage_error(
-        &[
-            "--m",
-            "2147483647",
-            "--n",
-            "2147483647",
-            "--k",
-            "2147483647",
-        ],
-        "overflow",
-    );
-    usage_error(&["--m", "64", "--n", "64"], "--k is missing");
-    usage_error(&[], "give --n");
-    usage_error(&["--n", "64", "--dtype", "fp7"], "unknown dtype");
+    let cases: [(&[&str], &str); 10] = [
+        (&["--n", "1024:0:0"], "step 0"),
+        (&["--n", "5:1:1"], "stop 1 is below start 5"),
+        (&["--n", "64:128:0"], "step 0"),
+        (&["--n", "0:64:8"], "start 0"),
+        (&["--n", "1:2147483647:1"], "more than the limit"),
+        (
+            &["--m", "1:300:1", "--n", "1:300:1", "--k", "8"],
+            "300 × 300 × 1 points",
+        ),
+        (
+            &[
+                "--m",
+                "2147483647",
+                "--n",
+                "2147483647",
+                "--k",
+                "2147483647",
+            ],
+            "overflow",
+        ),
+        (&["--m", "64", "--n", "64"], "--k is missing"),
+        (&[], "give --n"),
+        (&["--n", "64", "--dtype", "fp7"], "unknown dtype"),
+    ];
+    for (args, needle) in cases {
+        one_line_error(
+            bin().args(["sweep", "--device", "cpu"]).args(args),
+            2,
+            &[needle],
+        );
+    }
 }
 
 #[test]
@@ -75,7 +56,7 @@ fn cpu_sweep_end_to_end_with_exports() {
         .args([
             "sweep", "--device", "cpu", "--dtype", "fp32", "--n", "16:48:16",
         ])
-        .args(QUICK)
+        .args(SWEEP_FAST)
         .arg("-o")
         .arg(&out)
         .arg("--export-csv")
@@ -117,7 +98,7 @@ fn non_square_grid_and_json_output() {
         .args([
             "sweep", "--device", "cpu", "--m", "16,32", "--n", "24", "--k", "8:16:8",
         ])
-        .args(QUICK)
+        .args(SWEEP_FAST)
         .arg("-o")
         .arg(&out)
         .arg("--json")
@@ -134,41 +115,14 @@ fn non_square_grid_and_json_output() {
     );
 }
 
-fn results_in(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| Profile::from_json(&t, "partial").ok())
-        .map_or(0, |p| p.results.len())
-}
-
 #[cfg(unix)]
 #[test]
 fn ctrl_c_keeps_the_points_done() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("i.json");
-    let exe = assert_cmd::cargo::cargo_bin("gpubench");
     // 100 points of at least 30 ms each: seconds of work, stopped after two points.
-    let child = std::process::Command::new(exe)
-        .args([
-            "sweep",
-            "--device",
-            "cpu",
-            "--n",
-            "8:800:8",
-            "--min-time",
-            "0.03",
-        ])
-        .args(["--warmup-time", "0", "--settle-time", "0", "-o"])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t0 = Instant::now();
-    while results_in(&out) < 2 {
-        assert!(t0.elapsed() < Duration::from_secs(20), "no points saved");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let child = spawn_slow_sweep(&out, true);
+    wait_for_results(&out, 2, Duration::from_secs(20));
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -10,6 +10,8 @@
 //! finds nothing to do. Symlink directories are made under a temporary name and renamed into
 //! place, so racing processes end up with one complete directory.
 
+#![allow(dead_code)] // each test binary uses part of this module
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,7 +50,6 @@ pub fn library(variant: Variant) -> PathBuf {
 }
 
 fn build(variant: Variant) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (dir, features) = match variant {
         Variant::Full => ("emulated-device", None),
         Variant::MissingSymbol => (
@@ -57,26 +58,10 @@ fn build(variant: Variant) -> PathBuf {
         ),
     };
     let target = target_dir().join(dir);
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(&cargo);
-    cmd.arg("build")
-        .arg("--quiet")
-        .arg("--lib")
-        .arg("--manifest-path")
-        .arg(root.join("tests/emulated-device/Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target);
+    let (cargo, mut cmd) = emulator_cargo("build", &target);
+    cmd.arg("--lib");
     if let Some(f) = features {
         cmd.args(["--features", f]);
-    }
-    // the outer `cargo test`'s settings are not the emulator's
-    for v in [
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-    ] {
-        cmd.env_remove(v);
     }
     let out = cmd
         .output()
@@ -101,18 +86,19 @@ fn build(variant: Variant) -> PathBuf {
     so
 }
 
-/// Runs the emulator package's own tests (its strict rules through its C entry points) in the
-/// same target directory as [`library`]; returns cargo's output when they fail.
-pub fn own_tests() -> Result<(), String> {
+/// `cargo <subcommand> --quiet` on the emulator's package with its own `target` directory;
+/// returns the cargo program too, for messages.
+fn emulator_cargo(subcommand: &str, target: &Path) -> (OsString, Command) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
-    cmd.arg("test")
+    cmd.arg(subcommand)
         .arg("--quiet")
         .arg("--manifest-path")
         .arg(root.join("tests/emulated-device/Cargo.toml"))
         .arg("--target-dir")
-        .arg(target_dir().join("emulated-device"));
+        .arg(target);
+    // the outer `cargo test`'s settings are not the emulator's
     for v in [
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
@@ -121,6 +107,13 @@ pub fn own_tests() -> Result<(), String> {
     ] {
         cmd.env_remove(v);
     }
+    (cargo, cmd)
+}
+
+/// Runs the emulator package's own tests (its strict rules through its C entry points) in the
+/// same target directory as [`library`]; returns cargo's output when they fail.
+pub fn own_tests() -> Result<(), String> {
+    let (cargo, mut cmd) = emulator_cargo("test", &target_dir().join("emulated-device"));
     let out = cmd
         .output()
         .map_err(|e| format!("running {cargo:?} test: {e}"))?;

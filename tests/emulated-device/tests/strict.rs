@@ -308,25 +308,90 @@ fn module_loading_checks_ptx_isa_and_cubin_architecture() {
     release();
 }
 
+/// A fresh stream with `hold_stream` loaded and the pinned flags it reads and writes: word 0
+/// releases the hold, word 1 says it timed out.
+struct Held {
+    module: *mut c_void,
+    hold: *mut c_void,
+    stream: *mut c_void,
+    pinned: *mut c_void,
+    flags: *mut u32,
+    dflags: u64,
+}
+
+impl Held {
+    /// Loads the module, makes the stream and maps the flags (in the current context).
+    unsafe fn new() -> Held {
+        let src = ".version 9.0\n.target sm_90\n.address_size 64\n.visible .entry hold_stream(\n)\n{\nret;\n}\n\0";
+        unsafe {
+            let mut module = null_mut();
+            assert_eq!(
+                cuModuleLoadData(&mut module, src.as_ptr() as *const c_void),
+                0
+            );
+            let mut hold = null_mut();
+            assert_eq!(
+                cuModuleGetFunction(&mut hold, module, c"hold_stream".as_ptr()),
+                0
+            );
+            let mut stream = null_mut();
+            assert_eq!(cuStreamCreate(&mut stream, 1), 0);
+            let mut pinned = null_mut();
+            assert_eq!(cuMemHostAlloc(&mut pinned, 8, 0x3), 0);
+            let mut dflags = 0u64;
+            assert_eq!(cuMemHostGetDevicePointer_v2(&mut dflags, pinned, 0), 0);
+            Held {
+                module,
+                hold,
+                stream,
+                pinned,
+                flags: pinned as *mut u32,
+                dflags,
+            }
+        }
+    }
+
+    /// Launches `hold_stream`: the stream waits until word 0 is set or `timeout_ns` pass.
+    unsafe fn hold(&self, timeout_ns: u64) {
+        let (rel, out) = (self.dflags, self.dflags + 4);
+        let mut args = [
+            &rel as *const u64 as *mut c_void,
+            &timeout_ns as *const u64 as *mut c_void,
+            &out as *const u64 as *mut c_void,
+        ];
+        let launched = unsafe {
+            cuLaunchKernel(
+                self.hold,
+                1,
+                1,
+                1,
+                1,
+                1,
+                1,
+                0,
+                self.stream,
+                args.as_mut_ptr(),
+                null_mut(),
+            )
+        };
+        assert_eq!(launched, 0);
+    }
+
+    /// Frees the flags, destroys the stream and unloads the module.
+    fn destroy(self) {
+        assert_eq!(cuMemFreeHost(self.pinned), 0);
+        assert_eq!(cuStreamDestroy_v2(self.stream), 0);
+        assert_eq!(cuModuleUnload(self.module), 0);
+    }
+}
+
 /// Queues `n` products of `m³` fp16 on a fresh stream with an event pair around each,
 /// optionally behind `hold_stream`; returns the per-product event times (seconds).
 fn timed_products(m: u64, n: usize, hold: bool) -> Vec<f64> {
     ctx();
     unsafe {
-        // a module with hold_stream
-        let src = ".version 9.0\n.target sm_90\n.address_size 64\n.visible .entry hold_stream(\n)\n{\nret;\n}\n\0";
-        let mut module = null_mut();
-        assert_eq!(
-            cuModuleLoadData(&mut module, src.as_ptr() as *const c_void),
-            0
-        );
-        let mut hold_fn = null_mut();
-        assert_eq!(
-            cuModuleGetFunction(&mut hold_fn, module, c"hold_stream".as_ptr()),
-            0
-        );
-        let mut stream = null_mut();
-        assert_eq!(cuStreamCreate(&mut stream, 1), 0);
+        let held = Held::new();
+        let (stream, flags) = (held.stream, held.flags);
         let bytes = (m * m * 2) as usize;
         let (mut a, mut b, mut c) = (0u64, 0u64, 0u64);
         for p in [&mut a, &mut b, &mut c] {
@@ -338,11 +403,6 @@ fn timed_products(m: u64, n: usize, hold: bool) -> Vec<f64> {
         assert_eq!(cublasLtMatmulDescCreate(&mut d, COMPUTE_32F, R_32F), 0);
         let mut l = null_mut();
         assert_eq!(cublasLtMatrixLayoutCreate(&mut l, R_16F, m, m, m as i64), 0);
-        let mut pinned = null_mut();
-        assert_eq!(cuMemHostAlloc(&mut pinned, 8, 0x3), 0);
-        let flags = pinned as *mut u32;
-        let mut dflags = 0u64;
-        assert_eq!(cuMemHostGetDevicePointer_v2(&mut dflags, pinned, 0), 0);
         let mut events = Vec::new();
         for _ in 0..2 * n {
             let mut e = null_mut();
@@ -352,28 +412,7 @@ fn timed_products(m: u64, n: usize, hold: bool) -> Vec<f64> {
         if hold {
             flags.write_volatile(0);
             flags.add(1).write_volatile(0);
-            let (rel, timeout, out) = (dflags, 1_000_000_000u64, dflags + 4);
-            let mut args = [
-                &rel as *const u64 as *mut c_void,
-                &timeout as *const u64 as *mut c_void,
-                &out as *const u64 as *mut c_void,
-            ];
-            assert_eq!(
-                cuLaunchKernel(
-                    hold_fn,
-                    1,
-                    1,
-                    1,
-                    1,
-                    1,
-                    1,
-                    0,
-                    stream,
-                    args.as_mut_ptr(),
-                    null_mut()
-                ),
-                0
-            );
+            held.hold(1_000_000_000);
         }
         let (alpha, beta) = (1.0f32, 0.0f32);
         for i in 0..n {
@@ -421,12 +460,10 @@ fn timed_products(m: u64, n: usize, hold: bool) -> Vec<f64> {
         for p in [a, b, c] {
             assert_eq!(cuMemFreeAsync(p, stream), 0);
         }
-        assert_eq!(cuMemFreeHost(pinned), 0);
         assert_eq!(cublasLtMatrixLayoutDestroy(l), 0);
         assert_eq!(cublasLtMatmulDescDestroy(d), 0);
         assert_eq!(cublasLtDestroy(h), 0);
-        assert_eq!(cuStreamDestroy_v2(stream), 0);
-        assert_eq!(cuModuleUnload(module), 0);
+        held.destroy();
         release();
         times
     }
@@ -456,50 +493,13 @@ fn events_on_an_idle_stream_measure_launch_cost_unless_held() {
 fn a_hold_never_released_times_out() {
     ctx();
     unsafe {
-        let src = ".version 9.0\n.target sm_90\n.address_size 64\n.visible .entry hold_stream(\n)\n{\nret;\n}\n\0";
-        let mut module = null_mut();
-        assert_eq!(
-            cuModuleLoadData(&mut module, src.as_ptr() as *const c_void),
-            0
-        );
-        let mut f = null_mut();
-        assert_eq!(
-            cuModuleGetFunction(&mut f, module, c"hold_stream".as_ptr()),
-            0
-        );
-        let mut stream = null_mut();
-        assert_eq!(cuStreamCreate(&mut stream, 1), 0);
-        let mut pinned = null_mut();
-        assert_eq!(cuMemHostAlloc(&mut pinned, 8, 0x3), 0);
-        let flags = pinned as *mut u32;
-        let mut dflags = 0u64;
-        assert_eq!(cuMemHostGetDevicePointer_v2(&mut dflags, pinned, 0), 0);
-        let (rel, timeout, out) = (dflags, 2_000_000u64, dflags + 4);
-        let mut args = [
-            &rel as *const u64 as *mut c_void,
-            &timeout as *const u64 as *mut c_void,
-            &out as *const u64 as *mut c_void,
-        ];
+        let held = Held::new();
+        let (stream, flags) = (held.stream, held.flags);
         let mut e = [null_mut(), null_mut()];
         assert_eq!(cuEventCreate(&mut e[0], 0), 0);
         assert_eq!(cuEventCreate(&mut e[1], 0), 0);
         assert_eq!(cuEventRecord(e[0], stream), 0);
-        assert_eq!(
-            cuLaunchKernel(
-                f,
-                1,
-                1,
-                1,
-                1,
-                1,
-                1,
-                0,
-                stream,
-                args.as_mut_ptr(),
-                null_mut()
-            ),
-            0
-        );
+        held.hold(2_000_000);
         assert_eq!(cuEventRecord(e[1], stream), 0);
         assert_eq!(cuStreamSynchronize(stream), 0);
         assert_eq!(flags.add(1).read_volatile(), 1, "timed_out written");
@@ -518,9 +518,7 @@ fn a_hold_never_released_times_out() {
         for x in [e[0], e[1], nt] {
             assert_eq!(cuEventDestroy_v2(x), 0);
         }
-        assert_eq!(cuMemFreeHost(pinned), 0);
-        assert_eq!(cuStreamDestroy_v2(stream), 0);
-        assert_eq!(cuModuleUnload(module), 0);
+        held.destroy();
     }
     release();
 }
@@ -529,46 +527,9 @@ fn a_hold_never_released_times_out() {
 fn more_than_1024_operations_behind_a_hold_time_it_out() {
     ctx();
     unsafe {
-        let src = ".version 9.0\n.target sm_90\n.address_size 64\n.visible .entry hold_stream(\n)\n{\nret;\n}\n\0";
-        let mut module = null_mut();
-        assert_eq!(
-            cuModuleLoadData(&mut module, src.as_ptr() as *const c_void),
-            0
-        );
-        let mut f = null_mut();
-        assert_eq!(
-            cuModuleGetFunction(&mut f, module, c"hold_stream".as_ptr()),
-            0
-        );
-        let mut stream = null_mut();
-        assert_eq!(cuStreamCreate(&mut stream, 1), 0);
-        let mut pinned = null_mut();
-        assert_eq!(cuMemHostAlloc(&mut pinned, 8, 0x3), 0);
-        let flags = pinned as *mut u32;
-        let mut dflags = 0u64;
-        assert_eq!(cuMemHostGetDevicePointer_v2(&mut dflags, pinned, 0), 0);
-        let (rel, timeout, out) = (dflags, 1_000_000_000u64, dflags + 4);
-        let mut args = [
-            &rel as *const u64 as *mut c_void,
-            &timeout as *const u64 as *mut c_void,
-            &out as *const u64 as *mut c_void,
-        ];
-        assert_eq!(
-            cuLaunchKernel(
-                f,
-                1,
-                1,
-                1,
-                1,
-                1,
-                1,
-                0,
-                stream,
-                args.as_mut_ptr(),
-                null_mut()
-            ),
-            0
-        );
+        let held = Held::new();
+        let (stream, flags) = (held.stream, held.flags);
+        held.hold(1_000_000_000);
         let mut e = null_mut();
         assert_eq!(cuEventCreate(&mut e, 0), 0);
         for _ in 0..1024 {
@@ -584,9 +545,7 @@ fn more_than_1024_operations_behind_a_hold_time_it_out() {
         flags.write_volatile(1);
         assert_eq!(cuStreamSynchronize(stream), 0);
         assert_eq!(cuEventDestroy_v2(e), 0);
-        assert_eq!(cuMemFreeHost(pinned), 0);
-        assert_eq!(cuStreamDestroy_v2(stream), 0);
-        assert_eq!(cuModuleUnload(module), 0);
+        held.destroy();
     }
     release();
 }

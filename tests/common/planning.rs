@@ -1,5 +1,5 @@
 //! Test fixtures for the planning commands: profiles built from gpubench's own types and
-//! written to a temporary folder (never into results/), plus helpers to run the binary.
+//! written to a temporary folder (never into results/).
 //!
 //! The figures are chosen to exercise the rules, not copied from a real device: an H100
 //! "sweep" whose fastest result failed verification (so the best *valid* one must be used),
@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use gpubench::backend::{DeviceInfo, GemmApi};
 use gpubench::dtype::DType;
 use gpubench::measure::stats::Stats;
@@ -169,54 +168,4 @@ pub fn write(dir: &Path, name: &str, p: &Profile) -> PathBuf {
     // The fixture must load through the same checks as a real profile.
     Profile::load(&path).unwrap();
     path
-}
-
-/// The binary.
-pub fn gpubench() -> Command {
-    Command::cargo_bin("gpubench").unwrap()
-}
-
-/// Runs with `args` and `--json`, expects success, returns the parsed object.
-pub fn json(args: &[&str]) -> serde_json::Value {
-    let out = gpubench().args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Runs with `args`, expects success, returns (stdout, stderr).
-pub fn text(args: &[&str]) -> (String, String) {
-    let out = gpubench().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// Expects exit code 2 with exactly one stderr line starting "Error:" that contains each of
-/// `needles`, and nothing on stdout.
-pub fn usage_error(args: &[&str], needles: &[&str]) {
-    let out = gpubench().args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(out.stdout.is_empty(), "{args:?}: stdout not empty");
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "{args:?}: {err}");
-    assert!(lines[0].starts_with("Error: "), "{args:?}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{args:?}: '{err}' should name '{n}'");
-    }
-}
-
-/// `a` within `rel` of `b`.
-pub fn close(a: f64, b: f64, rel: f64) -> bool {
-    (a - b).abs() <= rel * b.abs()
 }
