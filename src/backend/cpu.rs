@@ -92,7 +92,7 @@ impl CpuBackend {
         let simd = simd_extension();
         let max_mhz = max_clock_mhz();
         let info = DeviceInfo {
-            backend: "cpu".into(),
+            backend: crate::backend::BackendKind::Cpu,
             name: host.cpu_model.clone(),
             threads: Some(threads as u32),
             simd: simd.map(|(s, _)| s.to_string()),

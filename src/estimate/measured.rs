@@ -84,7 +84,7 @@ pub fn best_result(
         None if present.contains(&DType::Fp16) => (DType::Fp16, true),
         None => {
             let fix = match present.first() {
-                Some(d) if profile.device.backend == "cpu" => format!(
+                Some(d) if profile.device.backend == crate::backend::BackendKind::Cpu => format!(
                     "a CPU profile has no bf16; pass --dtype {d} to plan from its {d} results"
                 ),
                 Some(d) => {

@@ -77,7 +77,7 @@ fn row(p: &Profile, r: &GemmResult) -> Vec<String> {
         .unwrap_or_default();
     vec![
         p.device.name.clone(),
-        p.device.backend.clone(),
+        p.device.backend.to_string(),
         r.dtype.to_string(),
         r.m.to_string(),
         r.n.to_string(),

@@ -121,7 +121,7 @@ pub fn peaks_for(backend: &dyn Backend, dtype: crate::dtype::DType) -> PeakInfo 
         .as_deref()
         .and_then(|k| peak::lookup(k).ok())
         .and_then(|g| g.peak(dtype).map(|p| (g, p)));
-    let kind = if info.backend == "cpu" {
+    let kind = if info.backend == crate::backend::BackendKind::Cpu {
         PeakBasis::Cpu
     } else {
         PeakBasis::Derived

@@ -33,9 +33,9 @@ pub struct Profile {
     /// The command line that produced it.
     #[serde(default)]
     pub command: Vec<String>,
-    /// `run`, `sweep` or `sustained`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
+    /// `run`, `sweep` or `sustained` (`run` when absent).
+    #[serde(default)]
+    pub kind: ProfileKind,
     pub host: HostInfo,
     pub device: DeviceInfo,
     pub settings: TimingSettings,
@@ -53,8 +53,34 @@ pub struct Profile {
     pub cluster: Option<crate::cluster::ClusterInfo>,
 }
 
-fn default_kind() -> String {
-    "run".into()
+/// Which command wrote a profile, as the `kind` field names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileKind {
+    /// `gpubench run`: each shape and dtype measured once.
+    #[default]
+    Run,
+    /// `gpubench sweep`: a range of shapes, with the algorithm search.
+    Sweep,
+    /// `gpubench run --duration`: throughput, clock and power over time.
+    Sustained,
+}
+
+impl ProfileKind {
+    /// The name the profile stores (`run`, `sweep`, `sustained`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileKind::Run => "run",
+            ProfileKind::Sweep => "sweep",
+            ProfileKind::Sustained => "sustained",
+        }
+    }
+}
+
+impl std::fmt::Display for ProfileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The program that wrote a profile.
@@ -275,7 +301,7 @@ impl Profile {
         let shapes: Vec<GemmShape> = self.results.iter().map(|r| r.shape()).collect();
         default_file_name(
             &self.device.slug(),
-            &self.kind,
+            self.kind,
             &dtypes,
             &shapes,
             &self.created_utc,
@@ -288,7 +314,7 @@ impl Profile {
 /// shape, `MxNxK` for one other shape, `<count>shapes` for several.
 pub fn default_file_name(
     device_slug: &str,
-    kind: &str,
+    kind: ProfileKind,
     dtypes: &[DType],
     shapes: &[GemmShape],
     created_utc: &str,
@@ -316,7 +342,7 @@ pub fn default_file_name(
         .unwrap_or(created_utc)
         .replace([':', '-'], "")
         .replace('T', "-");
-    let kind = if kind == "run" {
+    let kind = if kind == ProfileKind::Run {
         String::new()
     } else {
         format!("{kind}_")

@@ -207,7 +207,7 @@ pub fn set_peak_at_measured_clock(
     t: &Telemetry,
     info: &crate::backend::DeviceInfo,
 ) {
-    if info.backend != "cuda" {
+    if info.backend != crate::backend::BackendKind::Cuda {
         return;
     }
     let (Some(derived), Some(max), Some(mean)) = (
@@ -317,7 +317,7 @@ mod tests {
         let mut r = profile.results[0].clone();
         r.peak.derived_tflops = Some(989.4);
         let mut info = crate::backend::DeviceInfo {
-            backend: "cuda".into(),
+            backend: crate::backend::BackendKind::Cuda,
             max_sm_clock_mhz: Some(1980.0),
             ..Default::default()
         };
@@ -334,12 +334,12 @@ mod tests {
         assert!(v.get("derived_at_measured_clock_tflops").is_some(), "{v}");
         // the CPU backend, or no clock, adds nothing
         let mut cpu = profile.results[0].clone();
-        info.backend = "cpu".into();
+        info.backend = crate::backend::BackendKind::Cpu;
         set_peak_at_measured_clock(&mut cpu, &t, &info);
         assert_eq!(cpu.peak.derived_at_measured_clock_tflops, None);
         let v = serde_json::to_value(&cpu.peak).unwrap();
         assert!(v.get("derived_at_measured_clock_tflops").is_none(), "{v}");
-        info.backend = "cuda".into();
+        info.backend = crate::backend::BackendKind::Cuda;
         set_peak_at_measured_clock(&mut cpu, &summarize(&[], 0.001, 1.0), &info);
         assert_eq!(cpu.peak.measured_sm_clock_mhz, None);
     }

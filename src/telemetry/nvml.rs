@@ -115,7 +115,7 @@ static NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
 /// The sampler for a backend: NVML on a CUDA device, nothing on the CPU. Where NVML cannot
 /// be used, prints a one-line notice (once per process) and returns `None`.
 pub fn for_device(info: &DeviceInfo) -> Option<Sampler> {
-    if info.backend != "cuda" {
+    if info.backend != crate::backend::BackendKind::Cuda {
         return None;
     }
     match start(info, DEFAULT_INTERVAL) {
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn cpu_has_no_sampler() {
         let info = DeviceInfo {
-            backend: "cpu".into(),
+            backend: crate::backend::BackendKind::Cpu,
             ..Default::default()
         };
         assert!(for_device(&info).is_none());
@@ -169,7 +169,7 @@ mod tests {
     #[ignore = "needs a GPU"]
     fn nvml_reads_the_first_gpu() {
         let info = DeviceInfo {
-            backend: "cuda".into(),
+            backend: crate::backend::BackendKind::Cuda,
             ordinal: Some(0),
             ..Default::default()
         };

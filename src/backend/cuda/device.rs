@@ -45,7 +45,7 @@ pub(super) fn gather(
         .map(khz_to_mhz)
         .or(nvml.max_mem_mhz);
     Ok(DeviceInfo {
-        backend: "cuda".into(),
+        backend: crate::backend::BackendKind::Cuda,
         spec_gpu: peak::match_device_name(&name).map(|g| g.key.clone()),
         name,
         ordinal: Some(ordinal),
