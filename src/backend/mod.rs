@@ -22,8 +22,12 @@ use crate::error::usage;
 
 pub mod cpu;
 pub mod cuda;
+mod host;
+pub mod nvml;
 #[cfg(test)]
 pub mod testing;
+
+pub use host::HostInfo;
 
 /// A GEMM's dimensions: `batch` independent products of `m×k` by `k×n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

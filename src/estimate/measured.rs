@@ -147,8 +147,7 @@ pub fn power_w(profile: &Profile, preferred: usize) -> Option<(f64, String)> {
     let of = |r: &GemmResult| {
         r.telemetry
             .as_ref()
-            .and_then(|t| t.get("power_w_mean"))
-            .and_then(|v| v.as_f64())
+            .and_then(|t| t.power_w_mean)
             .filter(|w| w.is_finite() && *w > 0.0)
     };
     let first = profile

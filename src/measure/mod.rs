@@ -5,8 +5,9 @@
 //! fixes its flaws: warm-up bounded by iterations *and* time so clocks settle, every sample
 //! kept (device time on a GPU), a minimum count *and* duration, and a verified output.
 
-pub mod stats;
 pub mod verify;
+
+pub use crate::stats;
 
 use std::time::Instant;
 

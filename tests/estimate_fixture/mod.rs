@@ -16,7 +16,7 @@ use gpubench::measure::stats::Stats;
 use gpubench::measure::verify::Verification;
 use gpubench::peak::{PeakBasis, PeakInfo};
 use gpubench::profile::{
-    GemmResult, HostInfo, Profile, ProfileKind, TimingSettings, ToolInfo, WarmupRecord,
+    GemmResult, HostInfo, Profile, ProfileKind, Telemetry, TimingSettings, ToolInfo, WarmupRecord,
     SCHEMA_VERSION,
 };
 
@@ -75,8 +75,12 @@ pub fn result(
             tolerance: dtype.tolerance(),
             passed: valid,
         },
-        telemetry: power_w
-            .map(|w| serde_json::json!({"source": "nvml", "samples": 10, "power_w_mean": w})),
+        telemetry: power_w.map(|w| Telemetry {
+            source: "nvml".into(),
+            samples: 10,
+            power_w_mean: Some(w),
+            ..Telemetry::default()
+        }),
         algo_search: None,
     }
 }
