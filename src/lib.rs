@@ -33,3 +33,6 @@ pub mod sustained;
 pub mod sweep;
 pub mod telemetry;
 pub mod units;
+
+#[cfg(test)]
+mod module_cycles;
