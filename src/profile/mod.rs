@@ -272,7 +272,7 @@ impl Profile {
             }
         }
         validate::sanitize(&mut value);
-        let profile: Profile = match serde_json::from_value(value.clone()) {
+        let profile = match Profile::deserialize(&value) {
             Ok(p) => p,
             Err(e) => {
                 let at = validate::locate(&value).unwrap_or_else(|| e.to_string());

@@ -149,9 +149,7 @@ pub fn check(p: &Profile) -> Result<(), String> {
 /// problem is elsewhere and serde's own message says enough.
 pub fn locate(profile: &Value) -> Option<String> {
     fn fails<T: DeserializeOwned>(v: &Value) -> Option<String> {
-        serde_json::from_value::<T>(v.clone())
-            .err()
-            .map(|e| e.to_string())
+        T::deserialize(v).err().map(|e| e.to_string())
     }
     let results = profile.get("results").and_then(Value::as_array);
     for (i, r) in results.into_iter().flatten().enumerate() {
