@@ -1,7 +1,7 @@
 //! The host machine a profile records (CPU, memory, OS), read with sysinfo.
 //!
 //! It sits with the backends because the CPU backend names its device from it; the profile
-//! stores it and re-exports it (`profile::HostInfo`), so neither imports the other's way back.
+//! stores it and re-exports it (`profile::HostInfo`), so the backend never imports the profile.
 
 use serde::{Deserialize, Serialize};
 
