@@ -62,7 +62,7 @@ fn profile_with(results: usize, samples_each: usize) -> Profile {
         tool: ToolInfo::current(),
         created_utc: "2026-01-01T00:00:00Z".into(),
         command: vec![],
-        kind: "run".into(),
+        kind: gpubench::profile::ProfileKind::Run,
         host: HostInfo::default(),
         device: DeviceInfo::default(),
         settings: TimingSettings {

@@ -4,7 +4,8 @@
 //! Where things are:
 //! - [`backend`]: the `GemmBackend` trait and its CPU and CUDA implementations (every cudarc
 //!   call lives in `backend::cuda`).
-//! - [`measure`]: warm-up, sampling, statistics and verification, independent of the backend.
+//! - [`measure`]: warm-up, sampling and verification, independent of the backend.
+//! - [`stats`]: median, mean, min, max, standard deviation of timing samples (a leaf).
 //! - [`peak`]: the spec-sheet GPU table (`data/gpus.json`) and peaks derived from the device.
 //! - [`profile`]: the saved JSON profile, loading and atomic saving.
 //! - [`export`]: turning profiles into tables and other formats.
@@ -27,7 +28,11 @@ pub mod peak;
 pub mod profile;
 pub mod progress;
 pub mod session;
+pub mod stats;
 pub mod sustained;
 pub mod sweep;
 pub mod telemetry;
 pub mod units;
+
+#[cfg(test)]
+mod module_cycles;

@@ -149,8 +149,11 @@ impl TimingFlags {
     }
 
     /// The settings for `gpubench run` on a backend (`cpu` or `cuda`), defaults filled in.
-    pub fn resolve(&self, backend: &str) -> TimingSettings {
-        self.resolve_with(backend == "cpu", TimingDefaults::RUN)
+    pub fn resolve(&self, backend: crate::backend::BackendKind) -> TimingSettings {
+        self.resolve_with(
+            backend == crate::backend::BackendKind::Cpu,
+            TimingDefaults::RUN,
+        )
     }
 
     /// The settings with a command's own defaults for unset flags.
@@ -209,13 +212,13 @@ pub fn check_memory(
     let Some(free) = backend.free_memory()? else {
         return Ok(());
     };
-    let slack = if backend.info().backend == "cuda" {
+    let slack = if backend.info().backend == crate::backend::BackendKind::Cuda {
         DEVICE_SLACK_BYTES
     } else {
         free / 10
     };
     if need.saturating_add(slack) > free {
-        let place = if backend.info().backend == "cuda" {
+        let place = if backend.info().backend == crate::backend::BackendKind::Cuda {
             "device"
         } else {
             "host"
@@ -242,13 +245,17 @@ pub fn input_sets(backend: &dyn Backend, dtype: DType, shape: GemmShape, cold: b
 }
 
 /// An empty profile for a backend, stamped now with this command line.
-pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) -> Profile {
+pub fn new_profile(
+    backend: &dyn Backend,
+    settings: TimingSettings,
+    kind: crate::profile::ProfileKind,
+) -> Profile {
     Profile {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo::current(),
         created_utc: now_utc(),
         command: std::env::args().collect(),
-        kind: kind.into(),
+        kind,
         host: HostInfo::detect(),
         device: backend.info().clone(),
         settings,
@@ -267,7 +274,7 @@ pub fn resolve_dtypes(
     requested: Option<&str>,
     backend: &dyn Backend,
 ) -> anyhow::Result<(Vec<DType>, Option<String>)> {
-    let cpu = backend.info().backend == "cpu";
+    let cpu = backend.info().backend == crate::backend::BackendKind::Cpu;
     let Some(text) = requested else {
         return Ok((vec![if cpu { DType::Fp32 } else { DType::Bf16 }], None));
     };
@@ -302,8 +309,8 @@ mod tests {
     #[test]
     fn defaults_differ_by_backend() {
         let f = TimingFlags::default();
-        let g = f.resolve("cuda");
-        let c = f.resolve("cpu");
+        let g = f.resolve(crate::backend::BackendKind::Cuda);
+        let c = f.resolve(crate::backend::BackendKind::Cpu);
         assert_eq!((g.min_iters, g.warmup_iters), (50, 10));
         assert_eq!((c.min_iters, c.warmup_iters), (10, 2));
         let f = TimingFlags {
@@ -311,7 +318,7 @@ mod tests {
             max_iters: Some(10),
             ..Default::default()
         };
-        assert_eq!(f.resolve("cuda").max_iters, 500);
+        assert_eq!(f.resolve(crate::backend::BackendKind::Cuda).max_iters, 500);
     }
 
     #[test]

@@ -241,7 +241,7 @@ pub fn run(
     };
     t.timeline = Some(timeline);
     telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
-    r.telemetry = Some(t.to_value());
+    r.telemetry = Some(t);
     Ok((r, stopped))
 }
 

@@ -91,7 +91,7 @@ fn open_without_driver_is_an_error_not_a_panic() {
             // A container may expose its one GPU as /dev/nvidia3 (or WSL as /dev/dxg): only
             // the driver library is certain to be present when a GPU opens.
             assert!(cuda::driver_present(), "opened a GPU without a driver?");
-            assert_eq!(info.backend, "cuda");
+            assert_eq!(info.backend, gpubench::backend::BackendKind::Cuda);
             assert!(!info.name.is_empty());
         }
         Err(e) => {
@@ -173,7 +173,7 @@ fn real_cublaslt_accepts_every_descriptor_the_backend_builds() {
 fn device_info_is_complete() {
     let be = gpu();
     let i = be.info();
-    assert_eq!(i.backend, "cuda");
+    assert_eq!(i.backend, gpubench::backend::BackendKind::Cuda);
     assert_eq!(i.ordinal, Some(0));
     let uuid = i.uuid.as_deref().unwrap();
     assert!(

@@ -70,7 +70,7 @@ fn cpu_sweep_end_to_end_with_exports() {
         .stdout(predicate::str::contains("3 of 3 points measured"))
         .stdout(predicate::str::contains("Profile saved:"));
     let p = Profile::load(&out).unwrap();
-    assert_eq!(p.kind, "sweep");
+    assert_eq!(p.kind, gpubench::profile::ProfileKind::Sweep);
     assert_eq!(p.interrupted, None);
     let ns: Vec<u64> = p.results.iter().map(|r| r.n).collect();
     assert_eq!(ns, vec![16, 32, 48]);
@@ -161,7 +161,7 @@ fn sustained_run_reports_throughput_over_time() {
         .stdout(predicate::str::contains("First 0.25 s: "))
         .stdout(predicate::str::contains("No clock or power telemetry"));
     let p = Profile::load(&out).unwrap();
-    assert_eq!(p.kind, "sustained");
+    assert_eq!(p.kind, gpubench::profile::ProfileKind::Sustained);
     let t = gpubench::telemetry::of_result(&p.results[0]).unwrap();
     let tl = t.timeline.unwrap();
     assert_eq!(tl.len(), 4, "{tl:?}");

@@ -85,14 +85,14 @@ impl Default for CpuBackend {
 impl CpuBackend {
     /// Detects the CPU (model, threads, SIMD, max clock).
     pub fn new() -> Self {
-        let host = crate::profile::HostInfo::detect();
+        let host = super::HostInfo::detect();
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
         let simd = simd_extension();
         let max_mhz = max_clock_mhz();
         let info = DeviceInfo {
-            backend: "cpu".into(),
+            backend: crate::backend::BackendKind::Cpu,
             name: host.cpu_model.clone(),
             threads: Some(threads as u32),
             simd: simd.map(|(s, _)| s.to_string()),
@@ -211,8 +211,8 @@ impl Backend for CpuBackend {
             std::hint::black_box(&mut dst);
             times.push(t.elapsed().as_secs_f64());
         }
-        let s = crate::measure::stats::Stats::of(&times)
-            .ok_or_else(|| anyhow::anyhow!("no copy timings"))?;
+        let s =
+            crate::stats::Stats::of(&times).ok_or_else(|| anyhow::anyhow!("no copy timings"))?;
         // a copy reads and writes every byte
         Ok(2.0 * n as f64 / s.median)
     }

@@ -22,8 +22,12 @@ use crate::error::usage;
 
 pub mod cpu;
 pub mod cuda;
+mod host;
+pub mod nvml;
 #[cfg(test)]
 pub mod testing;
+
+pub use host::HostInfo;
 
 /// A GEMM's dimensions: `batch` independent products of `m×k` by `k×n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,11 +159,44 @@ pub trait PreparedGemm {
     fn verify_sample(&mut self, rows: &[u64], cols: &[u64]) -> anyhow::Result<VerifySample>;
 }
 
+/// Which kind of backend ran the products: `cpu` or `cuda` in a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// The host CPU (the `gemm` crate).
+    #[default]
+    Cpu,
+    /// An NVIDIA GPU through cuBLASLt.
+    Cuda,
+    /// The unit tests' backend ([`testing`]): neither CPU nor GPU rules apply to it.
+    #[cfg(test)]
+    #[serde(rename = "fake")]
+    Test,
+}
+
+impl BackendKind {
+    /// The name a profile stores (`cpu`, `cuda`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Cuda => "cuda",
+            #[cfg(test)]
+            BackendKind::Test => "fake",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a profile records about the device that ran the products.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct DeviceInfo {
     /// `cuda` or `cpu`.
-    pub backend: String,
+    pub backend: BackendKind,
     /// Name as the driver (or the CPU) reports it.
     pub name: String,
     /// CUDA ordinal.

@@ -6,7 +6,9 @@
 //! double; with `sleeping` the time also passes on the host clock, for loops that stop on
 //! wall time.
 
-use crate::backend::{Backend, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySample};
+use crate::backend::{
+    Backend, BackendKind, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySample,
+};
 use crate::dtype::DType;
 
 /// Per-algorithm (seconds per product, computes correctly).
@@ -23,7 +25,7 @@ impl FakeBackend {
     pub fn new(algos: Vec<(f64, bool)>) -> Self {
         FakeBackend {
             info: DeviceInfo {
-                backend: "fake".into(),
+                backend: BackendKind::Test,
                 name: "Fake GPU".into(),
                 ..Default::default()
             },

@@ -160,7 +160,7 @@ const SMALL_COPY_BYTES: u64 = 64 << 10;
 /// streams from device memory; 64 MiB on the CPU; never more than a quarter of free memory.
 pub fn copy_size(backend: &dyn Backend) -> anyhow::Result<u64> {
     let info = backend.info();
-    let want: u64 = if info.backend == "cuda" {
+    let want: u64 = if info.backend == crate::backend::BackendKind::Cuda {
         (4 * info.l2_bytes.unwrap_or(64 << 20)).max(256 << 20)
     } else {
         64 << 20
@@ -178,7 +178,7 @@ pub fn measure_bandwidth(backend: &dyn Backend, iters: usize) -> anyhow::Result<
     if !(bw.is_finite() && bw > 0.0 && small_bw.is_finite() && small_bw > 0.0) {
         anyhow::bail!("the copy-bandwidth measurement returned no usable figure");
     }
-    let method = if backend.info().backend == "cuda" {
+    let method = if backend.info().backend == crate::backend::BackendKind::Cuda {
         "device-to-device copy kernel (kernels/copy.cu), timed with CUDA events, stream held until each batch is queued"
     } else {
         "memory-to-memory copy (memcpy), wall clock"
@@ -228,7 +228,7 @@ mod tests {
                 min_time: Some(0.0),
                 ..Default::default()
             }
-            .resolve("cpu"),
+            .resolve(crate::backend::BackendKind::Cpu),
             algos: 4,
             seed: 1,
         };

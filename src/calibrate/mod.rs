@@ -179,7 +179,7 @@ pub(crate) mod tests {
                 verify_points: Some(16),
                 ..Default::default()
             }
-            .resolve("cpu"),
+            .resolve(crate::backend::BackendKind::Cpu),
             algos: 1,
             seed: 7,
             bandwidth_iters: 3,

@@ -243,7 +243,7 @@ pub fn build(dir: &Path, loaded: &Loaded, rules: Rules, stale_after_s: f64) -> R
                 rank: c.rank,
                 host: c.host.clone(),
                 key: key(r),
-                backend: f.profile.device.backend.clone(),
+                backend: f.profile.device.backend,
                 tflops: r.tflops,
                 verified: r.valid(),
                 efficiency: r

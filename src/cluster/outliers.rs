@@ -42,7 +42,7 @@ pub struct Point {
     /// with points of the same key.
     pub key: String,
     /// `cuda` or `cpu`.
-    pub backend: String,
+    pub backend: crate::backend::BackendKind,
     pub tflops: f64,
     pub verified: bool,
     /// Measured / spec-sheet peak, where the peak is known.
@@ -150,9 +150,14 @@ pub fn median(values: &[f64]) -> Option<f64> {
 /// Medians of TFLOPS per key over all points, and per (host, key). Failed, idle and CPU
 /// points among GPU points are left out, so that they do not pull the median down.
 pub fn medians(points: &[Point]) -> (BTreeMap<String, f64>, BTreeMap<(String, String), f64>) {
-    let gpu_present = points.iter().any(|p| p.backend != "cpu");
+    let gpu_present = points
+        .iter()
+        .any(|p| p.backend != crate::backend::BackendKind::Cpu);
     let counted = |p: &&Point| {
-        p.verified && p.tflops.is_finite() && p.tflops > 0.0 && !(gpu_present && p.backend == "cpu")
+        p.verified
+            && p.tflops.is_finite()
+            && p.tflops > 0.0
+            && !(gpu_present && p.backend == crate::backend::BackendKind::Cpu)
     };
     let mut all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut node: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
@@ -173,7 +178,9 @@ pub fn medians(points: &[Point]) -> (BTreeMap<String, f64>, BTreeMap<(String, St
 /// are passed in `idle_ranks` (rank, host) and flagged as [`Reason::NoWork`].
 pub fn check(points: &[Point], idle_ranks: &[(u32, String)], rules: &Rules) -> Vec<Flag> {
     let (all, node) = medians(points);
-    let gpu_present = points.iter().any(|p| p.backend != "cpu");
+    let gpu_present = points
+        .iter()
+        .any(|p| p.backend != crate::backend::BackendKind::Cpu);
     let mut flags = Vec::new();
     for (rank, host) in idle_ranks {
         flags.push(Flag {
@@ -196,7 +203,7 @@ pub fn check(points: &[Point], idle_ranks: &[(u32, String)], rules: &Rules) -> V
             flag(Reason::NoWork);
             continue;
         }
-        if gpu_present && p.backend == "cpu" {
+        if gpu_present && p.backend == crate::backend::BackendKind::Cpu {
             flag(Reason::NoGpu);
             continue;
         }
@@ -243,7 +250,7 @@ mod tests {
             rank,
             host: host.into(),
             key: "bf16 8192×8192×8192".into(),
-            backend: "cuda".into(),
+            backend: crate::backend::BackendKind::Cuda,
             tflops,
             verified: true,
             efficiency: Some(tflops / 989.0),
@@ -308,7 +315,7 @@ mod tests {
         let mut pts: Vec<Point> = (0..6).map(|r| pt(r, "a", 800.0)).collect();
         pts[1].verified = false;
         pts[2].throttle = vec!["hw_slowdown".into()];
-        pts[4].backend = "cpu".into();
+        pts[4].backend = crate::backend::BackendKind::Cpu;
         pts[4].tflops = 1.0;
         pts[5].tflops = 0.0;
         let rules = Rules {
@@ -328,7 +335,7 @@ mod tests {
         // Only the CPU: nobody is "without a GPU".
         let cpu: Vec<Point> = (0..3)
             .map(|r| Point {
-                backend: "cpu".into(),
+                backend: crate::backend::BackendKind::Cpu,
                 ..pt(r, "a", 1.0)
             })
             .collect();

@@ -135,7 +135,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{n}");
     }
     let be = backend.as_ref();
-    let cpu = be.info().backend == "cpu";
+    let cpu = be.info().backend == crate::backend::BackendKind::Cpu;
     let dtype = args
         .dtype
         .unwrap_or(if cpu { DType::Fp32 } else { DType::Bf16 });
@@ -339,7 +339,7 @@ fn render_result(f: &CalibrationFile) -> String {
         .max()
         .unwrap_or(1);
     // Say what the backend offers: the CPU has one algorithm, cuBLASLt several.
-    let algorithms = if f.device.backend == "cpu" {
+    let algorithms = if f.device.backend == crate::backend::BackendKind::Cpu {
         "one algorithm per shape (the CPU backend offers no choice)".to_string()
     } else {
         format!(

@@ -115,9 +115,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => session::open_backend(args.device, args.dtype.as_deref())?,
     };
     let be = backend.as_ref();
-    let cpu = be.info().backend == "cpu";
+    let cpu = be.info().backend == crate::backend::BackendKind::Cpu;
     let shape = shape_from_flags(args.m, args.n, args.k, cpu);
-    let settings = args.timing.resolve(&be.info().backend);
+    let settings = args.timing.resolve(be.info().backend);
 
     let mut requests = Vec::new();
     for (i, &dtype) in dtypes.iter().enumerate() {
@@ -134,9 +134,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let kind = if args.duration.is_some() {
-        "sustained"
+        crate::profile::ProfileKind::Sustained
     } else {
-        "run"
+        crate::profile::ProfileKind::Run
     };
     let mut profile = session::new_profile(be, settings.clone(), kind);
     profile.planned_results = Some(requests.len() as u32);

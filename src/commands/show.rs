@@ -43,7 +43,7 @@ pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
             profile.kind
         );
         println!("{}", wrap(&title, width.columns(), "  "));
-        if profile.kind == "sweep" {
+        if profile.kind == crate::profile::ProfileKind::Sweep {
             print!(
                 "{}",
                 crate::sweep::report::render(&profile, args.top, None, width)

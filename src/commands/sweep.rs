@@ -181,7 +181,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
 
     let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
     let be = backend.as_ref();
-    let cpu = be.info().backend == "cpu";
+    let cpu = be.info().backend == crate::backend::BackendKind::Cpu;
     plan::check(&dtypes, &shapes, args.max_points)?;
     let settings = args
         .timing
@@ -206,11 +206,11 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         settle_secs: args.settle_time.unwrap_or(if cpu { 0.2 } else { 2.0 }),
     };
-    let mut profile = session::new_profile(be, settings, "sweep");
+    let mut profile = session::new_profile(be, settings, crate::profile::ProfileKind::Sweep);
     profile.planned_results = u32::try_from(dtypes.len() * shapes.len()).ok();
     let name = crate::profile::default_file_name(
         &be.info().slug(),
-        "sweep",
+        crate::profile::ProfileKind::Sweep,
         &dtypes,
         &shapes,
         &profile.created_utc,

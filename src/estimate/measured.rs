@@ -84,7 +84,7 @@ pub fn best_result(
         None if present.contains(&DType::Fp16) => (DType::Fp16, true),
         None => {
             let fix = match present.first() {
-                Some(d) if profile.device.backend == "cpu" => format!(
+                Some(d) if profile.device.backend == crate::backend::BackendKind::Cpu => format!(
                     "a CPU profile has no bf16; pass --dtype {d} to plan from its {d} results"
                 ),
                 Some(d) => {
@@ -147,8 +147,7 @@ pub fn power_w(profile: &Profile, preferred: usize) -> Option<(f64, String)> {
     let of = |r: &GemmResult| {
         r.telemetry
             .as_ref()
-            .and_then(|t| t.get("power_w_mean"))
-            .and_then(|v| v.as_f64())
+            .and_then(|t| t.power_w_mean)
             .filter(|w| w.is_finite() && *w > 0.0)
     };
     let first = profile

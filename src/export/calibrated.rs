@@ -22,7 +22,7 @@ pub const REFERENCE_GPUS: f64 = 8.0;
 /// Renders the block, or an empty string when the profile has no valid result to plan with
 /// or measured a CPU (nobody trains a 7B model on CPUs: the figure would inform nothing).
 pub fn render(profile: &Profile, saved: Option<&Path>) -> String {
-    if profile.device.backend == "cpu" {
+    if profile.device.backend == crate::backend::BackendKind::Cpu {
         return String::new();
     }
     // bf16 (else fp16) is what LLMs train in; otherwise the fastest valid result.

@@ -5,7 +5,6 @@
 use std::fmt::Write;
 
 use crate::profile::{GemmResult, Profile};
-use crate::sweep::point::algo_search_of;
 use crate::telemetry;
 
 /// The header row's column names.
@@ -68,7 +67,7 @@ fn opt(x: Option<f64>) -> String {
 
 fn row(p: &Profile, r: &GemmResult) -> Vec<String> {
     let t = telemetry::of_result(r);
-    let s = algo_search_of(r);
+    let s = r.algo_search.as_ref();
     let basis = r
         .peak
         .efficiency_basis
@@ -77,7 +76,7 @@ fn row(p: &Profile, r: &GemmResult) -> Vec<String> {
         .unwrap_or_default();
     vec![
         p.device.name.clone(),
-        p.device.backend.clone(),
+        p.device.backend.to_string(),
         r.dtype.to_string(),
         r.m.to_string(),
         r.n.to_string(),

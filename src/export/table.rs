@@ -13,7 +13,7 @@ use crate::units::fmt_seconds;
 pub fn device_line(p: &Profile) -> String {
     let d = &p.device;
     let mut parts: Vec<String> = Vec::new();
-    if d.backend == "cuda" {
+    if d.backend == crate::backend::BackendKind::Cuda {
         parts.push(format!("cuda:{}", d.ordinal.unwrap_or(0)));
         if let Some(cc) = &d.compute_capability {
             parts.push(format!("cc {cc}"));
@@ -47,7 +47,9 @@ pub fn device_line(p: &Profile) -> String {
     }
     let spec = match &d.spec_gpu {
         Some(k) => format!("; spec-sheet row: {k}"),
-        None if d.backend == "cuda" => "; not in the spec-sheet table".into(),
+        None if d.backend == crate::backend::BackendKind::Cuda => {
+            "; not in the spec-sheet table".into()
+        }
         None => String::new(),
     };
     format!("{} ({}){spec}", d.name, parts.join(", "))
@@ -228,10 +230,10 @@ pub fn render(p: &Profile, width: Width) -> String {
 /// The warnings every result of a profile deserves (noisy, outliers, few or tiny products).
 /// A sustained run has none: its timeline shows how and when the throughput moved.
 pub fn noise_warnings(p: &Profile) -> Vec<Warning> {
-    if p.kind == "sustained" {
+    if p.kind == crate::profile::ProfileKind::Sustained {
         return Vec::new();
     }
-    let cpu = p.device.backend == "cpu";
+    let cpu = p.device.backend == crate::backend::BackendKind::Cpu;
     p.results
         .iter()
         .flat_map(|r| warnings::for_result(r, cpu))

@@ -5,8 +5,9 @@
 //! fixes its flaws: warm-up bounded by iterations *and* time so clocks settle, every sample
 //! kept (device time on a GPU), a minimum count *and* duration, and a verified output.
 
-pub mod stats;
 pub mod verify;
+
+pub use crate::stats;
 
 use std::time::Instant;
 
@@ -121,7 +122,7 @@ pub fn peaks_for(backend: &dyn Backend, dtype: crate::dtype::DType) -> PeakInfo 
         .as_deref()
         .and_then(|k| peak::lookup(k).ok())
         .and_then(|g| g.peak(dtype).map(|p| (g, p)));
-    let kind = if info.backend == "cpu" {
+    let kind = if info.backend == crate::backend::BackendKind::Cpu {
         PeakBasis::Cpu
     } else {
         PeakBasis::Derived

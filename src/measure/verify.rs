@@ -1,26 +1,10 @@
 //! Verification, because a fast wrong answer is not a throughput: a sample of output elements
-//! against the same row·column computed in f64 on the host.
-
-use serde::{Deserialize, Serialize};
+//! against the same row·column computed in f64 on the host. The outcome, [`Verification`], is
+//! a profile type (re-exported here).
 
 use crate::backend::{GemmShape, VerifySample};
 use crate::dtype::DType;
-
-/// The outcome of checking a sample of C.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verification {
-    /// Number of (i, j) elements checked.
-    pub checked: usize,
-    /// Largest |c − ref| / Σₖ|aᵢₖ·bₖⱼ| over the sample (the error relative to the magnitude of
-    /// the terms summed, which stays meaningful when c is near zero).
-    pub max_rel_error: f64,
-    /// Largest |c − ref|.
-    pub max_abs_error: f64,
-    /// The tolerance for this dtype.
-    pub tolerance: f64,
-    /// Whether every element was within tolerance (and finite).
-    pub passed: bool,
-}
+pub use crate::profile::Verification;
 
 /// Picks `count` distinct rows and columns (about √points each) spread over the matrix,
 /// always including the first and last, from a seed.

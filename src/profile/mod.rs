@@ -1,6 +1,10 @@
 //! The profile: what one `gpubench run` (or sweep) measured, as versioned JSON, so a
 //! measurement can be shown, compared, plotted and planned with later.
 //!
+//! The schema is typed throughout (telemetry, algorithm search, cluster section included) and
+//! sits low in the layers: it imports the backend's [`DeviceInfo`] and [`HostInfo`], the peaks
+//! and [`crate::stats`], never the code that measures, samples or sweeps (which imports it).
+//!
 //! Saving is atomic (a temporary file in the target folder, flushed, then renamed into place
 //! without replacing an existing file); loading checks the schema version and names the file
 //! and the problem on any error.
@@ -9,16 +13,22 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::backend::HostInfo;
 use crate::backend::{DeviceInfo, GemmApi, GemmShape};
 use crate::dtype::DType;
 use crate::error::usage;
-use crate::measure::stats::Stats;
-use crate::measure::verify::Verification;
 use crate::peak::PeakInfo;
+use crate::stats::Stats;
 
+mod cluster;
 mod io;
+mod search;
+mod telemetry;
 pub mod validate;
+pub use cluster::ClusterInfo;
 pub use io::{check_output_file, write_atomic};
+pub use search::{AlgoSearch, Candidate};
+pub use telemetry::{Telemetry, TimelinePoint};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -33,9 +43,9 @@ pub struct Profile {
     /// The command line that produced it.
     #[serde(default)]
     pub command: Vec<String>,
-    /// `run`, `sweep` or `sustained`.
-    #[serde(default = "default_kind")]
-    pub kind: String,
+    /// `run`, `sweep` or `sustained` (`run` when absent).
+    #[serde(default)]
+    pub kind: ProfileKind,
     pub host: HostInfo,
     pub device: DeviceInfo,
     pub settings: TimingSettings,
@@ -50,11 +60,37 @@ pub struct Profile {
     /// Set when the profile is one rank's of a job (srun, mpirun, torchrun): which rank, of
     /// how many, on which host (docs/cluster.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<crate::cluster::ClusterInfo>,
+    pub cluster: Option<ClusterInfo>,
 }
 
-fn default_kind() -> String {
-    "run".into()
+/// Which command wrote a profile, as the `kind` field names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileKind {
+    /// `gpubench run`: each shape and dtype measured once.
+    #[default]
+    Run,
+    /// `gpubench sweep`: a range of shapes, with the algorithm search.
+    Sweep,
+    /// `gpubench run --duration`: throughput, clock and power over time.
+    Sustained,
+}
+
+impl ProfileKind {
+    /// The name the profile stores (`run`, `sweep`, `sustained`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileKind::Run => "run",
+            ProfileKind::Sweep => "sweep",
+            ProfileKind::Sustained => "sustained",
+        }
+    }
+}
+
+impl std::fmt::Display for ProfileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The program that wrote a profile.
@@ -70,43 +106,6 @@ impl ToolInfo {
         ToolInfo {
             name: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
-        }
-    }
-}
-
-/// The host machine (from sysinfo).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct HostInfo {
-    pub hostname: Option<String>,
-    pub cpu_model: String,
-    pub cpu_physical_cores: Option<u32>,
-    pub cpu_logical_cores: u32,
-    pub memory_bytes: u64,
-    pub os: String,
-}
-
-impl HostInfo {
-    /// Reads the host's CPU, memory and OS.
-    pub fn detect() -> Self {
-        use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
-        let sys = System::new_with_specifics(
-            RefreshKind::nothing()
-                .with_cpu(CpuRefreshKind::nothing())
-                .with_memory(MemoryRefreshKind::nothing().with_ram()),
-        );
-        let cpu_model = sys
-            .cpus()
-            .first()
-            .map(|c| c.brand().trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "unknown CPU".into());
-        HostInfo {
-            hostname: System::host_name(),
-            cpu_model,
-            cpu_physical_cores: System::physical_core_count().map(|c| c as u32),
-            cpu_logical_cores: sys.cpus().len().max(1) as u32,
-            memory_bytes: sys.total_memory(),
-            os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.into()),
         }
     }
 }
@@ -166,15 +165,32 @@ pub struct GemmResult {
     /// measured / reference peak (see `peak.efficiency_basis`).
     pub efficiency: Option<f64>,
     pub verification: Verification,
-    /// Telemetry and algorithm search results (sweeps, sustained runs), free-form JSON.
+    /// Clocks, power and temperature while the result was timed (GPU runs with NVML).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub telemetry: Option<serde_json::Value>,
+    pub telemetry: Option<Telemetry>,
+    /// The algorithm search that chose this result (sweeps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub algo_search: Option<serde_json::Value>,
+    pub algo_search: Option<AlgoSearch>,
 }
 
 fn one() -> u64 {
     1
+}
+
+/// The outcome of checking a sample of C.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Number of (i, j) elements checked.
+    pub checked: usize,
+    /// Largest |c − ref| / Σₖ|aᵢₖ·bₖⱼ| over the sample (the error relative to the magnitude of
+    /// the terms summed, which stays meaningful when c is near zero).
+    pub max_rel_error: f64,
+    /// Largest |c − ref|.
+    pub max_abs_error: f64,
+    /// The tolerance for this dtype.
+    pub tolerance: f64,
+    /// Whether every element was within tolerance (and finite).
+    pub passed: bool,
 }
 
 impl GemmResult {
@@ -256,8 +272,13 @@ impl Profile {
             }
         }
         validate::sanitize(&mut value);
-        let profile: Profile = serde_json::from_value(value)
-            .map_err(|e| usage(format!("{origin}: malformed profile: {e}")))?;
+        let profile = match Profile::deserialize(&value) {
+            Ok(p) => p,
+            Err(e) => {
+                let at = validate::locate(&value).unwrap_or_else(|| e.to_string());
+                return Err(usage(format!("{origin}: malformed profile: {at}")));
+            }
+        };
         validate::check(&profile).map_err(|e| usage(format!("{origin}: invalid profile: {e}")))?;
         Ok(profile)
     }
@@ -275,7 +296,7 @@ impl Profile {
         let shapes: Vec<GemmShape> = self.results.iter().map(|r| r.shape()).collect();
         default_file_name(
             &self.device.slug(),
-            &self.kind,
+            self.kind,
             &dtypes,
             &shapes,
             &self.created_utc,
@@ -288,7 +309,7 @@ impl Profile {
 /// shape, `MxNxK` for one other shape, `<count>shapes` for several.
 pub fn default_file_name(
     device_slug: &str,
-    kind: &str,
+    kind: ProfileKind,
     dtypes: &[DType],
     shapes: &[GemmShape],
     created_utc: &str,
@@ -316,7 +337,7 @@ pub fn default_file_name(
         .unwrap_or(created_utc)
         .replace([':', '-'], "")
         .replace('T', "-");
-    let kind = if kind == "run" {
+    let kind = if kind == ProfileKind::Run {
         String::new()
     } else {
         format!("{kind}_")

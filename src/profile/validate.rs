@@ -6,9 +6,10 @@
 //! device name can carry terminal escape sequences. Every reader loads through here, so a bad
 //! field is one line naming the file and the field, and no control character is ever printed.
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::Profile;
+use super::{AlgoSearch, ClusterInfo, GemmResult, Profile, Telemetry};
 
 /// The fastest product any device could plausibly deliver (TFLOPS): a thousand times the
 /// fastest GPU of today. Above it a figure is corrupt, not measured.
@@ -142,6 +143,42 @@ pub fn check(p: &Profile) -> Result<(), String> {
     Ok(())
 }
 
+/// Names the section of a profile that does not parse, with serde's reason: the typed sections
+/// a result carries (`results[2].telemetry: missing field `source``), then the whole result
+/// (`results[2]: …`), then the `cluster` section. `None` when each of them parses, so the
+/// problem is elsewhere and serde's own message says enough.
+pub fn locate(profile: &Value) -> Option<String> {
+    fn fails<T: DeserializeOwned>(v: &Value) -> Option<String> {
+        T::deserialize(v).err().map(|e| e.to_string())
+    }
+    let results = profile.get("results").and_then(Value::as_array);
+    for (i, r) in results.into_iter().flatten().enumerate() {
+        for (name, check) in [
+            (
+                "telemetry",
+                fails::<Telemetry> as fn(&Value) -> Option<String>,
+            ),
+            ("algo_search", fails::<AlgoSearch>),
+        ] {
+            match r.get(name) {
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    if let Some(e) = check(v) {
+                        return Some(format!("results[{i}].{name}: {e}"));
+                    }
+                }
+            }
+        }
+        if let Some(e) = fails::<GemmResult>(r) {
+            return Some(format!("results[{i}]: {e}"));
+        }
+    }
+    match profile.get("cluster") {
+        None | Some(Value::Null) => None,
+        Some(v) => fails::<ClusterInfo>(v).map(|e| format!("cluster: {e}")),
+    }
+}
+
 /// Replaces, in every string of a JSON document, the characters that would act on a terminal
 /// rather than print (C0 and C1 controls but tab, DEL, and the bidirectional overrides and
 /// isolates that can reorder what is shown) with U+FFFD.
@@ -170,6 +207,74 @@ fn unsafe_char(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A saved profile with telemetry and an algorithm search, as JSON.
+    fn saved() -> Value {
+        let text = include_str!("../../results/amd-epyc_fp32-fp64_n2048_20261124-004420.json");
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        v["results"][0]["telemetry"] = serde_json::json!({
+            "source": "nvml", "samples": 3, "power_w_mean": 650.0,
+            "throttle_reasons": ["sw_power_cap"]
+        });
+        v["results"][0]["algo_search"] = serde_json::json!({
+            "offered": 2, "timed": 2, "default_tflops": 1.0, "default_valid": true,
+            "default_algorithm": null, "best_index": 1, "best_tflops": 1.1,
+            "best_algorithm": null, "speedup": 1.1,
+            "candidates": [{"index": 0, "algorithm": null, "tflops": 1.0, "valid": true,
+                            "max_rel_error": 0.0}]
+        });
+        v
+    }
+
+    #[test]
+    fn typed_sections_load_and_round_trip() {
+        let v = saved();
+        let p = Profile::from_json(&v.to_string(), "p.json").unwrap();
+        let t = p.results[0].telemetry.as_ref().unwrap();
+        assert_eq!(t.power_w_mean, Some(650.0));
+        assert_eq!(t.sm_clock_mhz_mean, None);
+        assert_eq!(t.throttle_reasons, ["sw_power_cap"]);
+        assert_eq!(p.results[0].algo_search.as_ref().unwrap().best_index, 1);
+        let back: Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(back["results"][0]["telemetry"]["power_w_mean"], 650.0);
+        assert_eq!(back["results"][0]["algo_search"]["speedup"], 1.1);
+        assert_eq!(locate(&v), None);
+    }
+
+    #[test]
+    fn a_bad_section_is_named() {
+        let mut v = saved();
+        v["results"][0]["telemetry"]["power_w_mean"] = "650 W".into();
+        let e = Profile::from_json(&v.to_string(), "p.json").unwrap_err();
+        let e = format!("{e:#}");
+        assert!(
+            e.starts_with("p.json: malformed profile: results[0].telemetry: invalid type"),
+            "{e}"
+        );
+        let mut v = saved();
+        v["results"][0]["algo_search"]
+            .as_object_mut()
+            .unwrap()
+            .remove("best_tflops");
+        let e = format!(
+            "{:#}",
+            Profile::from_json(&v.to_string(), "p.json").unwrap_err()
+        );
+        assert!(
+            e.contains("results[0].algo_search: missing field `best_tflops`"),
+            "{e}"
+        );
+        let mut v = saved();
+        v["results"][0]["m"] = (-1).into();
+        let e = format!(
+            "{:#}",
+            Profile::from_json(&v.to_string(), "p.json").unwrap_err()
+        );
+        assert!(
+            e.contains("malformed profile: results[0]: invalid value"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn escapes_and_bidi_controls_are_replaced() {

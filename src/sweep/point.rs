@@ -9,49 +9,15 @@
 
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use crate::backend::{Backend, GemmRequest, PreparedGemm};
 use crate::measure::{self, Phase, ProgressFn};
+pub use crate::profile::{AlgoSearch, Candidate};
 use crate::profile::{GemmResult, TimingSettings};
 use crate::telemetry::{self, Sampler};
 
-/// What the algorithm search found for one shape (`GemmResult.algo_search`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlgoSearch {
-    /// Candidates the library offered.
-    pub offered: usize,
-    /// Candidates timed (`--algos`, at most `offered`).
-    pub timed: usize,
-    /// The library's default choice (candidate 0): its TFLOPS and whether it verified.
-    pub default_tflops: Option<f64>,
-    pub default_valid: bool,
-    pub default_algorithm: Option<String>,
-    /// The fastest verified candidate.
-    pub best_index: usize,
-    pub best_tflops: f64,
-    pub best_algorithm: Option<String>,
-    /// best / default TFLOPS.
-    pub speedup: Option<f64>,
-    pub candidates: Vec<Candidate>,
-}
-
-/// One timed candidate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
-    pub index: usize,
-    pub algorithm: Option<String>,
-    pub tflops: Option<f64>,
-    pub valid: bool,
-    pub max_rel_error: Option<f64>,
-    /// Why the candidate could not be timed, if it could not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Reads a result's algorithm search back from its JSON.
+/// A copy of a result's algorithm search (`None` when it had none).
 pub fn algo_search_of(r: &GemmResult) -> Option<AlgoSearch> {
-    serde_json::from_value(r.algo_search.clone()?).ok()
+    r.algo_search.clone()
 }
 
 /// Prepares and measures one point: every candidate algorithm up to `algos`, each sampled,
@@ -142,7 +108,7 @@ pub fn choose(
         speedup: default_tflops.filter(|d| *d > 0.0).map(|d| best.tflops / d),
         candidates,
     };
-    best.algo_search = Some(serde_json::to_value(search).expect("serializes"));
+    best.algo_search = Some(search);
     best
 }
 
@@ -170,7 +136,7 @@ pub fn timed(
         if !readings.is_empty() {
             let t = telemetry::summarize(&readings, r.stats_s.median, r.tflops);
             telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
-            r.telemetry = Some(t.to_value());
+            r.telemetry = Some(t);
         }
         sm.prune_before(timing_to);
     }

@@ -115,7 +115,7 @@ pub fn algorithms_phrase(p: &Profile, requested: Option<u32>) -> String {
             if timed == 1 { "" } else { "s" }
         );
     }
-    if p.device.backend == "cpu" {
+    if p.device.backend == crate::backend::BackendKind::Cpu {
         return "one algorithm per shape (the CPU backend offers no choice)".into();
     }
     match requested {
@@ -166,7 +166,10 @@ pub fn render(p: &Profile, top: usize, requested_algos: Option<u32>, width: Widt
         out.push('\n');
         out.push_str(&top_table(p, top, width));
     }
-    if let Some(w) = warnings::for_sweep(&p.results, p.device.backend == "cpu") {
+    if let Some(w) = warnings::for_sweep(
+        &p.results,
+        p.device.backend == crate::backend::BackendKind::Cpu,
+    ) {
         let _ = writeln!(
             out,
             "{}",

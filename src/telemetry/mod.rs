@@ -1,6 +1,7 @@
 //! GPU telemetry: SM and memory clocks, power, temperature and throttle reasons sampled by a
 //! background thread while products are timed, and the per-result summary stored in the
-//! profile (`GemmResult.telemetry`).
+//! profile (`GemmResult.telemetry`; the [`Telemetry`] type is the profile's, re-exported here
+//! so that loading a profile never depends on the sampler).
 //!
 //! Throughput is only half the story: a GPU that reaches 790 TFLOPS for two seconds and
 //! 700 after a minute, because its clock fell under the power cap, is a 700-TFLOPS GPU for
@@ -11,59 +12,12 @@
 pub mod nvml;
 pub mod sampler;
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::profile::{Telemetry, TimelinePoint};
 pub use sampler::{Reading, Sampler};
 
 /// A clock that falls by more than this fraction of its maximum within one measurement is
 /// reported as having fallen.
 pub const CLOCK_FALL_FRACTION: f64 = 0.03;
-
-/// Per-result telemetry summary, stored as JSON in `GemmResult.telemetry`. Key names are
-/// part of the profile format (the estimate command reads `power_w_mean`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Telemetry {
-    /// Where the readings come from (`nvml`, or `none` when only throughput was recorded).
-    pub source: String,
-    /// Readings inside the timed window.
-    pub samples: usize,
-    pub sm_clock_mhz_min: Option<f64>,
-    pub sm_clock_mhz_mean: Option<f64>,
-    pub sm_clock_mhz_max: Option<f64>,
-    pub mem_clock_mhz_mean: Option<f64>,
-    /// Mean board power over the window (W), as NVML reports it.
-    pub power_w_mean: Option<f64>,
-    pub power_w_max: Option<f64>,
-    pub temperature_c_max: Option<f64>,
-    /// Throttle (clock-event) reasons seen in any reading, NVML's names in snake case.
-    #[serde(default)]
-    pub throttle_reasons: Vec<String>,
-    /// Mean power × median time of one product (J).
-    pub energy_per_product_j: Option<f64>,
-    /// Measured TFLOPS / mean power.
-    pub tflops_per_watt: Option<f64>,
-    /// Throughput, clock and power over time (sustained runs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeline: Option<Vec<TimelinePoint>>,
-}
-
-/// One window of a sustained run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelinePoint {
-    /// Window start and end, seconds since timing began.
-    pub t_start_s: f64,
-    pub t_end_s: f64,
-    /// Products completed in the window.
-    pub products: usize,
-    /// 2·m·n·k · products / their summed device time.
-    pub tflops: f64,
-    pub sm_clock_mhz_mean: Option<f64>,
-    pub mem_clock_mhz_mean: Option<f64>,
-    pub power_w_mean: Option<f64>,
-    pub temperature_c_max: Option<f64>,
-    #[serde(default)]
-    pub throttle_reasons: Vec<String>,
-}
 
 /// NVML throttle-reason bits, their names, and whether they lower the clock below what the
 /// workload could run at (idle and settings chosen by the administrator do not count).
@@ -207,7 +161,7 @@ pub fn set_peak_at_measured_clock(
     t: &Telemetry,
     info: &crate::backend::DeviceInfo,
 ) {
-    if info.backend != "cuda" {
+    if info.backend != crate::backend::BackendKind::Cuda {
         return;
     }
     let (Some(derived), Some(max), Some(mean)) = (
@@ -224,16 +178,9 @@ pub fn set_peak_at_measured_clock(
     r.peak.measured_sm_clock_mhz = Some(mean);
 }
 
-/// Reads a result's telemetry back from its JSON (`None` when absent or malformed).
+/// A copy of a result's telemetry (`None` when it has none).
 pub fn of_result(r: &crate::profile::GemmResult) -> Option<Telemetry> {
-    serde_json::from_value(r.telemetry.clone()?).ok()
-}
-
-impl Telemetry {
-    /// As JSON for `GemmResult.telemetry`.
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::to_value(self).expect("telemetry always serializes")
-    }
+    r.telemetry.clone()
 }
 
 #[cfg(test)]
@@ -278,7 +225,7 @@ mod tests {
     #[test]
     fn json_keys_are_stable() {
         let t = summarize(&[reading(1980.0, 500.0, 0)], 0.001, 500.0);
-        let v = t.to_value();
+        let v = serde_json::to_value(&t).unwrap();
         for key in [
             "sm_clock_mhz_min",
             "sm_clock_mhz_mean",
@@ -317,7 +264,7 @@ mod tests {
         let mut r = profile.results[0].clone();
         r.peak.derived_tflops = Some(989.4);
         let mut info = crate::backend::DeviceInfo {
-            backend: "cuda".into(),
+            backend: crate::backend::BackendKind::Cuda,
             max_sm_clock_mhz: Some(1980.0),
             ..Default::default()
         };
@@ -334,12 +281,12 @@ mod tests {
         assert!(v.get("derived_at_measured_clock_tflops").is_some(), "{v}");
         // the CPU backend, or no clock, adds nothing
         let mut cpu = profile.results[0].clone();
-        info.backend = "cpu".into();
+        info.backend = crate::backend::BackendKind::Cpu;
         set_peak_at_measured_clock(&mut cpu, &t, &info);
         assert_eq!(cpu.peak.derived_at_measured_clock_tflops, None);
         let v = serde_json::to_value(&cpu.peak).unwrap();
         assert!(v.get("derived_at_measured_clock_tflops").is_none(), "{v}");
-        info.backend = "cuda".into();
+        info.backend = crate::backend::BackendKind::Cuda;
         set_peak_at_measured_clock(&mut cpu, &summarize(&[], 0.001, 1.0), &info);
         assert_eq!(cpu.peak.measured_sm_clock_mhz, None);
     }

@@ -9,13 +9,14 @@
 
 use std::path::{Path, PathBuf};
 
-use gpubench::backend::{DeviceInfo, GemmApi};
+use gpubench::backend::{BackendKind, DeviceInfo, GemmApi};
 use gpubench::dtype::DType;
 use gpubench::measure::stats::Stats;
 use gpubench::measure::verify::Verification;
 use gpubench::peak::{PeakBasis, PeakInfo};
 use gpubench::profile::{
-    GemmResult, HostInfo, Profile, TimingSettings, ToolInfo, WarmupRecord, SCHEMA_VERSION,
+    GemmResult, HostInfo, Profile, ProfileKind, Telemetry, TimingSettings, ToolInfo, WarmupRecord,
+    SCHEMA_VERSION,
 };
 
 /// One result of `dtype` and shape m×n×k at `tflops`, passing verification or not, with
@@ -73,8 +74,12 @@ pub fn result(
             tolerance: dtype.tolerance(),
             passed: valid,
         },
-        telemetry: power_w
-            .map(|w| serde_json::json!({"source": "nvml", "samples": 10, "power_w_mean": w})),
+        telemetry: power_w.map(|w| Telemetry {
+            source: "nvml".into(),
+            samples: 10,
+            power_w_mean: Some(w),
+            ..Telemetry::default()
+        }),
         algo_search: None,
     }
 }
@@ -91,10 +96,10 @@ pub fn profile(
         tool: ToolInfo::current(),
         created_utc: "2025-01-01T00:00:00Z".into(),
         command: vec!["gpubench".into(), "fixture".into()],
-        kind: "sweep".into(),
+        kind: ProfileKind::Sweep,
         host: HostInfo::default(),
         device: DeviceInfo {
-            backend: "cuda".into(),
+            backend: BackendKind::Cuda,
             name: device_name.into(),
             memory_bytes: Some(memory_bytes),
             spec_gpu: spec_gpu.map(str::to_string),

@@ -45,7 +45,7 @@ pub(super) fn gather(
         .map(khz_to_mhz)
         .or(nvml.max_mem_mhz);
     Ok(DeviceInfo {
-        backend: "cuda".into(),
+        backend: crate::backend::BackendKind::Cuda,
         spec_gpu: peak::match_device_name(&name).map(|g| g.key.clone()),
         name,
         ordinal: Some(ordinal),
@@ -88,7 +88,7 @@ fn nvml_facts(uuid: Option<&str>, ordinal: u32) -> NvmlFacts {
         driver_version: nvml.sys_driver_version().ok(),
         ..Default::default()
     };
-    if let Ok((dev, matched)) = crate::telemetry::nvml::find_device(&nvml, uuid, ordinal) {
+    if let Ok((dev, matched)) = crate::backend::nvml::find_device(&nvml, uuid, ordinal) {
         f.uuid = matched;
         let mhz = |c: Clock| dev.max_clock_info(c).ok().filter(|v| *v > 0).map(f64::from);
         f.max_sm_mhz = mhz(Clock::SM);

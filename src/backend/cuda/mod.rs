@@ -255,7 +255,7 @@ impl Backend for CudaBackend {
             "the bandwidth test",
         )?;
         let times = events.elapsed_s(iters)?;
-        let s = crate::measure::stats::Stats::of(&times)
+        let s = crate::stats::Stats::of(&times)
             .filter(|s| s.median > 0.0)
             .ok_or_else(|| anyhow::anyhow!("no valid copy timings"))?;
         // a copy reads and writes every byte

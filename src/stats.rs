@@ -1,5 +1,9 @@
 //! Summary statistics over timing samples, because one timing is not a measurement: median,
 //! mean, min, max and standard deviation.
+//!
+//! A leaf module (it imports nothing of gpubench): the backends time their copies with it,
+//! the measuring loop its products, and the profile stores its [`Stats`]; `measure::stats`
+//! names the same module.
 
 use serde::{Deserialize, Serialize};
 

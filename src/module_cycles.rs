@@ -1,0 +1,244 @@
+//! Keeps the lower layers free of import cycles: the test reads every `crate::` path in `src/`
+//! and fails when a core module (the backends, the profile schema, measuring, telemetry and
+//! the leaves under them) can reach itself again.
+//!
+//! Why: a cycle lets a change anywhere in it ripple everywhere in it. The layers run
+//! `dtype`, `error`, `stats`, `peak` → `backend` → `profile` → `telemetry` → `measure`;
+//! everything else builds on them and none of them may import back up.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Modules that must be in no cycle.
+const CORE: [&str; 8] = [
+    "dtype",
+    "error",
+    "stats",
+    "peak",
+    "backend",
+    "profile",
+    "telemetry",
+    "measure",
+];
+
+/// Edges left out of the check, each with why it is tolerated for now: the cycle they close
+/// runs through modules outside the core's care. The test fails when one of them disappears,
+/// so the list only shrinks.
+const TOLERATED: [(&str, &str, &str); 1] = [(
+    "units",
+    "output",
+    "units::fmt_seconds formats with output::format::sig, and output::warnings reads profiles",
+)];
+
+/// Top-level module of a file under `src/` (`backend/cuda/gemm.rs` → `backend`).
+fn top_module(rel: &Path) -> String {
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The code of a file without its test-only part (everything after the first
+/// `#[cfg(test)]`, where gpubench keeps its `mod tests`) and without comments, and the names
+/// of the submodules it declares test-only (`#[cfg(test)] mod testing;`).
+fn code_of(text: &str) -> (String, Vec<String>) {
+    let mut test_only = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut code = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if t == "#[cfg(test)]" {
+            let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or("");
+            let decl = next.strip_prefix("pub ").unwrap_or(next);
+            match decl.strip_prefix("mod ").and_then(|d| d.strip_suffix(';')) {
+                Some(name) => {
+                    test_only.push(name.to_string());
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if t.starts_with("//") {
+            continue;
+        }
+        code.push_str(line);
+        code.push('\n');
+    }
+    (code, test_only)
+}
+
+/// The modules a piece of code names through `crate::a` or `crate::{a, b::c}`.
+fn named_modules(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        let before = rest[..at].chars().last();
+        rest = &rest[at + "crate::".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                let name = item.trim().split("::").next().unwrap_or("").trim();
+                if !name.is_empty() {
+                    out.insert(name.to_string());
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// `module → modules it imports` over `src/` (lib.rs and main.rs left out).
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut test_only: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut code: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", f.display()));
+        let (c, tests) = code_of(&text);
+        let dir = if f
+            .file_name()
+            .is_some_and(|n| n == "mod.rs" || n == "lib.rs")
+        {
+            f.parent().unwrap().to_path_buf()
+        } else {
+            f.with_extension("")
+        };
+        for t in tests {
+            test_only.insert(dir.join(format!("{t}.rs")));
+            test_only.insert(dir.join(&t).join("mod.rs"));
+        }
+        code.insert(f.clone(), c);
+    }
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|f| top_module(f.strip_prefix(&src).unwrap()))
+        .filter(|m| m != "lib" && m != "main")
+        .collect();
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (f, c) in &code {
+        let from = top_module(f.strip_prefix(&src).unwrap());
+        if !modules.contains(&from) || test_only.contains(f) {
+            continue;
+        }
+        let entry = g.entry(from.clone()).or_default();
+        for to in named_modules(c) {
+            if to != from && modules.contains(&to) {
+                entry.insert(to);
+            }
+        }
+    }
+    g
+}
+
+/// The modules `from` reaches through `g`.
+fn reachable(g: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_string()];
+    while let Some(m) = stack.pop() {
+        for n in g.get(&m).into_iter().flatten() {
+            if seen.insert(n.clone()) {
+                stack.push(n.clone());
+            }
+        }
+    }
+    seen
+}
+
+/// A shortest path `from → … → to` through `g`, for the failure message.
+fn path(g: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) -> Vec<String> {
+    let mut prev: BTreeMap<String, String> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([from.to_string()]);
+    while let Some(m) = queue.pop_front() {
+        for n in g.get(&m).into_iter().flatten() {
+            if n == to {
+                let mut p = vec![n.clone(), m.clone()];
+                let mut at = m.clone();
+                while let Some(q) = prev.get(&at) {
+                    p.push(q.clone());
+                    at = q.clone();
+                }
+                if at != from {
+                    p.push(from.to_string());
+                }
+                p.reverse();
+                return p;
+            }
+            if !prev.contains_key(n) && n != from {
+                prev.insert(n.clone(), m.clone());
+                queue.push_back(n.clone());
+            }
+        }
+    }
+    Vec::new()
+}
+
+#[test]
+fn core_modules_are_in_no_import_cycle() {
+    let mut g = graph();
+    for (from, to, why) in TOLERATED {
+        let had = g.get_mut(from).is_some_and(|s| s.remove(to));
+        assert!(
+            had,
+            "{from} no longer imports {to}: remove ({from}, {to}, \"{why}\") from TOLERATED in src/module_cycles.rs"
+        );
+    }
+    for m in CORE {
+        assert!(g.contains_key(m), "module {m} not found under src/");
+        if reachable(&g, m).contains(m) {
+            panic!(
+                "import cycle through the core module {m}: {}; move the shared type down a layer (see src/module_cycles.rs)",
+                path(&g, m, m).join(" → ")
+            );
+        }
+    }
+}
+
+#[test]
+fn the_reader_sees_imports_and_skips_tests_and_comments() {
+    let text = "//! crate::nope\nuse crate::{backend::X, dtype};\nlet a = crate::peak::f();\nlet b = my_crate::units;\n#[cfg(test)]\npub mod testing;\n#[cfg(test)]\nmod tests { use crate::sweep; }\n";
+    let (code, tests) = code_of(text);
+    assert_eq!(tests, ["testing"]);
+    let names: Vec<String> = named_modules(&code).into_iter().collect();
+    assert_eq!(names, ["backend", "dtype", "peak"]);
+    let g: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert!(reachable(&g, "a").contains("a"));
+    assert!(!reachable(&g, "d").contains("d"));
+    assert_eq!(path(&g, "a", "a"), ["a", "b", "c", "a"]);
+}
