@@ -174,6 +174,15 @@ fn args() -> Args {
     a
 }
 
+/// The 1-minute load average (Linux), to show how busy the machine was.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .map(|l| format!("load average {l}"))
+        .unwrap_or_else(|| "load average unknown".into())
+}
+
 /// Median and minimum of a set of times.
 fn median_min(t: &mut [f64]) -> (f64, f64) {
     t.sort_by(f64::total_cmp);
@@ -201,8 +210,10 @@ fn main() {
         }
     };
     println!(
-        "{} alternating rounds of ≥{} s per side and size; GFLOPS from the median (best) time\n",
-        args.rounds, args.seconds
+        "{} alternating rounds of ≥{} s per side and size; GFLOPS from the median (best) time; {}\n",
+        args.rounds,
+        args.seconds,
+        load()
     );
     println!(
         "{:<5} {:>5}  {:>22}  {:>22}  {:>15}  {:>14}",
@@ -263,5 +274,8 @@ fn main() {
             None => println!("      {dtype}: no derived peak on this CPU"),
         }
     }
-    println!("\nratio = gpubench GFLOPS / numpy GFLOPS (target ≥ 0.95× at n ≥ 1024)");
+    println!(
+        "\nratio = gpubench GFLOPS / numpy GFLOPS (target ≥ 0.95× at n ≥ 1024); {} at the end",
+        load()
+    );
 }

@@ -10,6 +10,8 @@
 //! its transpose, `Bt`, row-major (n×k): each row of `A` and each column of `B` is contiguous.
 //! This is the layout of a linear layer (`x · Wᵀ`) and the "TN" layout cuBLASLt requires for
 //! fp8. `C` is row-major (m×n). Batched products repeat this `batch` times with strides.
+//! The CPU backend stores `B` row-major (k×n) instead, the layout its library reads in place
+//! (docs/cpu-backend.md); the verification sample is the same on every backend.
 
 use std::fmt;
 use std::str::FromStr;
