@@ -80,7 +80,7 @@ pub struct CpuBackend {
     info: DeviceInfo,
     threads: usize,
     isa: Isa,
-    /// Cores the peak counts: physical cores, else hardware threads.
+    /// Cores the peak counts ([`peak_cores`]).
     cores: usize,
     /// The clock and FMA probe, run once, on the first peak asked for.
     measured: OnceLock<Option<Measured>>,
@@ -113,11 +113,7 @@ impl CpuBackend {
             info,
             threads,
             isa,
-            cores: host
-                .cpu_physical_cores
-                .map(|c| c as usize)
-                .filter(|&c| c > 0)
-                .unwrap_or(threads),
+            cores: peak_cores(host.cpu_physical_cores.map(|c| c as usize), threads),
             measured: OnceLock::new(),
         }
     }
@@ -133,6 +129,16 @@ impl CpuBackend {
         *self
             .measured
             .get_or_init(|| probe::measure(self.isa, self.cores))
+    }
+}
+
+/// Cores the peak counts: the physical cores, but no more than the threads this process may
+/// use (a container or CPU affinity can allow fewer than the machine has), and the threads
+/// where the core count is unknown.
+fn peak_cores(physical: Option<usize>, threads: usize) -> usize {
+    match physical {
+        Some(c) if c > 0 => c.min(threads).max(1),
+        _ => threads.max(1),
     }
 }
 
@@ -444,6 +450,16 @@ mod tests {
         assert!(basis.contains(be.isa().name()), "{basis}");
         assert!(basis.contains("measured"), "{basis}");
         assert!(be.derived_peak(DType::Bf16).is_none());
+    }
+
+    #[test]
+    fn peak_counts_cores_this_process_may_use() {
+        // SMT: 8 cores, 16 threads.
+        assert_eq!(peak_cores(Some(8), 16), 8);
+        // A container allowed 2 CPUs of a 64-core host.
+        assert_eq!(peak_cores(Some(64), 2), 2);
+        assert_eq!(peak_cores(None, 4), 4);
+        assert_eq!(peak_cores(Some(0), 4), 4);
     }
 
     #[test]
