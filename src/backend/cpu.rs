@@ -5,9 +5,10 @@
 //!
 //! `B` is stored row-major (k×n), not transposed as on a GPU: the gemm crate computes a
 //! row-major `C` as `Cᵀ = Bᵀ·Aᵀ` and reads the operands in place when `B`'s rows and `A`'s
-//! rows are contiguous, where a transposed `B` costs a repacking pass per product (1.3× at
-//! n = 512-1024; docs/cpu-backend.md). The verification sample returns `B`'s columns all the
-//! same. [`isa`] names the kernels that run and turns [`probe`]'s measurement into a peak.
+//! rows are contiguous; with a transposed `B` the AVX-512 kernels lose up to a third of their
+//! speed (fp32, n = 512; docs/cpu-backend.md). The verification sample returns `B`'s columns
+//! all the same. [`isa`] names the kernels that run and turns [`probe`]'s measurement into a
+//! peak.
 
 pub mod isa;
 pub mod probe;
