@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn issue_rate_rounds_to_powers_of_two() {
-        // Two full-width AVX-512 units (e.g. Xeon Gold/Platinum): 64 FLOPs/cycle.
+        // Two full-width AVX-512 units (many Xeon Platinum parts): 64 FLOPs/cycle.
         assert_eq!(fma_issue_per_cycle(61.0, Isa::Avx512f), Some(2.0));
         // AVX-512 split into 256-bit halves (Zen 4): 32 FLOPs/cycle, one zmm FMA per cycle.
         assert_eq!(fma_issue_per_cycle(32.0, Isa::Avx512f), Some(1.0));
