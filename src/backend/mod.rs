@@ -172,7 +172,7 @@ pub struct DeviceInfo {
     pub cuda_bindings: Option<String>,
     /// CPU: threads the GEMM uses.
     pub threads: Option<u32>,
-    /// CPU: SIMD extension the peak assumes (avx512f, avx2, neon…).
+    /// CPU: instruction set of the GEMM kernels that run (avx512f, avx2+fma, neon, scalar).
     pub simd: Option<String>,
     /// Spec-table row the name matched, if any.
     pub spec_gpu: Option<String>,
