@@ -3,7 +3,18 @@
 //!
 //! Same problem, timing and verification as on a GPU, so a machine without one can run every
 //! command. Times are host wall-clock per product (`Instant`), which is the device time here.
+//!
+//! `B` is stored row-major (k×n), not transposed as on a GPU: the gemm crate computes a
+//! row-major `C` as `Cᵀ = Bᵀ·Aᵀ` and reads the operands in place when `B`'s rows and `A`'s
+//! rows are contiguous; with a transposed `B` the AVX-512 kernels lose up to a third of their
+//! speed (fp32, n = 512; docs/cpu-backend.md). The verification sample returns `B`'s columns
+//! all the same. [`isa`] names the kernels that run and turns [`probe`]'s measurement into a
+//! peak.
 
+pub mod isa;
+pub mod probe;
+
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -11,6 +22,7 @@ use rand::{Rng, SeedableRng};
 use super::{Backend, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySample};
 use crate::dtype::DType;
 use crate::error::usage;
+use isa::{Isa, Measured};
 
 /// How each product is timed, recorded in the profile.
 const TIMING: &str = "host clock (Instant) around each product";
@@ -72,8 +84,11 @@ impl Elem for gemm::f16 {
 pub struct CpuBackend {
     info: DeviceInfo,
     threads: usize,
-    physical_cores: Option<usize>,
-    max_mhz: Option<f64>,
+    isa: Isa,
+    /// Cores the peak counts ([`peak_cores`]).
+    cores: usize,
+    /// The clock and FMA probe, run once, on the first peak asked for.
+    measured: OnceLock<Option<Measured>>,
 }
 
 impl Default for CpuBackend {
@@ -83,19 +98,18 @@ impl Default for CpuBackend {
 }
 
 impl CpuBackend {
-    /// Detects the CPU (model, threads, SIMD, max clock).
+    /// Detects the CPU (model, threads, the gemm crate's instruction set).
     pub fn new() -> Self {
         let host = super::HostInfo::detect();
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        let simd = simd_extension();
-        let max_mhz = max_clock_mhz();
+        let isa = Isa::detect();
         let info = DeviceInfo {
             backend: crate::backend::BackendKind::Cpu,
             name: host.cpu_model.clone(),
             threads: Some(threads as u32),
-            simd: simd.map(|(s, _)| s.to_string()),
+            simd: Some(isa.name().to_string()),
             memory_bytes: Some(host.memory_bytes),
             max_sm_clock_mhz: None,
             ..Default::default()
@@ -103,53 +117,34 @@ impl CpuBackend {
         CpuBackend {
             info,
             threads,
-            physical_cores: host.cpu_physical_cores.map(|c| c as usize),
-            max_mhz,
+            isa,
+            cores: peak_cores(host.cpu_physical_cores.map(|c| c as usize), threads),
+            measured: OnceLock::new(),
         }
+    }
+
+    /// The instruction set of the gemm crate's kernels on this CPU.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The probe's clock and FMA rate (measured once, ~60 ms), where this architecture has a
+    /// probe.
+    pub fn measured(&self) -> Option<Measured> {
+        *self
+            .measured
+            .get_or_init(|| probe::measure(self.isa, self.cores))
     }
 }
 
-/// The widest SIMD FMA extension and its fp64 lanes.
-fn simd_extension() -> Option<(&'static str, u32)> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Some(("avx512f", 8));
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Some(("avx2+fma", 4));
-        }
-        None
+/// Cores the peak counts: the physical cores, but no more than the threads this process may
+/// use (a container or CPU affinity can allow fewer than the machine has), and the threads
+/// where the core count is unknown.
+fn peak_cores(physical: Option<usize>, threads: usize) -> usize {
+    match physical {
+        Some(c) if c > 0 => c.min(threads).max(1),
+        _ => threads.max(1),
     }
-    #[cfg(target_arch = "aarch64")]
-    {
-        Some(("neon", 2))
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        None
-    }
-}
-
-/// The CPU's maximum clock from cpufreq (Linux), where the kernel exposes it.
-fn max_clock_mhz() -> Option<f64> {
-    let s =
-        std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").ok()?;
-    let khz: f64 = s.trim().parse().ok()?;
-    (khz > 0.0).then_some(khz / 1000.0)
-}
-
-/// FLOPs per cycle per core for a dtype, assuming two FMA units per core (most server and
-/// desktop cores since Haswell/Zen 2; some parts have one, so this is an upper bound).
-fn flops_per_cycle(dtype: DType, fp64_lanes: u32) -> Option<f64> {
-    let lanes = match dtype {
-        DType::Fp64 => fp64_lanes,
-        // fp16 is widened to fp32 inside the gemm crate's kernels on most CPUs.
-        DType::Fp32 | DType::Fp16 => fp64_lanes * 2,
-        _ => return None,
-    };
-    Some(2.0 * 2.0 * lanes as f64)
 }
 
 impl Backend for CpuBackend {
@@ -178,26 +173,15 @@ impl Backend for CpuBackend {
         self.check_dtype(req.dtype)?;
         let t = self.threads;
         Ok(match req.dtype {
-            DType::Fp32 => Box::new(CpuGemm::<f32>::new(req, t)),
-            DType::Fp64 => Box::new(CpuGemm::<f64>::new(req, t)),
-            DType::Fp16 => Box::new(CpuGemm::<gemm::f16>::new(req, t)),
+            DType::Fp32 => Box::new(CpuGemm::<f32>::new(req, t, self.isa)),
+            DType::Fp64 => Box::new(CpuGemm::<f64>::new(req, t, self.isa)),
+            DType::Fp16 => Box::new(CpuGemm::<gemm::f16>::new(req, t, self.isa)),
             _ => unreachable!("checked above"),
         })
     }
 
     fn derived_peak(&self, dtype: DType) -> Option<(f64, String)> {
-        let (simd, lanes) = simd_extension()?;
-        let mhz = self.max_mhz?;
-        let cores = self.physical_cores?;
-        let f = flops_per_cycle(dtype, lanes)?;
-        let peak = cores as f64 * mhz * 1e6 * f / 1e12;
-        Some((
-            peak,
-            format!(
-                "{cores} physical cores × {mhz:.0} MHz (cpufreq max) × {f:.0} {} FLOPs/cycle ({simd}, assuming 2 FMA units per core)",
-                if dtype == DType::Fp64 { "fp64" } else { "fp32" }
-            ),
-        ))
+        isa::derived_peak(self.isa, &self.measured()?, dtype)
     }
 
     fn copy_bandwidth(&self, bytes: u64, iters: usize) -> anyhow::Result<f64> {
@@ -218,7 +202,8 @@ impl Backend for CpuBackend {
     }
 }
 
-/// One prepared CPU GEMM: `sets` pairs of (A, Bt) and one C, all `batch` deep.
+/// One prepared CPU GEMM: `sets` pairs of (A, B) and one C, all `batch` deep, each
+/// row-major: A m×k, B k×n, C m×n.
 struct CpuGemm<T> {
     dtype: DType,
     m: usize,
@@ -226,14 +211,15 @@ struct CpuGemm<T> {
     k: usize,
     batch: usize,
     a: Vec<Vec<T>>,
-    bt: Vec<Vec<T>>,
+    b: Vec<Vec<T>>,
     c: Vec<T>,
     next: usize,
     threads: usize,
+    isa: Isa,
 }
 
 impl<T: Elem> CpuGemm<T> {
-    fn new(req: &GemmRequest, threads: usize) -> Self {
+    fn new(req: &GemmRequest, threads: usize, isa: Isa) -> Self {
         let (m, n, k, batch) = (
             req.shape.m as usize,
             req.shape.n as usize,
@@ -248,10 +234,10 @@ impl<T: Elem> CpuGemm<T> {
         };
         let sets = req.input_sets.max(1) as usize;
         let mut a = Vec::with_capacity(sets);
-        let mut bt = Vec::with_capacity(sets);
+        let mut b = Vec::with_capacity(sets);
         for _ in 0..sets {
             a.push(fill(m * k * batch));
-            bt.push(fill(n * k * batch));
+            b.push(fill(k * n * batch));
         }
         CpuGemm {
             dtype: req.dtype,
@@ -260,10 +246,11 @@ impl<T: Elem> CpuGemm<T> {
             k,
             batch,
             a,
-            bt,
+            b,
             c: vec![T::zero(); m * n * batch],
             next: 0,
             threads,
+            isa,
         }
     }
 
@@ -274,13 +261,13 @@ impl<T: Elem> CpuGemm<T> {
         } else {
             gemm::Parallelism::None
         };
-        for b in 0..self.batch {
-            let a = &self.a[set][b * m * k..];
-            let bt = &self.bt[set][b * n * k..];
-            let c = &mut self.c[b * m * n..];
-            // SAFETY: the pointers cover m×k (A, row-major: col stride 1, row stride k),
-            // k×n (B read from Bt: element (p, j) at j·k + p, so col stride k, row stride 1)
-            // and m×n (C, row-major), all inside their allocations.
+        for i in 0..self.batch {
+            let a = &self.a[set][i * m * k..];
+            let b = &self.b[set][i * k * n..];
+            let c = &mut self.c[i * m * n..];
+            // SAFETY: the pointers cover m×k (A: col stride 1, row stride k), k×n (B: col
+            // stride 1, row stride n) and m×n (C: col stride 1, row stride n), all inside
+            // their allocations.
             unsafe {
                 gemm::gemm(
                     m,
@@ -293,9 +280,9 @@ impl<T: Elem> CpuGemm<T> {
                     a.as_ptr(),
                     1,
                     k as isize,
-                    bt.as_ptr(),
-                    k as isize,
+                    b.as_ptr(),
                     1,
+                    n as isize,
                     T::zero(),
                     T::one(),
                     false,
@@ -310,17 +297,23 @@ impl<T: Elem> CpuGemm<T> {
 
 impl<T: Elem> PreparedGemm for CpuGemm<T> {
     fn api(&self) -> GemmApi {
+        let isa = self.isa.name();
+        let fma = if self.isa == Isa::Scalar {
+            "multiply-add"
+        } else {
+            "FMA"
+        };
         let (compute, acc) = match self.dtype {
-            DType::Fp64 => ("fp64 SIMD FMA", "fp64"),
-            DType::Fp16 => ("fp16 data, fp32 SIMD FMA (gemm crate)", "fp32"),
-            _ => ("fp32 SIMD FMA", "fp32"),
+            DType::Fp64 => (format!("fp64 {isa} {fma}"), "fp64"),
+            DType::Fp16 => (format!("fp16 data, fp32 {isa} {fma}"), "fp32"),
+            _ => (format!("fp32 {isa} {fma}"), "fp32"),
         };
         GemmApi {
             api: format!(
-                "gemm crate {} (gemm::gemm, {} threads)",
-                "0.19", self.threads
+                "gemm crate 0.19 (gemm::gemm, {isa} kernels, {} threads)",
+                self.threads
             ),
-            compute_type: compute.into(),
+            compute_type: compute,
             accumulator: acc.into(),
             output_type: self.dtype.output_type().into(),
             algorithm: None,
@@ -344,7 +337,7 @@ impl<T: Elem> PreparedGemm for CpuGemm<T> {
 
     fn verify_sample(&mut self, rows: &[u64], cols: &[u64]) -> anyhow::Result<VerifySample> {
         self.product(0);
-        let k = self.k;
+        let (n, k) = (self.n, self.k);
         let a_rows = rows
             .iter()
             .map(|&i| {
@@ -357,8 +350,10 @@ impl<T: Elem> PreparedGemm for CpuGemm<T> {
         let b_cols = cols
             .iter()
             .map(|&j| {
-                self.bt[0][j as usize * k..(j as usize + 1) * k]
+                self.b[0][j as usize..]
                     .iter()
+                    .step_by(n)
+                    .take(k)
                     .map(|x| x.to_f64())
                     .collect()
             })
@@ -367,7 +362,7 @@ impl<T: Elem> PreparedGemm for CpuGemm<T> {
             .iter()
             .map(|&i| {
                 cols.iter()
-                    .map(|&j| self.c[i as usize * self.n + j as usize].to_f64())
+                    .map(|&j| self.c[i as usize * n + j as usize].to_f64())
                     .collect()
             })
             .collect();
@@ -425,6 +420,55 @@ mod tests {
             },
         );
         assert!(v.passed);
+    }
+
+    #[test]
+    fn device_and_api_name_the_kernels_that_run() {
+        let be = CpuBackend::new();
+        let isa = Isa::detect();
+        assert_eq!(be.info().simd.as_deref(), Some(isa.name()));
+        let req = GemmRequest {
+            dtype: DType::Fp64,
+            shape: GemmShape::square(8),
+            input_sets: 1,
+            seed: 1,
+            fp8_fast_accum: false,
+        };
+        let api = be.prepare(&req).unwrap().api();
+        assert!(
+            api.api.contains(&format!("{} kernels", isa.name())),
+            "{api:?}"
+        );
+        assert!(api.compute_type.starts_with("fp64 "), "{api:?}");
+    }
+
+    /// x86-64 always has a probe, so `run --device cpu` always shows a derived peak there.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn derived_peak_is_measured_on_x86_64() {
+        let be = CpuBackend::new();
+        let (p32, basis) = be.derived_peak(DType::Fp32).expect("probe runs on x86-64");
+        let (p64, _) = be.derived_peak(DType::Fp64).unwrap();
+        assert!((p64 - p32 / 2.0).abs() < 1e-12 * p32 || be.isa() == Isa::Scalar);
+        // At least 0.5 GHz × ½ FMA/cycle × 1 lane per core; at most 7 GHz × 4 × 16 × 2.
+        let per_core = p32 * 1e12 / be.cores as f64;
+        assert!(
+            (0.5e9..7e9 * 128.0).contains(&per_core),
+            "{p32} TFLOPS: {basis}"
+        );
+        assert!(basis.contains(be.isa().name()), "{basis}");
+        assert!(basis.contains("measured"), "{basis}");
+        assert!(be.derived_peak(DType::Bf16).is_none());
+    }
+
+    #[test]
+    fn peak_counts_cores_this_process_may_use() {
+        // SMT: 8 cores, 16 threads.
+        assert_eq!(peak_cores(Some(8), 16), 8);
+        // A container allowed 2 CPUs of a 64-core host.
+        assert_eq!(peak_cores(Some(64), 2), 2);
+        assert_eq!(peak_cores(None, 4), 4);
+        assert_eq!(peak_cores(Some(0), 4), 4);
     }
 
     #[test]

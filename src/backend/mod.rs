@@ -11,6 +11,8 @@
 //! its transpose, `Bt`, row-major (n×k): each row of `A` and each column of `B` is contiguous.
 //! This is the layout of a linear layer (`x · Wᵀ`) and the "TN" layout cuBLASLt requires for
 //! fp8. `C` is row-major (m×n). Batched products repeat this `batch` times with strides.
+//! The CPU backend stores `B` row-major (k×n) instead, the layout its library reads in place
+//! (docs/cpu-backend.md); the verification sample is the same on every backend.
 
 use std::fmt;
 use std::str::FromStr;
@@ -220,7 +222,7 @@ pub struct DeviceInfo {
     pub cuda_bindings: Option<String>,
     /// CPU: threads the GEMM uses.
     pub threads: Option<u32>,
-    /// CPU: SIMD extension the peak assumes (avx512f, avx2, neon…).
+    /// CPU: instruction set of the GEMM kernels that run (avx512f, avx2+fma, neon, scalar).
     pub simd: Option<String>,
     /// Spec-table row the name matched, if any.
     pub spec_gpu: Option<String>,
