@@ -15,6 +15,7 @@ pub mod backend;
 pub mod calibrate;
 pub mod cli;
 pub mod cluster;
+pub mod comm;
 pub mod commands;
 pub mod dtype;
 pub mod error;

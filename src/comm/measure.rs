@@ -1,0 +1,637 @@
+//! One process driving several GPUs of a node through NCCL (`ncclCommInitAll`): every
+//! operation at every size, warm-up then timed iterations between CUDA events on each GPU's
+//! stream, the slowest GPU's time, and each result checked against the value it must hold.
+//!
+//! Every wait has a timeout: a collective that does not complete in time is aborted
+//! (`ncclCommAbort`) and reported, never waited on forever.
+
+use std::ffi::c_void;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use cudarc::driver::sys::{self, CUevent_flags};
+use cudarc::driver::{CudaContext, CudaEvent, CudaSlice, CudaStream, DevicePtr};
+use half::bf16;
+
+use super::busbw::{self, Op};
+use super::nccl::{self, Comm, Nccl};
+
+/// Element types measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Elem {
+    Bf16,
+    Fp32,
+}
+
+impl Elem {
+    pub fn size(self) -> u64 {
+        match self {
+            Elem::Bf16 => 2,
+            Elem::Fp32 => 4,
+        }
+    }
+    fn nccl(self) -> i32 {
+        match self {
+            Elem::Bf16 => 9,
+            Elem::Fp32 => 7,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Elem::Bf16 => "bf16",
+            Elem::Fp32 => "fp32",
+        }
+    }
+    /// The bit pattern of `v` in this type (`v` a small integer, exact in both).
+    fn bits(self, v: f32) -> u32 {
+        match self {
+            Elem::Bf16 => bf16::from_f32(v).to_bits() as u32,
+            Elem::Fp32 => v.to_bits(),
+        }
+    }
+    fn decode(self, b: &[u8]) -> f32 {
+        match self {
+            Elem::Bf16 => bf16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32(),
+            Elem::Fp32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        }
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub devices: Vec<u32>,
+    pub ops: Vec<Op>,
+    pub elems: Vec<Elem>,
+    pub sizes: Vec<u64>,
+    pub warmup: u32,
+    pub iters: u32,
+    pub timeout: Duration,
+}
+
+/// One measured point.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Point {
+    pub op: Op,
+    pub dtype: Elem,
+    pub bytes: u64,
+    pub count: u64,
+    pub time_us: f64,
+    pub algbw_gbps: f64,
+    pub busbw_gbps: f64,
+    /// The GPU (index into the device list) whose time this is (the slowest).
+    pub slowest_rank: u32,
+}
+
+/// One send/recv pair measured alone at the largest size.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pair {
+    pub from: u32,
+    pub to: u32,
+    pub bytes: u64,
+    pub busbw_gbps: f64,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Measured {
+    pub nccl_version: String,
+    pub nccl_library: String,
+    pub devices: Vec<String>,
+    pub points: Vec<Point>,
+    pub pairs: Vec<Pair>,
+}
+
+/// Driver entry points this module reaches (through cudarc or directly), checked first.
+const DRIVER_SYMBOLS: &[&str] = &[
+    "cuInit",
+    "cuDeviceGet",
+    "cuDeviceGetCount",
+    "cuDeviceGetName",
+    "cuDevicePrimaryCtxRetain",
+    "cuDevicePrimaryCtxRelease_v2",
+    "cuCtxGetCurrent",
+    "cuCtxSetCurrent",
+    "cuStreamCreate",
+    "cuStreamSynchronize",
+    "cuStreamDestroy_v2",
+    "cuMemAllocAsync",
+    "cuMemFreeAsync",
+    "cuMemsetD32Async",
+    "cuMemsetD16Async",
+    "cuMemcpyDtoHAsync_v2",
+    "cuEventCreate",
+    "cuEventRecord",
+    "cuEventSynchronize",
+    "cuEventDestroy_v2",
+    if cfg!(feature = "cuda-12") {
+        "cuEventElapsedTime"
+    } else {
+        "cuEventElapsedTime_v2"
+    },
+];
+
+/// Checks the driver and NCCL before any call; returns NCCL.
+pub fn open_libraries() -> anyhow::Result<&'static Nccl> {
+    // SAFETY: only tries to dlopen the driver under its usual names.
+    if !unsafe { sys::is_culib_present() } {
+        anyhow::bail!("CUDA driver library libcuda.so not found (no NVIDIA driver on this machine); gpubench comm needs GPUs");
+    }
+    // SAFETY: the library was found above; `get` looks a symbol up without calling it.
+    let missing: Vec<&str> = DRIVER_SYMBOLS
+        .iter()
+        .copied()
+        .filter(|n| unsafe { sys::culib().get::<*const c_void>(n.as_bytes()) }.is_err())
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "the NVIDIA driver is too old for this build: libcuda lacks {}; update the driver",
+            missing.join(", ")
+        );
+    }
+    nccl::load()
+}
+
+/// Number of GPUs the driver sees.
+pub fn device_count() -> anyhow::Result<u32> {
+    match CudaContext::device_count() {
+        Ok(n) => Ok(n.max(0) as u32),
+        Err(e) if e.0 == sys::cudaError_enum::CUDA_ERROR_NO_DEVICE => Ok(0),
+        Err(e) => anyhow::bail!("CUDA initialization failed (cuInit: {e}); check nvidia-smi"),
+    }
+}
+
+/// A raw pointer handed to a waiting thread (the object outlives the wait: on a timeout it is
+/// leaked, not freed).
+#[derive(Clone, Copy)]
+struct Raw(usize);
+
+struct Rank {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    comm: Comm,
+    send: CudaSlice<u8>,
+    recv: CudaSlice<u8>,
+    start: Arc<CudaEvent>,
+    end: Arc<CudaEvent>,
+}
+
+/// The communicators and buffers of one run; destroyed on drop, aborted on a hang.
+struct Clique {
+    nccl: &'static Nccl,
+    ranks: Vec<Rank>,
+    aborted: bool,
+}
+
+impl Drop for Clique {
+    fn drop(&mut self) {
+        for r in self.ranks.drain(..) {
+            // cudarc frees a buffer on its stream without making its GPU current
+            let _ = r.ctx.bind_to_thread();
+            if !self.aborted {
+                let _ = r.stream.synchronize();
+                // SAFETY: a live communicator with no work pending.
+                unsafe { (self.nccl.destroy)(r.comm) };
+            }
+            drop(r);
+        }
+    }
+}
+
+fn ptr(s: &CudaSlice<u8>, stream: &CudaStream) -> u64 {
+    s.device_ptr(stream).0
+}
+
+/// Runs `f` on another thread and waits at most `timeout` for it.
+fn with_timeout<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(timeout).ok()
+}
+
+/// Measures `plan` on one process's GPUs; `progress` is told each point as it completes.
+pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Measured> {
+    let nccl = open_libraries()?;
+    let version = nccl.version()?;
+    let count = device_count()?;
+    if count == 0 {
+        anyhow::bail!("no GPU found (cuDeviceGetCount = 0); gpubench comm needs GPUs");
+    }
+    if let Some(d) = plan.devices.iter().find(|d| **d >= count) {
+        return Err(crate::error::usage(format!(
+            "--device: cuda:{d} does not exist; this machine has {count} GPU(s) (cuda:0 to cuda:{})",
+            count - 1
+        )));
+    }
+    let n = plan.devices.len() as u32;
+    let max = plan.sizes.iter().copied().max().unwrap_or(0);
+    let mut names = Vec::new();
+    let mut ctxs = Vec::new();
+    for &d in &plan.devices {
+        let ctx = CudaContext::new(d as usize)
+            .map_err(|e| anyhow::anyhow!("could not create a CUDA context on cuda:{d}: {e}"))?;
+        // SAFETY: each GPU's buffers, events and collectives use its one stream.
+        unsafe { ctx.disable_event_tracking() };
+        names.push(ctx.name().unwrap_or_else(|_| format!("cuda:{d}")));
+        ctxs.push(ctx);
+    }
+    // ncclCommInitAll blocks until every GPU joined: bounded by the timeout.
+    let list: Vec<i32> = plan.devices.iter().map(|d| *d as i32).collect();
+    let init = with_timeout(plan.timeout, move || {
+        let mut comms = vec![std::ptr::null_mut::<c_void>(); list.len()];
+        // SAFETY: `comms` has room for one communicator per listed device.
+        let r = unsafe { (nccl.init_all)(comms.as_mut_ptr(), list.len() as i32, list.as_ptr()) };
+        (
+            r,
+            comms
+                .into_iter()
+                .map(|c| Raw(c as usize))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let Some((r, comms)) = init else {
+        anyhow::bail!(
+            "ncclCommInitAll did not complete within {} s (a GPU never joined); check the GPUs with nvidia-smi, or raise --timeout",
+            plan.timeout.as_secs_f64()
+        );
+    };
+    nccl.check(r, "ncclCommInitAll")?;
+    let mut ranks = Vec::new();
+    let event = |ctx: &Arc<CudaContext>| {
+        ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
+            .map(Arc::new)
+            .map_err(|e| anyhow::anyhow!("creating a CUDA event: {e}"))
+    };
+    for (i, ctx) in ctxs.iter().enumerate() {
+        let stream = ctx.new_stream().map_err(|e| {
+            anyhow::anyhow!("creating a CUDA stream on cuda:{}: {e}", plan.devices[i])
+        })?;
+        let alloc = |what: &str| {
+            // SAFETY: every byte is written (filled) before it is read.
+            unsafe { stream.alloc::<u8>(max.max(1) as usize) }.map_err(|e| {
+                anyhow::anyhow!(
+                    "allocating the {what} buffer of {} on cuda:{}: {e}; lower --max-bytes",
+                    crate::units::fmt_bytes(max as f64),
+                    plan.devices[i]
+                )
+            })
+        };
+        let send = alloc("send")?;
+        let recv = alloc("receive")?;
+        ranks.push(Rank {
+            ctx: ctx.clone(),
+            start: event(ctx)?,
+            end: event(ctx)?,
+            stream,
+            comm: comms[i].0 as Comm,
+            send,
+            recv,
+        });
+    }
+    let mut clique = Clique {
+        nccl,
+        ranks,
+        aborted: false,
+    };
+    let mut points = Vec::new();
+    for &elem in &plan.elems {
+        for &op in &plan.ops {
+            for &size in &plan.sizes {
+                let c = op.count(size, elem.size(), n);
+                if c == 0 || (op == Op::SendRecv && n < 2) {
+                    continue;
+                }
+                let pairs: Vec<(u32, u32)> = (0..n).map(|r| (r, (r + 1) % n)).collect();
+                let p = measure_point(&mut clique, plan, op, elem, c, &pairs)?;
+                progress(&p);
+                points.push(p);
+            }
+        }
+    }
+    // send/recv: each pair alone at the largest size, to name the slowest link
+    let mut pairs = Vec::new();
+    if plan.ops.contains(&Op::SendRecv) && n >= 2 {
+        let elem = plan.elems[0];
+        let c = Op::SendRecv.count(max, elem.size(), n);
+        if c > 0 {
+            for r in 0..n {
+                let pair = (r, (r + 1) % n);
+                let p = measure_point(&mut clique, plan, Op::SendRecv, elem, c, &[pair])?;
+                pairs.push(Pair {
+                    from: plan.devices[pair.0 as usize],
+                    to: plan.devices[pair.1 as usize],
+                    bytes: p.bytes,
+                    busbw_gbps: p.busbw_gbps,
+                });
+                if n == 2 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(Measured {
+        nccl_version: version,
+        nccl_library: nccl.found.clone(),
+        devices: plan
+            .devices
+            .iter()
+            .zip(&names)
+            .map(|(d, nm)| format!("cuda:{d} {nm}"))
+            .collect(),
+        points,
+        pairs,
+    })
+}
+
+/// The value rank `r` sends (a small integer, exact in bf16 and fp32).
+fn value(r: u32) -> f32 {
+    (r + 1) as f32
+}
+
+/// The value element `i` of rank `r`'s output must hold after `op` (None: not written).
+fn expected(op: Op, n: u32, r: u32, i: u64, count: u64, pairs: &[(u32, u32)]) -> Option<f32> {
+    let sum = (n * (n + 1) / 2) as f32;
+    match op {
+        Op::AllReduce | Op::ReduceScatter => Some(sum),
+        Op::AllGather => Some(value((i / count) as u32)),
+        Op::Broadcast => Some(value(0)),
+        Op::SendRecv => pairs.iter().find(|p| p.1 == r).map(|p| value(p.0)),
+    }
+}
+
+fn fill(elem: Elem, at: u64, v: f32, count: u64, stream: &CudaStream) -> anyhow::Result<()> {
+    let s = stream.cu_stream();
+    // SAFETY: `at` .. `at + count·size` lies inside one of this stream's allocations.
+    let r = unsafe {
+        match elem {
+            Elem::Bf16 => sys::cuMemsetD16Async(at, elem.bits(v) as u16, count as usize, s),
+            Elem::Fp32 => sys::cuMemsetD32Async(at, elem.bits(v), count as usize, s),
+        }
+    };
+    r.result()
+        .map_err(|e| anyhow::anyhow!("filling a buffer (cuMemsetD{}Async): {e}", elem.size() * 8))
+}
+
+/// Issues one call of `op` on every rank (one NCCL group).
+fn issue(cl: &Clique, op: Op, elem: Elem, count: u64, pairs: &[(u32, u32)]) -> anyhow::Result<()> {
+    let nc = cl.nccl;
+    let dt = elem.nccl();
+    // SAFETY: group calls are balanced below.
+    nc.check(unsafe { (nc.group_start)() }, "ncclGroupStart")?;
+    let mut result = Ok(());
+    for (r, rk) in cl.ranks.iter().enumerate() {
+        let s = rk.stream.cu_stream() as *mut c_void;
+        let send = ptr(&rk.send, &rk.stream) as *const c_void;
+        let recv = ptr(&rk.recv, &rk.stream) as *mut c_void;
+        let c = count as usize;
+        // SAFETY: buffers hold `max` bytes, at least what each call reads and writes; the
+        // communicator and stream belong to this rank's GPU.
+        let (st, name) = unsafe {
+            match op {
+                Op::AllReduce => (
+                    (nc.all_reduce)(send, recv, c, dt, nccl::SUM, rk.comm, s),
+                    "ncclAllReduce",
+                ),
+                Op::AllGather => (
+                    (nc.all_gather)(send, recv, c, dt, rk.comm, s),
+                    "ncclAllGather",
+                ),
+                Op::ReduceScatter => (
+                    (nc.reduce_scatter)(send, recv, c, dt, nccl::SUM, rk.comm, s),
+                    "ncclReduceScatter",
+                ),
+                Op::Broadcast => (
+                    (nc.broadcast)(send, recv, c, dt, 0, rk.comm, s),
+                    "ncclBroadcast",
+                ),
+                Op::SendRecv => {
+                    let mut st = 0;
+                    for &(a, b) in pairs {
+                        if a as usize == r && st == 0 {
+                            st = (nc.send)(send, c, dt, b as i32, rk.comm, s);
+                        }
+                        if b as usize == r && st == 0 {
+                            st = (nc.recv)(recv, c, dt, a as i32, rk.comm, s);
+                        }
+                    }
+                    (st, "ncclSend/ncclRecv")
+                }
+            }
+        };
+        if result.is_ok() {
+            result = nc.check(st, name);
+        }
+    }
+    // SAFETY: closes the group opened above.
+    let end = nc.check(unsafe { (nc.group_end)() }, "ncclGroupEnd");
+    result.and(end)
+}
+
+/// Waits for every rank's end event; on timeout aborts every communicator.
+fn wait(cl: &mut Clique, plan: &Plan, what: &str) -> anyhow::Result<()> {
+    let events: Vec<(Arc<CudaContext>, Arc<CudaEvent>)> = cl
+        .ranks
+        .iter()
+        .map(|r| (r.ctx.clone(), r.end.clone()))
+        .collect();
+    let done = with_timeout(plan.timeout, move || {
+        for (ctx, e) in &events {
+            ctx.bind_to_thread()?;
+            e.synchronize()?;
+        }
+        Ok::<(), cudarc::driver::DriverError>(())
+    });
+    match done {
+        Some(r) => r.map_err(|e| anyhow::anyhow!("waiting for {what}: {e}")),
+        None => {
+            for r in &cl.ranks {
+                // SAFETY: aborting a communicator is NCCL's documented way out of a hang.
+                unsafe { (cl.nccl.abort)(r.comm) };
+            }
+            cl.aborted = true;
+            // the waiting thread still holds the events: keep everything alive
+            std::mem::forget(std::mem::take(&mut cl.ranks));
+            anyhow::bail!(
+                "{what} did not complete within {} s: aborted (ncclCommAbort); check the GPUs and links (nvidia-smi topo -m), or raise --timeout",
+                plan.timeout.as_secs_f64()
+            )
+        }
+    }
+}
+
+fn measure_point(
+    cl: &mut Clique,
+    plan: &Plan,
+    op: Op,
+    elem: Elem,
+    count: u64,
+    pairs: &[(u32, u32)],
+) -> anyhow::Result<Point> {
+    let n = cl.ranks.len() as u32;
+    let size = op.size(count, elem.size(), n);
+    let out_count = match op {
+        Op::AllGather => count * n as u64,
+        _ => count,
+    };
+    let in_count = match op {
+        Op::ReduceScatter => count * n as u64,
+        _ => count,
+    };
+    let what = format!(
+        "{} of {} ({})",
+        op.name(),
+        crate::units::fmt_bytes(size as f64),
+        elem.name()
+    );
+    for (r, rk) in cl.ranks.iter().enumerate() {
+        rk.ctx
+            .bind_to_thread()
+            .map_err(|e| anyhow::anyhow!("binding cuda:{}: {e}", plan.devices[r]))?;
+        fill(
+            elem,
+            ptr(&rk.send, &rk.stream),
+            value(r as u32),
+            in_count,
+            &rk.stream,
+        )?;
+        fill(elem, ptr(&rk.recv, &rk.stream), -1.0, out_count, &rk.stream)?;
+    }
+    for _ in 0..plan.warmup {
+        issue(cl, op, elem, count, pairs)?;
+    }
+    for (r, rk) in cl.ranks.iter().enumerate() {
+        rk.ctx
+            .bind_to_thread()
+            .and_then(|_| rk.start.record(&rk.stream))
+            .map_err(|e| anyhow::anyhow!("recording an event on cuda:{}: {e}", plan.devices[r]))?;
+    }
+    for _ in 0..plan.iters {
+        issue(cl, op, elem, count, pairs)?;
+    }
+    for (r, rk) in cl.ranks.iter().enumerate() {
+        rk.ctx
+            .bind_to_thread()
+            .and_then(|_| rk.end.record(&rk.stream))
+            .map_err(|e| anyhow::anyhow!("recording an event on cuda:{}: {e}", plan.devices[r]))?;
+    }
+    wait(cl, plan, &what)?;
+    for rk in &cl.ranks {
+        // SAFETY: a live communicator of this clique.
+        let e = unsafe { cl.nccl.async_error(rk.comm) };
+        if e != 0 && e != nccl::IN_PROGRESS {
+            cl.nccl
+                .check(e, &format!("{what} (ncclCommGetAsyncError)"))?;
+        }
+    }
+    let mut slowest = (0u32, 0f64);
+    for (r, rk) in cl.ranks.iter().enumerate() {
+        let ms = rk
+            .start
+            .elapsed_ms(&rk.end)
+            .map_err(|e| anyhow::anyhow!("reading a CUDA event time: {e}"))?;
+        let t = ms as f64 / 1e3 / plan.iters.max(1) as f64;
+        let involved =
+            op != Op::SendRecv || pairs.iter().any(|p| p.0 == r as u32 || p.1 == r as u32);
+        if involved && t >= slowest.1 {
+            slowest = (r as u32, t);
+        }
+    }
+    check(cl, plan, op, elem, count, out_count, pairs, &what)?;
+    let t = slowest.1;
+    Ok(Point {
+        op,
+        dtype: elem,
+        bytes: size,
+        count,
+        time_us: t * 1e6,
+        algbw_gbps: busbw::algbw_gbps(size, t),
+        busbw_gbps: busbw::busbw_gbps(op, n, size, t),
+        slowest_rank: slowest.0,
+    })
+}
+
+/// Copies a sample of every rank's output back (first, middle and last element, and each
+/// rank's block edges for all_gather) and compares it with what it must hold.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    cl: &Clique,
+    plan: &Plan,
+    op: Op,
+    elem: Elem,
+    count: u64,
+    out_count: u64,
+    pairs: &[(u32, u32)],
+    what: &str,
+) -> anyhow::Result<()> {
+    let n = cl.ranks.len() as u32;
+    let sz = elem.size();
+    let mut idx = vec![0, out_count / 2, out_count - 1];
+    if op == Op::AllGather {
+        for r in 0..n as u64 {
+            idx.extend([r * count, r * count + count - 1]);
+        }
+    }
+    idx.sort_unstable();
+    idx.dedup();
+    for (r, rk) in cl.ranks.iter().enumerate() {
+        let r = r as u32;
+        for &i in &idx {
+            let Some(want) = expected(op, n, r, i, count, pairs) else {
+                continue;
+            };
+            let mut b = vec![0u8; sz as usize];
+            let lo = (i * sz) as usize;
+            rk.ctx
+                .bind_to_thread()
+                .and_then(|_| {
+                    rk.stream
+                        .memcpy_dtoh(&rk.recv.slice(lo..lo + sz as usize), &mut b)
+                })
+                .and_then(|_| rk.stream.synchronize())
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "copying a result back from cuda:{}: {e}",
+                        plan.devices[r as usize]
+                    )
+                })?;
+            let got = elem.decode(&b);
+            if got != want {
+                return Err(crate::error::InvalidResult(format!(
+                    "{what}: wrong result on cuda:{} at element {i}: {got} where {want} was expected; the collective is not to be trusted (check the NCCL installation and the GPUs)",
+                    plan.devices[r as usize]
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_values() {
+        let ring = [(0, 1), (1, 2), (2, 0)];
+        assert_eq!(expected(Op::AllReduce, 3, 1, 5, 10, &ring), Some(6.0));
+        assert_eq!(expected(Op::AllGather, 3, 1, 25, 10, &ring), Some(3.0));
+        assert_eq!(expected(Op::Broadcast, 3, 2, 0, 10, &ring), Some(1.0));
+        assert_eq!(expected(Op::SendRecv, 3, 0, 0, 10, &ring), Some(3.0));
+        assert_eq!(expected(Op::SendRecv, 3, 2, 0, 10, &[(0, 1)]), None);
+    }
+
+    #[test]
+    fn encodings_round_trip() {
+        for e in [Elem::Bf16, Elem::Fp32] {
+            let b = e.bits(6.0).to_le_bytes();
+            assert_eq!(e.decode(&b[..e.size() as usize]), 6.0);
+        }
+    }
+}
