@@ -7,6 +7,7 @@ use serde::Serialize;
 /// The operations `gpubench comm` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Op {
     AllReduce,
     AllGather,
