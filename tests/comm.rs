@@ -42,11 +42,10 @@ fn nccl_dir() -> PathBuf {
     dir
 }
 
-/// Runs `gpubench args…` in `dir` on `emu`, with NCCL when `nccl`; fails the test on a leak
-/// or on anything the emulator reports it does not emulate.
-fn run(emu: &Emu, dir: &Path, nccl: bool, args: &[&str]) -> Outcome {
-    let report = dir.join(".emu-report");
-    let mut envs = emu.envs(&report);
+/// The environment of a gpubench process on `emu` (NCCL when `nccl`), its leak report going
+/// to `report`.
+fn envs(emu: &Emu, nccl: bool, report: &Path) -> Vec<(OsString, OsString)> {
+    let mut envs = emu.envs(report);
     for (k, v) in envs.iter_mut() {
         if k == "LD_LIBRARY_PATH" && nccl {
             let mut p = OsString::from(nccl_dir().as_os_str());
@@ -55,6 +54,14 @@ fn run(emu: &Emu, dir: &Path, nccl: bool, args: &[&str]) -> Outcome {
             *v = p;
         }
     }
+    envs
+}
+
+/// Runs `gpubench args…` in `dir` on `emu`, with NCCL when `nccl`; fails the test on a leak
+/// or on anything the emulator reports it does not emulate.
+fn run(emu: &Emu, dir: &Path, nccl: bool, args: &[&str]) -> Outcome {
+    let report = dir.join(".emu-report");
+    let envs = envs(emu, nccl, &report);
     let out = common::gpubench(dir)
         .env_remove("CUDA_VISIBLE_DEVICES")
         .envs(envs)
@@ -260,4 +267,128 @@ fn bad_sizes_are_usage_errors() {
         &["comm", "--max-bytes", "16G"],
     );
     out.assert_one_error(2, &["--max-bytes", "at most 8G"]);
+}
+
+/// Starts rank `rank` of `world` as its own process (one emulated GPU each), meeting the others
+/// through a folder; its emulated NCCL's files go to the test's folder.
+fn start_rank(emu: &Emu, dir: &Path, rank: u32, world: u32, extra: &[&str]) -> std::process::Child {
+    let report = dir.join(format!(".emu-report-{rank}"));
+    let (r, w) = (rank.to_string(), world.to_string());
+    let rdv = format!("file:{}", dir.join("rdv").display());
+    let mut args = vec![
+        "comm",
+        "--rank",
+        &r,
+        "--world-size",
+        &w,
+        "--rendezvous",
+        &rdv,
+    ];
+    args.extend(SIZES);
+    args.extend(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_gpubench"))
+        .current_dir(dir)
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs(emu, true, &report))
+        .env("PATH", "/nonexistent")
+        .env("TMPDIR", dir)
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting a rank")
+}
+
+/// Waits for a rank (at most two minutes) and returns (exit code, stdout, stderr).
+fn finish_rank(mut c: std::process::Child, dir: &Path, rank: u32) -> (i32, String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while c.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = c.kill();
+            panic!("rank {rank} did not finish in two minutes");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = c.wait_with_output().unwrap();
+    let report = dir.join(format!(".emu-report-{rank}"));
+    let leaks = std::fs::read_to_string(&report).unwrap_or_default();
+    assert!(leaks.is_empty(), "rank {rank} left unreleased:\n{leaks}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn three_processes_one_rank_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine()
+        .set("DEVICES", 1)
+        .set("NCCL_SLOW_RANK", 2)
+        .set("NCCL_SLOW_FACTOR", 0.5);
+    let extra = [
+        "--op",
+        "all_reduce,all_gather,send_recv",
+        "--save",
+        "c.json",
+    ];
+    let ranks: Vec<_> = (0..3)
+        .map(|r| start_rank(&emu, dir.path(), r, 3, &extra))
+        .collect();
+    let outs: Vec<_> = ranks
+        .into_iter()
+        .enumerate()
+        .map(|(r, c)| finish_rank(c, dir.path(), r as u32))
+        .collect();
+    for (r, (code, _, err)) in outs.iter().enumerate() {
+        assert_eq!(*code, 0, "rank {r}: {err}");
+    }
+    // rank 0 alone prints and saves
+    assert!(
+        outs[0].1.contains("3 rank(s), one process each, one host"),
+        "{}",
+        outs[0].1
+    );
+    assert!(outs[1].1.is_empty() && outs[2].1.is_empty());
+    assert!(
+        outs[0]
+            .1
+            .contains("slowest send/recv pair: rank 1 -> rank 2"),
+        "{}",
+        outs[0].1
+    );
+    let p: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("c.json")).unwrap()).unwrap();
+    assert_eq!(p["ranks"], 3);
+    assert_eq!(p["span"], "node");
+    // rank 2's link is the slow one, and every collective includes it: half the busbw
+    let last = p["curves"]["intra-all-reduce"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let bw = last[1].as_f64().unwrap();
+    assert!((bw - BUSBW / 2.0).abs() / (BUSBW / 2.0) < 0.005, "{last}");
+}
+
+#[test]
+fn a_rank_that_never_comes_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine().set("DEVICES", 1);
+    let extra = ["--rendezvous-timeout", "2"];
+    let ranks: Vec<_> = (0..2)
+        .map(|r| start_rank(&emu, dir.path(), r, 3, &extra))
+        .collect();
+    let outs: Vec<_> = ranks
+        .into_iter()
+        .enumerate()
+        .map(|(r, c)| finish_rank(c, dir.path(), r as u32))
+        .collect();
+    let (code, _, err) = &outs[0];
+    assert_eq!(*code, 1, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("Error:")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("rank 2 never arrived"), "{}", errors[0]);
 }

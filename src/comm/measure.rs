@@ -58,10 +58,23 @@ impl Elem {
     }
 }
 
+/// This process as one rank of several (one GPU each), meeting the others through
+/// `cluster::rendezvous` to share NCCL's unique id.
+#[derive(Debug, Clone)]
+pub struct Ranks {
+    pub rank: u32,
+    pub world: u32,
+    pub rendezvous: crate::cluster::rendezvous::Rendezvous,
+    pub rendezvous_timeout: Duration,
+}
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// This process's GPUs (one when `ranks` is set).
     pub devices: Vec<u32>,
+    /// One rank of a multi-process job, or `None`: this process drives all the GPUs.
+    pub ranks: Option<Ranks>,
     pub ops: Vec<Op>,
     pub elems: Vec<Elem>,
     pub sizes: Vec<u64>,
@@ -87,8 +100,9 @@ pub struct Point {
 /// One send/recv pair measured alone at the largest size.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Pair {
-    pub from: u32,
-    pub to: u32,
+    /// `cuda:N` when one process drives every GPU, else `rank N`.
+    pub from: String,
+    pub to: String,
     pub bytes: u64,
     pub busbw_gbps: f64,
 }
@@ -96,6 +110,10 @@ pub struct Pair {
 /// Everything a run measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Measured {
+    /// Ranks in all (GPUs over every process).
+    pub world: u32,
+    /// Whether every rank ran on this host.
+    pub one_host: bool,
     pub nccl_version: String,
     pub nccl_library: String,
     pub devices: Vec<String>,
@@ -121,6 +139,7 @@ const DRIVER_SYMBOLS: &[&str] = &[
     "cuMemsetD32Async",
     "cuMemsetD16Async",
     "cuMemcpyDtoHAsync_v2",
+    "cuMemcpyHtoDAsync_v2",
     "cuEventCreate",
     "cuEventRecord",
     "cuEventSynchronize",
@@ -168,6 +187,8 @@ pub fn device_count() -> anyhow::Result<u32> {
 struct Raw(usize);
 
 struct Rank {
+    /// The rank in the communicator.
+    global: u32,
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     comm: Comm,
@@ -175,11 +196,16 @@ struct Rank {
     recv: CudaSlice<u8>,
     start: Arc<CudaEvent>,
     end: Arc<CudaEvent>,
+    /// Room for one f64 per rank and one more (values gathered across processes).
+    gather: CudaSlice<u8>,
 }
 
 /// The communicators and buffers of one run; destroyed on drop, aborted on a hang.
 struct Clique {
     nccl: &'static Nccl,
+    /// Ranks in the communicator (over all processes).
+    world: u32,
+    /// This process's ranks.
     ranks: Vec<Rank>,
     aborted: bool,
 }
@@ -229,7 +255,6 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
             count - 1
         )));
     }
-    let n = plan.devices.len() as u32;
     let max = plan.sizes.iter().copied().max().unwrap_or(0);
     let mut names = Vec::new();
     let mut ctxs = Vec::new();
@@ -241,27 +266,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         names.push(ctx.name().unwrap_or_else(|_| format!("cuda:{d}")));
         ctxs.push(ctx);
     }
-    // ncclCommInitAll blocks until every GPU joined: bounded by the timeout.
-    let list: Vec<i32> = plan.devices.iter().map(|d| *d as i32).collect();
-    let init = with_timeout(plan.timeout, move || {
-        let mut comms = vec![std::ptr::null_mut::<c_void>(); list.len()];
-        // SAFETY: `comms` has room for one communicator per listed device.
-        let r = unsafe { (nccl.init_all)(comms.as_mut_ptr(), list.len() as i32, list.as_ptr()) };
-        (
-            r,
-            comms
-                .into_iter()
-                .map(|c| Raw(c as usize))
-                .collect::<Vec<_>>(),
-        )
-    });
-    let Some((r, comms)) = init else {
-        anyhow::bail!(
-            "ncclCommInitAll did not complete within {} s (a GPU never joined); check the GPUs with nvidia-smi, or raise --timeout",
-            plan.timeout.as_secs_f64()
-        );
-    };
-    nccl.check(r, "ncclCommInitAll")?;
+    let (comms, first, world) = init_comms(nccl, plan)?;
     let mut ranks = Vec::new();
     let event = |ctx: &Arc<CudaContext>| {
         ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
@@ -284,7 +289,12 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         };
         let send = alloc("send")?;
         let recv = alloc("receive")?;
+        let gather = stream
+            .alloc_zeros::<u8>(8 * (world as usize + 1))
+            .map_err(|e| anyhow::anyhow!("allocating 8 bytes per rank: {e}"))?;
         ranks.push(Rank {
+            global: first + i as u32,
+            gather,
             ctx: ctx.clone(),
             start: event(ctx)?,
             end: event(ctx)?,
@@ -296,8 +306,21 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
     }
     let mut clique = Clique {
         nccl,
+        world,
         ranks,
         aborted: false,
+    };
+    let n = world;
+    let one_host = if plan.ranks.is_some() {
+        let h = gather(
+            &mut clique,
+            plan,
+            f64::from_bits(host_hash()),
+            "the host names",
+        )?;
+        h.iter().all(|x| x.to_bits() == h[0].to_bits())
+    } else {
+        true
     };
     let mut points = Vec::new();
     for &elem in &plan.elems {
@@ -323,9 +346,13 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
             for r in 0..n {
                 let pair = (r, (r + 1) % n);
                 let p = measure_point(&mut clique, plan, Op::SendRecv, elem, c, &[pair])?;
+                let label = |r: u32| match plan.ranks {
+                    None => format!("cuda:{}", plan.devices[r as usize]),
+                    Some(_) => format!("rank {r}"),
+                };
                 pairs.push(Pair {
-                    from: plan.devices[pair.0 as usize],
-                    to: plan.devices[pair.1 as usize],
+                    from: label(pair.0),
+                    to: label(pair.1),
                     bytes: p.bytes,
                     busbw_gbps: p.busbw_gbps,
                 });
@@ -336,6 +363,8 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         }
     }
     Ok(Measured {
+        world,
+        one_host,
         nccl_version: version,
         nccl_library: nccl.found.clone(),
         devices: plan
@@ -347,6 +376,144 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         points,
         pairs,
     })
+}
+
+/// Creates this process's communicators: `ncclCommInitAll` over its GPUs, or, as one rank of
+/// several, `ncclCommInitRank` with rank 0's unique id shared through the rendezvous. Both
+/// block until every rank joined: bounded by the timeout. Returns the communicators, the
+/// first one's rank and the number of ranks.
+fn init_comms(nccl: &'static Nccl, plan: &Plan) -> anyhow::Result<(Vec<Raw>, u32, u32)> {
+    type Init = Option<(nccl::NcclResult, Vec<Raw>, u32, u32)>;
+    let (call, init): (&str, Init) = match &plan.ranks {
+        None => {
+            let list: Vec<i32> = plan.devices.iter().map(|d| *d as i32).collect();
+            let n = list.len() as u32;
+            let init = with_timeout(plan.timeout, move || {
+                let mut comms = vec![std::ptr::null_mut::<c_void>(); list.len()];
+                // SAFETY: `comms` has room for one communicator per listed device.
+                let r = unsafe {
+                    (nccl.init_all)(comms.as_mut_ptr(), list.len() as i32, list.as_ptr())
+                };
+                let raw: Vec<Raw> = comms.into_iter().map(|c| Raw(c as usize)).collect();
+                (r, raw)
+            });
+            ("ncclCommInitAll", init.map(|(r, c)| (r, c, 0, n)))
+        }
+        Some(rk) => {
+            let mut id = nccl::UniqueId([0; 128]);
+            if rk.rank == 0 {
+                // SAFETY: writes the 128-byte id.
+                nccl.check(unsafe { (nccl.unique_id)(&mut id) }, "ncclGetUniqueId")?;
+            }
+            let mine: Vec<u8> = id.0.iter().map(|c| *c as u8).collect();
+            let blob = crate::cluster::rendezvous::exchange(
+                &rk.rendezvous,
+                rk.rank,
+                rk.world,
+                (rk.rank == 0).then_some(&mine[..]),
+                rk.rendezvous_timeout,
+            )?;
+            if blob.len() != 128 {
+                anyhow::bail!(
+                    "rendezvous: rank 0 sent {} bytes where NCCL's unique id has 128 (another gpubench version?)",
+                    blob.len()
+                );
+            }
+            for (d, b) in id.0.iter_mut().zip(&blob) {
+                *d = *b as std::ffi::c_char;
+            }
+            let (rank, world) = (rk.rank, rk.world);
+            let device = plan.devices[0];
+            let ctx = CudaContext::new(device as usize).map_err(|e| {
+                anyhow::anyhow!("could not create a CUDA context on cuda:{device}: {e}")
+            })?;
+            let init = with_timeout(plan.timeout, move || {
+                let _ = ctx.bind_to_thread();
+                let mut comm = std::ptr::null_mut::<c_void>();
+                // SAFETY: writes one communicator; the id came from rank 0's ncclGetUniqueId.
+                let r = unsafe { (nccl.init_rank)(&mut comm, world as i32, id, rank as i32) };
+                (r, vec![Raw(comm as usize)])
+            });
+            ("ncclCommInitRank", init.map(|(r, c)| (r, c, rank, world)))
+        }
+    };
+    let Some((r, comms, first, world)) = init else {
+        anyhow::bail!(
+            "{call} did not complete within {} s (a rank never joined); check that every rank started and the GPUs with nvidia-smi, or raise --timeout",
+            plan.timeout.as_secs_f64()
+        );
+    };
+    nccl.check(r, call)?;
+    Ok((comms, first, world))
+}
+
+/// A hash of this host's name (to tell whether every rank runs on one node).
+fn host_hash() -> u64 {
+    use std::hash::{Hash, Hasher};
+    let name = crate::profile::HostInfo::detect()
+        .hostname
+        .unwrap_or_default();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
+/// Every rank's `v`, in rank order (`ncclAllGather` of one f64; the bits travel unchanged).
+fn gather(cl: &mut Clique, plan: &Plan, v: f64, what: &str) -> anyhow::Result<Vec<f64>> {
+    let nc = cl.nccl;
+    let world = cl.world as usize;
+    for rk in cl.ranks.iter_mut() {
+        rk.ctx
+            .bind_to_thread()
+            .map_err(|e| anyhow::anyhow!("binding a GPU: {e}"))?;
+        let mut head = rk.gather.slice_mut(0..8);
+        rk.stream
+            .memcpy_htod(&v.to_le_bytes(), &mut head)
+            .map_err(|e| anyhow::anyhow!("copying {what} to the GPU: {e}"))?;
+    }
+    // SAFETY: balanced below.
+    nc.check(unsafe { (nc.group_start)() }, "ncclGroupStart")?;
+    let mut res = Ok(());
+    for rk in &cl.ranks {
+        let base = ptr(&rk.gather, &rk.stream);
+        // SAFETY: the buffer holds 8 bytes to send and 8 × world to receive after them.
+        let r = unsafe {
+            (nc.all_gather)(
+                base as *const c_void,
+                (base + 8) as *mut c_void,
+                1,
+                nccl::FLOAT64,
+                rk.comm,
+                rk.stream.cu_stream() as *mut c_void,
+            )
+        };
+        if res.is_ok() {
+            res = nc.check(r, "ncclAllGather");
+        }
+    }
+    // SAFETY: closes the group.
+    let end = nc.check(unsafe { (nc.group_end)() }, "ncclGroupEnd");
+    res.and(end)?;
+    for rk in &cl.ranks {
+        rk.ctx
+            .bind_to_thread()
+            .and_then(|_| rk.end.record(&rk.stream))
+            .map_err(|e| anyhow::anyhow!("recording an event: {e}"))?;
+    }
+    wait(cl, plan, what)?;
+    let rk = &cl.ranks[0];
+    let mut b = vec![0u8; 8 * world];
+    rk.ctx
+        .bind_to_thread()
+        .and_then(|_| {
+            rk.stream
+                .memcpy_dtoh(&rk.gather.slice(8..8 + 8 * world), &mut b)
+        })
+        .and_then(|_| rk.stream.synchronize())
+        .map_err(|e| anyhow::anyhow!("copying {what} back: {e}"))?;
+    Ok(b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
 }
 
 /// The value rank `r` sends (a small integer, exact in bf16 and fp32).
@@ -385,7 +552,8 @@ fn issue(cl: &Clique, op: Op, elem: Elem, count: u64, pairs: &[(u32, u32)]) -> a
     // SAFETY: group calls are balanced below.
     nc.check(unsafe { (nc.group_start)() }, "ncclGroupStart")?;
     let mut result = Ok(());
-    for (r, rk) in cl.ranks.iter().enumerate() {
+    for rk in &cl.ranks {
+        let r = rk.global;
         let s = rk.stream.cu_stream() as *mut c_void;
         let send = ptr(&rk.send, &rk.stream) as *const c_void;
         let recv = ptr(&rk.recv, &rk.stream) as *mut c_void;
@@ -413,10 +581,10 @@ fn issue(cl: &Clique, op: Op, elem: Elem, count: u64, pairs: &[(u32, u32)]) -> a
                 Op::SendRecv => {
                     let mut st = 0;
                     for &(a, b) in pairs {
-                        if a as usize == r && st == 0 {
+                        if a == r && st == 0 {
                             st = (nc.send)(send, c, dt, b as i32, rk.comm, s);
                         }
-                        if b as usize == r && st == 0 {
+                        if b == r && st == 0 {
                             st = (nc.recv)(recv, c, dt, a as i32, rk.comm, s);
                         }
                     }
@@ -473,7 +641,7 @@ fn measure_point(
     count: u64,
     pairs: &[(u32, u32)],
 ) -> anyhow::Result<Point> {
-    let n = cl.ranks.len() as u32;
+    let n = cl.world;
     let size = op.size(count, elem.size(), n);
     let out_count = match op {
         Op::AllGather => count * n as u64,
@@ -496,7 +664,7 @@ fn measure_point(
         fill(
             elem,
             ptr(&rk.send, &rk.stream),
-            value(r as u32),
+            value(rk.global),
             in_count,
             &rk.stream,
         )?;
@@ -529,20 +697,28 @@ fn measure_point(
                 .check(e, &format!("{what} (ncclCommGetAsyncError)"))?;
         }
     }
-    let mut slowest = (0u32, 0f64);
-    for (r, rk) in cl.ranks.iter().enumerate() {
+    let mut times = vec![0f64; n as usize];
+    for rk in &cl.ranks {
         let ms = rk
             .start
             .elapsed_ms(&rk.end)
             .map_err(|e| anyhow::anyhow!("reading a CUDA event time: {e}"))?;
-        let t = ms as f64 / 1e3 / plan.iters.max(1) as f64;
-        let involved =
-            op != Op::SendRecv || pairs.iter().any(|p| p.0 == r as u32 || p.1 == r as u32);
-        if involved && t >= slowest.1 {
-            slowest = (r as u32, t);
-        }
+        times[rk.global as usize] = ms as f64 / 1e3 / plan.iters.max(1) as f64;
     }
     check(cl, plan, op, elem, count, out_count, pairs, &what)?;
+    if cl.ranks.len() < n as usize {
+        // ranks in other processes: every rank's time, through NCCL itself
+        let mine = times[cl.ranks[0].global as usize];
+        times = gather(cl, plan, mine, &format!("the times of {what}"))?;
+    }
+    let mut slowest = (0u32, 0f64);
+    for (r, t) in times.iter().enumerate() {
+        let r = r as u32;
+        let involved = op != Op::SendRecv || pairs.iter().any(|p| p.0 == r || p.1 == r);
+        if involved && *t >= slowest.1 {
+            slowest = (r, *t);
+        }
+    }
     let t = slowest.1;
     Ok(Point {
         op,
@@ -569,7 +745,7 @@ fn check(
     pairs: &[(u32, u32)],
     what: &str,
 ) -> anyhow::Result<()> {
-    let n = cl.ranks.len() as u32;
+    let n = cl.world;
     let sz = elem.size();
     let mut idx = vec![0, out_count / 2, out_count - 1];
     if op == Op::AllGather {
@@ -579,8 +755,8 @@ fn check(
     }
     idx.sort_unstable();
     idx.dedup();
-    for (r, rk) in cl.ranks.iter().enumerate() {
-        let r = r as u32;
+    for (local, rk) in cl.ranks.iter().enumerate() {
+        let r = rk.global;
         for &i in &idx {
             let Some(want) = expected(op, n, r, i, count, pairs) else {
                 continue;
@@ -597,14 +773,14 @@ fn check(
                 .map_err(|e| {
                     anyhow::anyhow!(
                         "copying a result back from cuda:{}: {e}",
-                        plan.devices[r as usize]
+                        plan.devices[local]
                     )
                 })?;
             let got = elem.decode(&b);
             if got != want {
                 return Err(crate::error::InvalidResult(format!(
                     "{what}: wrong result on cuda:{} at element {i}: {got} where {want} was expected; the collective is not to be trusted (check the NCCL installation and the GPUs)",
-                    plan.devices[r as usize]
+                    plan.devices[local]
                 ))
                 .into());
             }

@@ -22,11 +22,15 @@ pub struct UniqueId(pub [c_char; 128]);
 pub const IN_PROGRESS: NcclResult = 7;
 /// `ncclSum`.
 pub const SUM: c_int = 0;
+/// `ncclFloat64`.
+pub const FLOAT64: c_int = 8;
 
 type Stream = *mut c_void;
 type GetVersion = unsafe extern "C" fn(*mut c_int) -> NcclResult;
 type GetErrorString = unsafe extern "C" fn(NcclResult) -> *const c_char;
 type CommInitAll = unsafe extern "C" fn(*mut Comm, c_int, *const c_int) -> NcclResult;
+type GetUniqueId = unsafe extern "C" fn(*mut UniqueId) -> NcclResult;
+type CommInitRank = unsafe extern "C" fn(*mut Comm, c_int, UniqueId, c_int) -> NcclResult;
 type CommOne = unsafe extern "C" fn(Comm) -> NcclResult;
 type CommAsyncError = unsafe extern "C" fn(Comm, *mut NcclResult) -> NcclResult;
 type Group = unsafe extern "C" fn() -> NcclResult;
@@ -58,6 +62,8 @@ pub const SYMBOLS: &[&str] = &[
     "ncclGetVersion",
     "ncclGetErrorString",
     "ncclCommInitAll",
+    "ncclGetUniqueId",
+    "ncclCommInitRank",
     "ncclCommDestroy",
     "ncclCommAbort",
     "ncclCommGetAsyncError",
@@ -79,6 +85,8 @@ pub struct Nccl {
     get_version: GetVersion,
     error_string: GetErrorString,
     pub(crate) init_all: CommInitAll,
+    pub(crate) unique_id: GetUniqueId,
+    pub(crate) init_rank: CommInitRank,
     pub(crate) destroy: CommOne,
     pub(crate) abort: CommOne,
     async_error: CommAsyncError,
@@ -186,6 +194,8 @@ fn open() -> Result<Nccl, String> {
             get_version: sym!("ncclGetVersion"),
             error_string: sym!("ncclGetErrorString"),
             init_all: sym!("ncclCommInitAll"),
+            unique_id: sym!("ncclGetUniqueId"),
+            init_rank: sym!("ncclCommInitRank"),
             destroy: sym!("ncclCommDestroy"),
             abort: sym!("ncclCommAbort"),
             async_error: sym!("ncclCommGetAsyncError"),

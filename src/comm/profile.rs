@@ -52,7 +52,7 @@ pub fn to_json(m: &Measured, span: Span, curve_dtype: Elem, created: &str) -> Va
         "tool": format!("gpubench {}", env!("CARGO_PKG_VERSION")),
         "nccl": {"version": m.nccl_version, "library": m.nccl_library},
         "devices": m.devices,
-        "ranks": m.devices.len(),
+        "ranks": m.world,
         "span": match span { Span::Node => "node", Span::Nodes => "nodes" },
         "curve_dtype": curve_dtype.name(),
         "curves": Value::Object(curves),
@@ -80,6 +80,8 @@ mod tests {
             slowest_rank: 0,
         };
         let m = Measured {
+            world: 2,
+            one_host: true,
             nccl_version: "2.28.7".into(),
             nccl_library: "libnccl.so.2".into(),
             devices: vec!["cuda:0 A".into(), "cuda:1 A".into()],

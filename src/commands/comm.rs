@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cluster::launcher::{self, RankOverrides};
+use crate::cluster::rendezvous::Rendezvous;
+use crate::cluster::{ClusterFlags, RendezvousFlag};
 use crate::comm::busbw::{self, Op};
-use crate::comm::measure::{self, Elem, Plan};
+use crate::comm::measure::{self, Elem, Plan, Ranks};
 use crate::comm::profile::{self, Span};
 use crate::error::usage;
 
@@ -16,9 +19,12 @@ use crate::error::usage;
 #[command(after_help = "Examples:
   gpubench comm                                   # every GPU, every operation, bf16, 8 B to 1 GiB
   gpubench comm --device 0,1 --op all_reduce --max-bytes 8G --save comm.json
+  srun -N2 --ntasks-per-node=8 --gpus-per-task=1 gpubench comm --rendezvous tcp --save comm.json
   gpubench estimate --model llama-70b --gpus 64 --gpu h100-sxm --comm-profile comm.json")]
 pub struct CommArgs {
-    /// GPUs driven by this process: `all` or a list of ordinals (`0,1,2,3`).
+    /// GPUs driven by this process: `all` or a list of ordinals (`0,1,2,3`). As one rank of
+    /// a job (under srun, mpirun, torchrun or with --rank), the one GPU of the rank: `all`
+    /// means the local rank's GPU.
     #[arg(long, default_value = "all")]
     pub device: String,
     /// Operations (comma-separated); default all.
@@ -55,6 +61,8 @@ pub struct CommArgs {
     /// Print the profile as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
 }
 
 /// The largest message accepted.
@@ -83,7 +91,7 @@ fn parse_devices(s: &str, count: impl FnOnce() -> anyhow::Result<u32>) -> anyhow
 }
 
 /// Turns the flags into a plan (all checks that need no GPU).
-fn plan(args: &CommArgs, devices: Vec<u32>) -> anyhow::Result<Plan> {
+fn plan(args: &CommArgs, devices: Vec<u32>, ranks: Option<Ranks>) -> anyhow::Result<Plan> {
     if args.max_bytes > MAX_BYTES {
         return Err(usage(format!(
             "--max-bytes: {} is above the 8G gpubench measures; give at most 8G",
@@ -115,6 +123,7 @@ fn plan(args: &CommArgs, devices: Vec<u32>) -> anyhow::Result<Plan> {
     elems.dedup();
     Ok(Plan {
         devices,
+        ranks,
         ops,
         elems,
         sizes: busbw::sizes(args.min_bytes, args.max_bytes, args.factor),
@@ -126,19 +135,44 @@ fn plan(args: &CommArgs, devices: Vec<u32>) -> anyhow::Result<Plan> {
 
 /// Runs `gpubench comm`.
 pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
-    let save = match &args.save {
-        Some(p) => Some(crate::profile::check_output_file("--save", p, args.force)?),
-        None => None,
-    };
     // flags first (no GPU needed), then the libraries
-    plan(&args, vec![0])?;
+    plan(&args, vec![0], None)?;
+    let vars = launcher::process_vars();
+    let ranks = ranks(&args.cluster, &vars)?;
+    let lead = ranks.as_ref().is_none_or(|r| r.0.rank == 0);
+    let save = match &args.save {
+        Some(p) if lead => Some(crate::profile::check_output_file("--save", p, args.force)?),
+        _ => None,
+    };
     measure::open_libraries()?;
-    let devices = parse_devices(&args.device, measure::device_count)?;
+    let (devices, ranks) = match ranks {
+        None => (parse_devices(&args.device, measure::device_count)?, None),
+        Some((r, local_gpu)) => {
+            let d = if args.device.trim() == "all" {
+                local_gpu.ok_or_else(|| {
+                    usage(format!(
+                        "rank {}: no GPU for this rank (CUDA_VISIBLE_DEVICES hides every device); give --device N",
+                        r.rank
+                    ))
+                })?
+            } else {
+                match parse_devices(&args.device, measure::device_count)?[..] {
+                    [d] => d,
+                    _ => {
+                        return Err(usage(
+                            "--device: one rank of a job drives one GPU; give one ordinal, or leave --device out for the local rank's GPU",
+                        ))
+                    }
+                }
+            };
+            (vec![d], Some(r))
+        }
+    };
     if devices.is_empty() {
         anyhow::bail!("no GPU found (cuDeviceGetCount = 0); gpubench comm needs GPUs");
     }
-    let plan = plan(&args, devices)?;
-    let quiet = args.json;
+    let plan = plan(&args, devices, ranks)?;
+    let quiet = args.json || !lead;
     if !quiet {
         println!(
             "{:>12} {:>12} {:>15} {:>5} {:>11} {:>11} {:>11}",
@@ -159,15 +193,28 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
             );
         }
     })?;
-    let json = profile::to_json(&m, Span::Node, plan.elems[0], &crate::profile::now_utc());
+    if !lead {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let span = if m.one_host { Span::Node } else { Span::Nodes };
+    let json = profile::to_json(&m, span, plan.elems[0], &crate::profile::now_utc());
     if quiet {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         println!(
-            "NCCL {} ({}), {} GPU(s): {}; every result checked",
+            "NCCL {} ({}), {} rank(s){}: {}; every result checked",
             m.nccl_version,
             m.nccl_library,
-            m.devices.len(),
+            m.world,
+            if m.devices.len() < m.world as usize {
+                if m.one_host {
+                    ", one process each, one host"
+                } else {
+                    ", one process each, several hosts"
+                }
+            } else {
+                ""
+            },
             m.devices.join(", ")
         );
         if let Some(worst) = m
@@ -176,7 +223,7 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
             .min_by(|a, b| a.busbw_gbps.total_cmp(&b.busbw_gbps))
         {
             println!(
-                "slowest send/recv pair: cuda:{} -> cuda:{} at {:.2} GB/s ({} B)",
+                "slowest send/recv pair: {} -> {} at {:.2} GB/s ({} B)",
                 worst.from, worst.to, worst.busbw_gbps, worst.bytes
             );
         }
@@ -187,6 +234,55 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
         eprintln!("saved {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// As one rank of a job (a launcher's variables or `--rank`): where it sits, how the ranks
+/// meet, and the GPU the local-rank rule gives it. `None` for a plain run.
+fn ranks(
+    flags: &ClusterFlags,
+    vars: &launcher::Vars,
+) -> anyhow::Result<Option<(Ranks, Option<u32>)>> {
+    let overrides = RankOverrides {
+        rank: flags.rank,
+        world_size: flags.world_size,
+        local_rank: flags.local_rank,
+        master_addr: flags.master_addr.clone(),
+        master_port: flags.master_port,
+    };
+    let Some(p) = launcher::detect(&overrides, vars)? else {
+        if flags.rendezvous.is_some() {
+            return Err(usage(
+                "--rendezvous needs ranks: start gpubench under srun, mpirun or torchrun, or give --rank and --world-size",
+            ));
+        }
+        return Ok(None);
+    };
+    let rendezvous = match &flags.rendezvous {
+        Some(RendezvousFlag::File(dir)) => Rendezvous::File { dir: dir.clone() },
+        _ => match (&p.master_addr, p.rendezvous_port) {
+            (Some(host), Some(port)) => Rendezvous::Tcp {
+                host: host.clone(),
+                port,
+            },
+            _ => {
+                return Err(usage(format!(
+                    "rank {} of {} ({}): the ranks must meet to share NCCL's id; give --rendezvous file:DIR (a folder every rank sees), or --master-addr HOST (or MASTER_ADDR) for tcp",
+                    p.rank, p.world_size, p.launcher
+                )))
+            }
+        },
+    };
+    let visible = vars.get("CUDA_VISIBLE_DEVICES").map(String::as_str);
+    let (gpu, _) = launcher::local_gpu(p.local_rank, visible)?;
+    Ok(Some((
+        Ranks {
+            rank: p.rank,
+            world: p.world_size,
+            rendezvous,
+            rendezvous_timeout: Duration::from_secs_f64(flags.rendezvous_timeout),
+        },
+        gpu,
+    )))
 }
 
 #[cfg(test)]

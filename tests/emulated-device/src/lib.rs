@@ -58,7 +58,8 @@
 //! `memory` (device and pinned allocations, lazily computed contents), `elem` (element
 //! encodings), `elf` (what `cuModuleLoadData` accepts), `kernels` (host versions of
 //! gpubench's kernels), `driver`, `cublaslt`, `nvml` (the C entry points), `report` (leaks),
-//! `nccl` (emulated NCCL, configured by its own `GPUBENCH_EMU_NCCL_*` variables) and `nccl_fill`.
+//! `nccl` (emulated NCCL, configured by its own `GPUBENCH_EMU_NCCL_*` variables), `nccl_net`
+//! (its ranks in other processes) and `nccl_fill`.
 
 mod clock;
 mod config;
@@ -70,6 +71,7 @@ mod kernels;
 mod memory;
 mod nccl;
 mod nccl_fill;
+mod nccl_net;
 mod nvml;
 mod report;
 

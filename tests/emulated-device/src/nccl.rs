@@ -32,6 +32,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::memory::Content;
+use crate::nccl_net::{Pending, Remote};
 use crate::State;
 
 pub type NcclResult = c_int;
@@ -77,7 +78,7 @@ fn cfg() -> &'static Config {
 }
 
 /// `ncclDataType_t` → element size.
-fn elem_size(t: c_int) -> Option<u64> {
+pub(crate) fn elem_size(t: c_int) -> Option<u64> {
     Some(match t {
         0 | 1 => 1,
         2 | 3 => 4,
@@ -120,7 +121,7 @@ fn encode(t: c_int, v: f64, out: &mut Vec<u8>) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum CollKind {
     AllReduce,
     AllGather,
     ReduceScatter,
@@ -128,17 +129,17 @@ enum Kind {
 }
 
 #[derive(Debug, Clone)]
-struct Call {
-    kind: Kind,
-    send: u64,
-    recv: u64,
-    count: u64,
-    dtype: c_int,
-    op: c_int,
-    root: c_int,
-    stream: u64,
+pub(crate) struct CollCall {
+    pub kind: CollKind,
+    pub send: u64,
+    pub recv: u64,
+    pub count: u64,
+    pub dtype: c_int,
+    pub op: c_int,
+    pub root: c_int,
+    pub stream: u64,
     /// When the stream reaches the call (virtual ns).
-    ready: f64,
+    pub ready: f64,
 }
 
 struct Comm {
@@ -146,6 +147,8 @@ struct Comm {
     rank: u32,
     nranks: u32,
     clique: u64,
+    /// The other ranks are in other processes (`ncclCommInitRank`).
+    remote: Option<Remote>,
 }
 
 #[derive(Default)]
@@ -154,12 +157,14 @@ struct Nccl {
     next: u64,
     group: u32,
     /// Per clique, per rank, the collectives issued and not run yet.
-    queued: HashMap<u64, Vec<VecDeque<Call>>>,
+    queued: HashMap<u64, Vec<VecDeque<CollCall>>>,
     /// Per (clique, from, to): sends and receives not matched yet.
-    sends: HashMap<(u64, u32, u32), VecDeque<Call>>,
-    recvs: HashMap<(u64, u32, u32), VecDeque<Call>>,
+    sends: HashMap<(u64, u32, u32), VecDeque<CollCall>>,
+    recvs: HashMap<(u64, u32, u32), VecDeque<CollCall>>,
     /// The first error met while running a group (reported by `ncclGroupEnd`).
     failed: NcclResult,
+    /// Calls of cross-process communicators not completed yet, per communicator.
+    remote_pending: Vec<(u64, Pending)>,
 }
 
 fn nccl() -> MutexGuard<'static, Nccl> {
@@ -249,6 +254,7 @@ pub unsafe extern "C" fn ncclCommInitAll(
                 rank: r as u32,
                 nranks: ndev as u32,
                 clique,
+                remote: None,
             },
         );
         // SAFETY: `comms` has room for `ndev` handles.
@@ -256,6 +262,71 @@ pub unsafe extern "C" fn ncclCommInitAll(
     }
     n.queued
         .insert(clique, (0..ndev).map(|_| VecDeque::new()).collect());
+    SUCCESS
+}
+
+/// `ncclUniqueId`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct UniqueId {
+    pub internal: [c_char; 128],
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ncclGetUniqueId(id: *mut UniqueId) -> NcclResult {
+    if id.is_null() {
+        return INVALID_ARGUMENT;
+    }
+    // SAFETY: the caller passed room for one id.
+    let id = unsafe { &mut *id };
+    crate::nccl_net::unique_id(&mut id.internal)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ncclCommInitRank(
+    comm: *mut *mut c_void,
+    nranks: c_int,
+    id: UniqueId,
+    rank: c_int,
+) -> NcclResult {
+    if comm.is_null() || nranks <= 0 || rank < 0 || rank >= nranks {
+        return INVALID_ARGUMENT;
+    }
+    crate::driver::cuInit(0);
+    // NCCL uses the calling thread's current device (device 0 when none was set)
+    let device = {
+        let g = crate::lock();
+        g.as_ref()
+            .and_then(crate::driver::current_device)
+            .unwrap_or(0)
+    };
+    if cfg().hang_init {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    // wait for the other ranks without holding any lock
+    let remote = match crate::nccl_net::join(&id.internal, rank as u32, nranks as u32) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let mut n = nccl();
+    n.next += 1;
+    let clique = n.next;
+    n.next += 1;
+    let h = 0xcc00_0000_0000 | (n.next << 4);
+    n.comms.insert(
+        h,
+        Comm {
+            device,
+            rank: rank as u32,
+            nranks: nranks as u32,
+            clique,
+            remote: Some(remote),
+        },
+    );
+    // SAFETY: checked non-null above.
+    unsafe { *comm = h as *mut c_void };
     SUCCESS
 }
 
@@ -341,7 +412,7 @@ fn admit(
 
 #[allow(clippy::too_many_arguments)]
 fn collective(
-    kind: Kind,
+    kind: CollKind,
     send: *const c_void,
     recv: *mut c_void,
     count: usize,
@@ -368,16 +439,16 @@ fn collective(
     }
     let count = count as u64;
     let (inc, outc) = match kind {
-        Kind::AllReduce | Kind::Broadcast => (count, count),
-        Kind::AllGather => (count, count * nranks),
-        Kind::ReduceScatter => (count * nranks, count),
+        CollKind::AllReduce | CollKind::Broadcast => (count, count),
+        CollKind::AllGather => (count, count * nranks),
+        CollKind::ReduceScatter => (count * nranks, count),
     };
     let bufs = [(send as u64, inc), (recv as u64, outc)];
     let (clique, rank, _, sid, ready) = match admit(&n, s, comm, stream, dtype, &bufs) {
         Ok(x) => x,
         Err(e) => return e,
     };
-    n.queued.get_mut(&clique).expect("made with the comm")[rank as usize].push_back(Call {
+    let call = CollCall {
         kind,
         send: send as u64,
         recv: recv as u64,
@@ -387,7 +458,12 @@ fn collective(
         root,
         stream: sid,
         ready,
-    });
+    };
+    if n.comms[&(comm as u64)].remote.is_some() {
+        n.remote_pending.push((comm as u64, Pending::Coll(call)));
+    } else {
+        n.queued.get_mut(&clique).expect("made with the comm")[rank as usize].push_back(call);
+    }
     drop(g);
     if n.group == 0 {
         run_ready(&mut n);
@@ -422,8 +498,8 @@ fn p2p(
             Ok(x) => x,
             Err(e) => return e,
         };
-    let call = Call {
-        kind: Kind::Broadcast,
+    let call = CollCall {
+        kind: CollKind::Broadcast,
         send: buf as u64,
         recv: buf as u64,
         count: count as u64,
@@ -433,6 +509,20 @@ fn p2p(
         stream: sid,
         ready,
     };
+    if n.comms[&(comm as u64)].remote.is_some() {
+        let p = if is_send {
+            Pending::Send(peer as u32, call)
+        } else {
+            Pending::Recv(peer as u32, call)
+        };
+        n.remote_pending.push((comm as u64, p));
+        drop(g);
+        if n.group == 0 {
+            run_ready(&mut n);
+            return std::mem::replace(&mut n.failed, SUCCESS);
+        }
+        return SUCCESS;
+    }
     let key = if is_send {
         (clique, rank, peer as u32)
     } else {
@@ -449,12 +539,12 @@ fn p2p(
 }
 
 /// nccl-tests' size and busbw factor of a collective.
-fn size_factor(kind: Kind, count: u64, esize: u64, n: u64) -> (u64, f64) {
+fn size_factor(kind: CollKind, count: u64, esize: u64, n: u64) -> (u64, f64) {
     let nf = n as f64;
     match kind {
-        Kind::AllReduce => (count * esize, 2.0 * (nf - 1.0) / nf),
-        Kind::AllGather | Kind::ReduceScatter => (count * esize * n, (nf - 1.0) / nf),
-        Kind::Broadcast => (count * esize, 1.0),
+        CollKind::AllReduce => (count * esize, 2.0 * (nf - 1.0) / nf),
+        CollKind::AllGather | CollKind::ReduceScatter => (count * esize * n, (nf - 1.0) / nf),
+        CollKind::Broadcast => (count * esize, 1.0),
     }
 }
 
@@ -468,6 +558,27 @@ fn busbw_for(devices: &[u32]) -> f64 {
 
 /// Runs every collective all ranks have issued and every matched send/recv pair.
 fn run_ready(n: &mut Nccl) {
+    // cross-process communicators first (they wait on other processes: no state lock held)
+    let pending = std::mem::take(&mut n.remote_pending);
+    let mut by_comm: Vec<(u64, Vec<Pending>)> = Vec::new();
+    for (c, p) in pending {
+        match by_comm.iter_mut().find(|x| x.0 == c) {
+            Some(x) => x.1.push(p),
+            None => by_comm.push((c, vec![p])),
+        }
+    }
+    for (c, ps) in by_comm {
+        let Some(comm) = n.comms.get_mut(&c) else {
+            n.failed = INVALID_ARGUMENT;
+            continue;
+        };
+        let (rank, nranks) = (comm.rank, comm.nranks);
+        let remote = comm.remote.as_mut().expect("queued as remote");
+        let r = crate::nccl_net::run(remote, rank, nranks, ps);
+        if r != SUCCESS && n.failed == SUCCESS {
+            n.failed = r;
+        }
+    }
     let mut g = crate::lock();
     let Some(s) = g.as_mut() else {
         n.failed = UNHANDLED_CUDA_ERROR;
@@ -490,7 +601,7 @@ fn run_ready(n: &mut Nccl) {
             if q.iter().any(|r| r.is_empty()) {
                 break;
             }
-            let calls: Vec<Call> = n
+            let calls: Vec<CollCall> = n
                 .queued
                 .get_mut(&clique)
                 .expect("listed")
@@ -529,7 +640,7 @@ fn run_ready(n: &mut Nccl) {
             let pair = [devs[key.1 as usize], devs[key.2 as usize]];
             let esize = elem_size(snd.dtype).expect("checked");
             let bytes = snd.count * esize;
-            let dur = cfg().latency_ns + bytes as f64 / busbw_for(&pair);
+            let dur = duration_p2p(bytes, &pair);
             let start = snd.ready.max(rcv.ready);
             for sid in [snd.stream, rcv.stream] {
                 let st = s.streams.get_mut(&sid).expect("checked at the call");
@@ -542,65 +653,85 @@ fn run_ready(n: &mut Nccl) {
     }
 }
 
-fn run_collective(s: &mut State, calls: &[Call], devs: &[u32]) -> Result<(), NcclResult> {
+fn run_collective(s: &mut State, calls: &[CollCall], devs: &[u32]) -> Result<(), NcclResult> {
     let c0 = &calls[0];
     let nr = calls.len() as u64;
     let esize = elem_size(c0.dtype).expect("checked");
-    let (size, factor) = size_factor(c0.kind, c0.count, esize, nr);
-    let dur = cfg().latency_ns + size as f64 * factor / busbw_for(devs);
+    let dur = duration(c0, nr, devs);
     let start = calls.iter().map(|c| c.ready).fold(0.0, f64::max);
     for c in calls {
         let st = s.streams.get_mut(&c.stream).expect("checked at the call");
         st.free_at = st.free_at.max(start + dur);
     }
-    let count = c0.count;
-    let inc = match c0.kind {
-        Kind::ReduceScatter => count * nr,
-        _ => count,
-    };
     let inputs: Vec<Vec<u8>> = calls
         .iter()
-        .map(|c| s.mem.read(c.send, inc * esize))
+        .map(|c| s.mem.read(c.send, input_count(c0, nr) * esize))
         .collect::<Result<_, _>>()
         .map_err(|_| INVALID_ARGUMENT)?;
-    let reduce = |range: std::ops::Range<u64>| -> Vec<u8> {
-        let mut out = Vec::with_capacity(((range.end - range.start) * esize) as usize);
-        for i in range {
-            let o = (i * esize) as usize;
-            let vals = inputs
-                .iter()
-                .map(|b| decode(c0.dtype, &b[o..o + esize as usize]));
-            let mut v = match c0.op {
-                1 => vals.product(),
-                2 => vals.fold(f64::MIN, f64::max),
-                3 => vals.fold(f64::MAX, f64::min),
-                _ => vals.sum::<f64>(),
-            };
-            if c0.op == 4 {
-                v /= nr as f64;
-            }
-            if cfg().wrong_sum {
-                v += 1.0;
-            }
-            encode(c0.dtype, v, &mut out);
-        }
-        out
-    };
-    let outputs: Vec<Vec<u8>> = match c0.kind {
-        Kind::AllReduce => vec![reduce(0..count); calls.len()],
-        Kind::ReduceScatter => (0..nr)
-            .map(|r| reduce(r * count..(r + 1) * count))
-            .collect(),
-        Kind::AllGather => vec![inputs.concat(); calls.len()],
-        Kind::Broadcast => vec![inputs[c0.root as usize].clone(); calls.len()],
-    };
-    for (c, o) in calls.iter().zip(outputs) {
+    for (r, c) in calls.iter().enumerate() {
+        let o = output(c0, &inputs, r as u64);
         let len = o.len() as u64;
         s.mem
             .store(c.recv, len, Content::Bytes(o))
             .map_err(|_| INVALID_ARGUMENT)?;
     }
     Ok(())
+}
+
+/// Virtual time of a send/recv of `bytes` between `devs`.
+pub(crate) fn duration_p2p(bytes: u64, devs: &[u32]) -> f64 {
+    cfg().latency_ns + bytes as f64 / busbw_for(devs)
+}
+
+/// Virtual time of collective `c` over `nr` ranks on `devs`.
+pub(crate) fn duration(c: &CollCall, nr: u64, devs: &[u32]) -> f64 {
+    let esize = elem_size(c.dtype).expect("checked");
+    let (size, factor) = size_factor(c.kind, c.count, esize, nr);
+    cfg().latency_ns + size as f64 * factor / busbw_for(devs)
+}
+
+/// Elements each rank sends in collective `c` over `nr` ranks.
+pub(crate) fn input_count(c: &CollCall, nr: u64) -> u64 {
+    match c.kind {
+        CollKind::ReduceScatter => c.count * nr,
+        _ => c.count,
+    }
+}
+
+/// What rank `r` receives from collective `c`, given every rank's input.
+pub(crate) fn output(c: &CollCall, inputs: &[Vec<u8>], r: u64) -> Vec<u8> {
+    let nr = inputs.len() as u64;
+    let esize = elem_size(c.dtype).expect("checked");
+    let count = c.count;
+    let reduce = |range: std::ops::Range<u64>| -> Vec<u8> {
+        let mut out = Vec::with_capacity(((range.end - range.start) * esize) as usize);
+        for i in range {
+            let o = (i * esize) as usize;
+            let vals = inputs
+                .iter()
+                .map(|b| decode(c.dtype, &b[o..o + esize as usize]));
+            let mut v = match c.op {
+                1 => vals.product(),
+                2 => vals.fold(f64::MIN, f64::max),
+                3 => vals.fold(f64::MAX, f64::min),
+                _ => vals.sum::<f64>(),
+            };
+            if c.op == 4 {
+                v /= nr as f64;
+            }
+            if cfg().wrong_sum {
+                v += 1.0;
+            }
+            encode(c.dtype, v, &mut out);
+        }
+        out
+    };
+    match c.kind {
+        CollKind::AllReduce => reduce(0..count),
+        CollKind::ReduceScatter => reduce(r * count..(r + 1) * count),
+        CollKind::AllGather => inputs.concat(),
+        CollKind::Broadcast => inputs[c.root as usize].clone(),
+    }
 }
 
 #[no_mangle]
@@ -614,7 +745,7 @@ pub unsafe extern "C" fn ncclAllReduce(
     stream: *mut c_void,
 ) -> NcclResult {
     collective(
-        Kind::AllReduce,
+        CollKind::AllReduce,
         send,
         recv,
         count,
@@ -636,7 +767,7 @@ pub unsafe extern "C" fn ncclAllGather(
     stream: *mut c_void,
 ) -> NcclResult {
     collective(
-        Kind::AllGather,
+        CollKind::AllGather,
         send,
         recv,
         count,
@@ -659,7 +790,7 @@ pub unsafe extern "C" fn ncclReduceScatter(
     stream: *mut c_void,
 ) -> NcclResult {
     collective(
-        Kind::ReduceScatter,
+        CollKind::ReduceScatter,
         send,
         recv,
         count,
@@ -682,7 +813,7 @@ pub unsafe extern "C" fn ncclBroadcast(
     stream: *mut c_void,
 ) -> NcclResult {
     collective(
-        Kind::Broadcast,
+        CollKind::Broadcast,
         send,
         recv,
         count,
