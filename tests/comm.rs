@@ -392,3 +392,15 @@ fn a_rank_that_never_comes_is_named() {
     assert_eq!(errors.len(), 1, "{err}");
     assert!(errors[0].contains("rank 2 never arrived"), "{}", errors[0]);
 }
+
+#[test]
+fn a_hung_collective_is_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    // the first size's warm-up goes through; then every call blocks until aborted
+    let emu = machine().set("NCCL_HANG_AFTER", 2);
+    let out = comm(&emu, dir.path(), &["--op", "all_reduce", "--timeout", "1"]);
+    out.assert_one_error(
+        1,
+        &["all_reduce of 1.00 MiB", "within 1 s", "ncclCommAbort"],
+    );
+}

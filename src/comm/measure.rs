@@ -6,6 +6,7 @@
 //! (`ncclCommAbort`) and reported, never waited on forever.
 
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -200,22 +201,32 @@ struct Rank {
     gather: CudaSlice<u8>,
 }
 
-/// The communicators and buffers of one run; destroyed on drop, aborted on a hang.
+/// The communicators and buffers of one run; destroyed on drop, aborted on a hang. Shared
+/// (`Arc`) with the thread that issues a batch of calls, so that a batch that hangs, in a
+/// call or on the GPU, can be given up on.
 struct Clique {
     nccl: &'static Nccl,
     /// Ranks in the communicator (over all processes).
     world: u32,
     /// This process's ranks.
     ranks: Vec<Rank>,
-    aborted: bool,
+    aborted: AtomicBool,
 }
+
+// SAFETY: the communicators are used by one thread at a time (the batch's), except for
+// `ncclCommAbort`, which NCCL provides to end a hung communicator from another thread; the
+// CUDA objects are Send + Sync in cudarc.
+unsafe impl Send for Clique {}
+// SAFETY: as above.
+unsafe impl Sync for Clique {}
 
 impl Drop for Clique {
     fn drop(&mut self) {
+        let aborted = self.aborted.load(Ordering::SeqCst);
         for r in self.ranks.drain(..) {
             // cudarc frees a buffer on its stream without making its GPU current
             let _ = r.ctx.bind_to_thread();
-            if !self.aborted {
+            if !aborted {
                 let _ = r.stream.synchronize();
                 // SAFETY: a live communicator with no work pending.
                 unsafe { (self.nccl.destroy)(r.comm) };
@@ -229,16 +240,17 @@ fn ptr(s: &CudaSlice<u8>, stream: &CudaStream) -> u64 {
     s.device_ptr(stream).0
 }
 
-/// Runs `f` on another thread and waits at most `timeout` for it.
+/// Runs `f` on another thread and waits at most `timeout` for it; past that, returns the
+/// channel its result will come on, if ever.
 fn with_timeout<T: Send + 'static>(
     timeout: Duration,
     f: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
+) -> Result<T, mpsc::Receiver<T>> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(timeout).ok()
+    rx.recv_timeout(timeout).map_err(|_| rx)
 }
 
 /// Measures `plan` on one process's GPUs; `progress` is told each point as it completes.
@@ -304,20 +316,15 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
             recv,
         });
     }
-    let mut clique = Clique {
+    let clique = Arc::new(Clique {
         nccl,
         world,
         ranks,
-        aborted: false,
-    };
+        aborted: AtomicBool::new(false),
+    });
     let n = world;
     let one_host = if plan.ranks.is_some() {
-        let h = gather(
-            &mut clique,
-            plan,
-            f64::from_bits(host_hash()),
-            "the host names",
-        )?;
+        let h = gather(&clique, plan, f64::from_bits(host_hash()), "the host names")?;
         h.iter().all(|x| x.to_bits() == h[0].to_bits())
     } else {
         true
@@ -331,7 +338,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
                     continue;
                 }
                 let pairs: Vec<(u32, u32)> = (0..n).map(|r| (r, (r + 1) % n)).collect();
-                let p = measure_point(&mut clique, plan, op, elem, c, &pairs)?;
+                let p = measure_point(&clique, plan, op, elem, c, &pairs)?;
                 progress(&p);
                 points.push(p);
             }
@@ -345,7 +352,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         if c > 0 {
             for r in 0..n {
                 let pair = (r, (r + 1) % n);
-                let p = measure_point(&mut clique, plan, Op::SendRecv, elem, c, &[pair])?;
+                let p = measure_point(&clique, plan, Op::SendRecv, elem, c, &[pair])?;
                 let label = |r: u32| match plan.ranks {
                     None => format!("cuda:{}", plan.devices[r as usize]),
                     Some(_) => format!("rank {r}"),
@@ -397,7 +404,7 @@ fn init_comms(nccl: &'static Nccl, plan: &Plan) -> anyhow::Result<(Vec<Raw>, u32
                 let raw: Vec<Raw> = comms.into_iter().map(|c| Raw(c as usize)).collect();
                 (r, raw)
             });
-            ("ncclCommInitAll", init.map(|(r, c)| (r, c, 0, n)))
+            ("ncclCommInitAll", init.ok().map(|(r, c)| (r, c, 0, n)))
         }
         Some(rk) => {
             let mut id = nccl::UniqueId([0; 128]);
@@ -434,7 +441,10 @@ fn init_comms(nccl: &'static Nccl, plan: &Plan) -> anyhow::Result<(Vec<Raw>, u32
                 let r = unsafe { (nccl.init_rank)(&mut comm, world as i32, id, rank as i32) };
                 (r, vec![Raw(comm as usize)])
             });
-            ("ncclCommInitRank", init.map(|(r, c)| (r, c, rank, world)))
+            (
+                "ncclCommInitRank",
+                init.ok().map(|(r, c)| (r, c, rank, world)),
+            )
         }
     };
     let Some((r, comms, first, world)) = init else {
@@ -459,18 +469,45 @@ fn host_hash() -> u64 {
 }
 
 /// Every rank's `v`, in rank order (`ncclAllGather` of one f64; the bits travel unchanged).
-fn gather(cl: &mut Clique, plan: &Plan, v: f64, what: &str) -> anyhow::Result<Vec<f64>> {
-    let nc = cl.nccl;
+fn gather(cl: &Arc<Clique>, plan: &Plan, v: f64, what: &str) -> anyhow::Result<Vec<f64>> {
     let world = cl.world as usize;
-    for rk in cl.ranks.iter_mut() {
+    let bytes = v.to_le_bytes();
+    for rk in &cl.ranks {
         rk.ctx
             .bind_to_thread()
             .map_err(|e| anyhow::anyhow!("binding a GPU: {e}"))?;
-        let mut head = rk.gather.slice_mut(0..8);
-        rk.stream
-            .memcpy_htod(&v.to_le_bytes(), &mut head)
-            .map_err(|e| anyhow::anyhow!("copying {what} to the GPU: {e}"))?;
+        // SAFETY: copies 8 bytes into the gather buffer, then waits for the copy.
+        unsafe {
+            sys::cuMemcpyHtoDAsync_v2(
+                ptr(&rk.gather, &rk.stream),
+                bytes.as_ptr() as *const c_void,
+                8,
+                rk.stream.cu_stream(),
+            )
+        }
+        .result()
+        .and_then(|_| rk.stream.synchronize())
+        .map_err(|e| anyhow::anyhow!("copying {what} to the GPU: {e}"))?;
     }
+    batch(cl, plan, what, gather_calls)?;
+    let rk = &cl.ranks[0];
+    let mut b = vec![0u8; 8 * world];
+    rk.ctx
+        .bind_to_thread()
+        .and_then(|_| {
+            rk.stream
+                .memcpy_dtoh(&rk.gather.slice(8..8 + 8 * world), &mut b)
+        })
+        .and_then(|_| rk.stream.synchronize())
+        .map_err(|e| anyhow::anyhow!("copying {what} back: {e}"))?;
+    Ok(b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
+/// The all_gather of [`gather`], then each rank's end event.
+fn gather_calls(cl: &Clique) -> anyhow::Result<()> {
+    let nc = cl.nccl;
     // SAFETY: balanced below.
     nc.check(unsafe { (nc.group_start)() }, "ncclGroupStart")?;
     let mut res = Ok(());
@@ -500,20 +537,7 @@ fn gather(cl: &mut Clique, plan: &Plan, v: f64, what: &str) -> anyhow::Result<Ve
             .and_then(|_| rk.end.record(&rk.stream))
             .map_err(|e| anyhow::anyhow!("recording an event: {e}"))?;
     }
-    wait(cl, plan, what)?;
-    let rk = &cl.ranks[0];
-    let mut b = vec![0u8; 8 * world];
-    rk.ctx
-        .bind_to_thread()
-        .and_then(|_| {
-            rk.stream
-                .memcpy_dtoh(&rk.gather.slice(8..8 + 8 * world), &mut b)
-        })
-        .and_then(|_| rk.stream.synchronize())
-        .map_err(|e| anyhow::anyhow!("copying {what} back: {e}"))?;
-    Ok(b.chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect())
+    Ok(())
 }
 
 /// The value rank `r` sends (a small integer, exact in bf16 and fp32).
@@ -601,30 +625,36 @@ fn issue(cl: &Clique, op: Op, elem: Elem, count: u64, pairs: &[(u32, u32)]) -> a
     result.and(end)
 }
 
-/// Waits for every rank's end event; on timeout aborts every communicator.
-fn wait(cl: &mut Clique, plan: &Plan, what: &str) -> anyhow::Result<()> {
-    let events: Vec<(Arc<CudaContext>, Arc<CudaEvent>)> = cl
-        .ranks
-        .iter()
-        .map(|r| (r.ctx.clone(), r.end.clone()))
-        .collect();
-    let done = with_timeout(plan.timeout, move || {
-        for (ctx, e) in &events {
-            ctx.bind_to_thread()?;
-            e.synchronize()?;
+/// Runs `work` (calls that end with each rank's end event recorded) on another thread and
+/// waits for it and for every rank's end event, at most `--timeout`; past that, aborts every
+/// communicator (`ncclCommAbort`) and fails. A hung call or collective is never waited on
+/// forever.
+fn batch(
+    cl: &Arc<Clique>,
+    plan: &Plan,
+    what: &str,
+    work: impl FnOnce(&Clique) -> anyhow::Result<()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let shared = cl.clone();
+    let done = with_timeout(plan.timeout, move || -> anyhow::Result<()> {
+        work(&shared)?;
+        for rk in &shared.ranks {
+            rk.end
+                .synchronize()
+                .map_err(|e| anyhow::anyhow!("waiting for the GPU: {e}"))?;
         }
-        Ok::<(), cudarc::driver::DriverError>(())
+        Ok(())
     });
     match done {
-        Some(r) => r.map_err(|e| anyhow::anyhow!("waiting for {what}: {e}")),
-        None => {
+        Ok(r) => r.map_err(|e| anyhow::anyhow!("{what}: {e:#}")),
+        Err(late) => {
+            cl.aborted.store(true, Ordering::SeqCst);
             for r in &cl.ranks {
                 // SAFETY: aborting a communicator is NCCL's documented way out of a hang.
                 unsafe { (cl.nccl.abort)(r.comm) };
             }
-            cl.aborted = true;
-            // the waiting thread still holds the events: keep everything alive
-            std::mem::forget(std::mem::take(&mut cl.ranks));
+            // the abort ends the hung calls: let the thread let go of the buffers
+            let _ = late.recv_timeout(Duration::from_secs(5));
             anyhow::bail!(
                 "{what} did not complete within {} s: aborted (ncclCommAbort); check the GPUs and links (nvidia-smi topo -m), or raise --timeout",
                 plan.timeout.as_secs_f64()
@@ -634,7 +664,7 @@ fn wait(cl: &mut Clique, plan: &Plan, what: &str) -> anyhow::Result<()> {
 }
 
 fn measure_point(
-    cl: &mut Clique,
+    cl: &Arc<Clique>,
     plan: &Plan,
     op: Op,
     elem: Elem,
@@ -670,25 +700,26 @@ fn measure_point(
         )?;
         fill(elem, ptr(&rk.recv, &rk.stream), -1.0, out_count, &rk.stream)?;
     }
-    for _ in 0..plan.warmup {
-        issue(cl, op, elem, count, pairs)?;
-    }
-    for (r, rk) in cl.ranks.iter().enumerate() {
-        rk.ctx
-            .bind_to_thread()
-            .and_then(|_| rk.start.record(&rk.stream))
-            .map_err(|e| anyhow::anyhow!("recording an event on cuda:{}: {e}", plan.devices[r]))?;
-    }
-    for _ in 0..plan.iters {
-        issue(cl, op, elem, count, pairs)?;
-    }
-    for (r, rk) in cl.ranks.iter().enumerate() {
-        rk.ctx
-            .bind_to_thread()
-            .and_then(|_| rk.end.record(&rk.stream))
-            .map_err(|e| anyhow::anyhow!("recording an event on cuda:{}: {e}", plan.devices[r]))?;
-    }
-    wait(cl, plan, &what)?;
+    let (warmup, iters, owned) = (plan.warmup, plan.iters, pairs.to_vec());
+    batch(cl, plan, &what, move |cl| {
+        for _ in 0..warmup {
+            issue(cl, op, elem, count, &owned)?;
+        }
+        for rk in &cl.ranks {
+            rk.start
+                .record(&rk.stream)
+                .map_err(|e| anyhow::anyhow!("recording an event: {e}"))?;
+        }
+        for _ in 0..iters {
+            issue(cl, op, elem, count, &owned)?;
+        }
+        for rk in &cl.ranks {
+            rk.end
+                .record(&rk.stream)
+                .map_err(|e| anyhow::anyhow!("recording an event: {e}"))?;
+        }
+        Ok(())
+    })?;
     for rk in &cl.ranks {
         // SAFETY: a live communicator of this clique.
         let e = unsafe { cl.nccl.async_error(rk.comm) };

@@ -20,7 +20,8 @@
 //! | `GPUBENCH_EMU_NCCL_VERSION` | what `ncclGetVersion` reports | 22807 (2.28.7) |
 //! | `GPUBENCH_EMU_NCCL_SLOW_RANK=i`, `GPUBENCH_EMU_NCCL_SLOW_FACTOR=f` | fault: device i's link runs at f × busbw (default 0.5): its collectives and the pairs it is in | none |
 //! | `GPUBENCH_EMU_NCCL_WRONG_SUM=1` | fault: reductions add 1 to every element of their result | off |
-//! | `GPUBENCH_EMU_NCCL_HANG_INIT=1` | fault: a rank never joins: `ncclCommInitAll` blocks until the process ends | off |
+//! | `GPUBENCH_EMU_NCCL_HANG_INIT=1` | fault: a rank never joins: `ncclCommInitAll` / `ncclCommInitRank` block until the process ends | off |
+//! | `GPUBENCH_EMU_NCCL_HANG_AFTER=N` | fault: after N calls, every collective or send/recv call blocks until its communicator is aborted (then `ncclRemoteError`) | off |
 //!
 //! The library exists under the name `libnccl.so.2` only when the test harness links it so;
 //! without the link, gpubench finds no NCCL.
@@ -48,6 +49,7 @@ struct Config {
     slow: Option<(u32, f64)>,
     wrong_sum: bool,
     hang_init: bool,
+    hang_after: Option<u64>,
 }
 
 fn env_f64(name: &str, default: f64) -> f64 {
@@ -74,6 +76,9 @@ fn cfg() -> &'static Config {
         }),
         wrong_sum: std::env::var("GPUBENCH_EMU_NCCL_WRONG_SUM").is_ok_and(|v| v == "1"),
         hang_init: std::env::var("GPUBENCH_EMU_NCCL_HANG_INIT").is_ok_and(|v| v == "1"),
+        hang_after: std::env::var("GPUBENCH_EMU_NCCL_HANG_AFTER")
+            .ok()
+            .map(|_| env_f64("GPUBENCH_EMU_NCCL_HANG_AFTER", 0.0) as u64),
     })
 }
 
@@ -411,6 +416,21 @@ fn admit(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The `GPUBENCH_EMU_NCCL_HANG_AFTER` fault: past the limit, blocks (holding no lock) until
+/// `comm` is aborted, and returns `ncclRemoteError`; `None` otherwise.
+fn hang(comm: *mut c_void) -> Option<NcclResult> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let limit = cfg().hang_after?;
+    if CALLS.fetch_add(1, Ordering::SeqCst) < limit {
+        return None;
+    }
+    while nccl().comms.contains_key(&(comm as u64)) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    Some(6)
+}
+
 fn collective(
     kind: CollKind,
     send: *const c_void,
@@ -422,6 +442,9 @@ fn collective(
     comm: *mut c_void,
     stream: *mut c_void,
 ) -> NcclResult {
+    if let Some(r) = hang(comm) {
+        return r;
+    }
     let mut n = nccl();
     let mut g = crate::lock();
     let Some(s) = g.as_mut() else {
@@ -481,6 +504,9 @@ fn p2p(
     comm: *mut c_void,
     stream: *mut c_void,
 ) -> NcclResult {
+    if let Some(r) = hang(comm) {
+        return r;
+    }
     let mut n = nccl();
     let mut g = crate::lock();
     let Some(s) = g.as_mut() else {
