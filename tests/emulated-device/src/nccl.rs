@@ -415,7 +415,6 @@ fn admit(
     Ok((c.clique, c.rank, c.nranks, sid, ready))
 }
 
-#[allow(clippy::too_many_arguments)]
 /// The `GPUBENCH_EMU_NCCL_HANG_AFTER` fault: past the limit, blocks (holding no lock) until
 /// `comm` is aborted, and returns `ncclRemoteError`; `None` otherwise.
 fn hang(comm: *mut c_void) -> Option<NcclResult> {
@@ -431,6 +430,7 @@ fn hang(comm: *mut c_void) -> Option<NcclResult> {
     Some(6)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn collective(
     kind: CollKind,
     send: *const c_void,
