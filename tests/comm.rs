@@ -404,3 +404,39 @@ fn a_hung_collective_is_aborted() {
         &["all_reduce of 1.00 MiB", "within 1 s", "ncclCommAbort"],
     );
 }
+
+#[test]
+fn nccl_is_found_in_a_pip_wheel_layout() {
+    // pip install --user nvidia-nccl-cu13 puts libnccl.so.2 under the user site-packages'
+    // nvidia/nccl/lib, which is not on the loader's path: gpubench asks python3 where that is
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("userbase");
+    let q = std::process::Command::new("python3")
+        .env("PYTHONUSERBASE", &base)
+        .args(["-c", "import site; print(site.getusersitepackages())"])
+        .output()
+        .expect("python3 is needed to test the pip wheel layout");
+    let site = PathBuf::from(String::from_utf8_lossy(&q.stdout).trim());
+    let lib = site.join("nvidia/nccl/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::os::unix::fs::symlink(emulated::library(Variant::Full), lib.join("libnccl.so.2")).unwrap();
+    let report = dir.path().join(".emu-report");
+    let out = common::gpubench(dir.path())
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs(&machine(), false, &report))
+        .env("PYTHONUSERBASE", &base)
+        .args(["comm", "--op", "broadcast"])
+        .args(SIZES)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = format!("({})", lib.join("libnccl.so.2").display());
+    assert!(stdout.contains(&found), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&report).unwrap_or_default(), "");
+}
