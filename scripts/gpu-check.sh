@@ -8,6 +8,8 @@
 #            or build the emulated device (no network or cargo here; plain `cargo test` runs them)
 #   sweep    bf16 shape sweep, 60 s sustained run, plots
 #   calib    calibrate three GPT sizes and time the same PyTorch training steps
+#   comm     NCCL collectives on this machine's GPUs, 8 B to 8 GiB (gpubench finds the
+#            libnccl.so.2 of PyTorch's wheel under site-packages/nvidia/nccl/lib by itself)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu/out}
@@ -31,7 +33,7 @@ if want tests; then
   export CARGO_BIN_EXE_gpubench="$PWD/gpu/gpubench"   # assert_cmd finds the binary here
   for t in gpu/tests/*; do
     case "$(basename "$t")" in
-      nvrtc|emulated*) continue ;;   # wheels from PyPI / cargo: run by plain `cargo test`
+      nvrtc|emulated*|comm) continue ;;   # wheels from PyPI / cargo: run by plain `cargo test`
       cuda) step "$t" --include-ignored --test-threads 1 --skip real_cublaslt --skip on_the_emulated_device ;;
       *) step "$t" --include-ignored --test-threads 1 ;;
     esac
@@ -50,5 +52,11 @@ if want calib; then
     step "$b" calibrate --model "$1" --seq 2048 --micro-batch "$2"
     [ -f gpu/train_step.py ] && step python3 gpu/train_step.py --preset "$1" --seq 2048 --micro-batch "$2" --gpubench "$b"
   done
+fi
+if want comm; then
+  # With one GPU the reductions' bus factor is 0 (as in nccl-tests): broadcast's figure is the
+  # one to read; every result is still checked. Several GPUs give every curve.
+  step "$b" comm --dtype bf16,fp32 --max-bytes 8G --save results/comm.json --force
+  [ -f results/comm.json ] && step "$b" estimate --model llama-2-70b --tokens 2T --gpus 1024 --tp 8 --pp 4 --micro-batch 1 --global-batch 1024 --seq 4096 --gpu h200 --comm-profile results/comm.json
 fi
 cp results/*.json results/*.svg "$out/" 2>/dev/null || true

@@ -52,6 +52,8 @@ pub enum Command {
     Calibrate(commands::calibrate::CalibrateArgs),
     /// Rank every parallel layout (TP, PP, DP, ZeRO, recomputation) of a model on a cluster.
     Plan(commands::plan::PlanArgs),
+    /// NCCL collectives between this machine's GPUs (busbw, nccl-tests style); saves a comm profile.
+    Comm(commands::comm::CommArgs),
     /// Merge the rank files of a cluster job; flag slow or failing GPUs, missing ranks (exit 4).
     Report(commands::report::ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).

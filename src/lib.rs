@@ -16,6 +16,7 @@ pub mod backend;
 pub mod calibrate;
 pub mod cli;
 pub mod cluster;
+pub mod comm;
 pub mod commands;
 pub mod dtype;
 pub mod error;

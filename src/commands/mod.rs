@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 
 pub mod calibrate;
+pub mod comm;
 pub mod compare;
 pub mod completions;
 pub mod estimate;
@@ -47,6 +48,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(a) => models::execute(a),
         Command::Calibrate(a) => calibrate::execute(a),
         Command::Plan(a) => plan::execute(a),
+        Command::Comm(a) => comm::execute(a),
         Command::Report(a) => report::execute(a),
         Command::Completions(a) => completions::execute(a),
         Command::Man(a) => completions::execute_man(a),

@@ -57,7 +57,9 @@
 //! Files: `config` (the variables above), `clock` (streams, events, holds, virtual time),
 //! `memory` (device and pinned allocations, lazily computed contents), `elem` (element
 //! encodings), `elf` (what `cuModuleLoadData` accepts), `kernels` (host versions of
-//! gpubench's kernels), `driver`, `cublaslt`, `nvml` (the C entry points), `report` (leaks).
+//! gpubench's kernels), `driver`, `cublaslt`, `nvml` (the C entry points), `report` (leaks),
+//! `nccl` (emulated NCCL, configured by its own `GPUBENCH_EMU_NCCL_*` variables), `nccl_net`
+//! (its ranks in other processes) and `nccl_fill`.
 
 mod clock;
 mod config;
@@ -67,6 +69,9 @@ mod elem;
 mod elf;
 mod kernels;
 mod memory;
+mod nccl;
+mod nccl_fill;
+mod nccl_net;
 mod nvml;
 mod report;
 
@@ -78,6 +83,8 @@ mod fill_ref;
 
 pub use cublaslt::*;
 pub use driver::*;
+pub use nccl::*;
+pub use nccl_fill::*;
 pub use nvml::*;
 
 use std::collections::HashMap;

@@ -1,0 +1,305 @@
+//! `gpubench comm`: NCCL collectives between the GPUs of this machine, nccl-tests style
+//! (sizes from `--min-bytes` to `--max-bytes`, algbw and busbw), each result checked, the
+//! busbw curves saved as a profile `gpubench estimate --comm-profile` reads (docs/comm.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cluster::launcher::{self, RankOverrides};
+use crate::cluster::rendezvous::Rendezvous;
+use crate::cluster::{ClusterFlags, RendezvousFlag};
+use crate::comm::busbw::{self, Op};
+use crate::comm::measure::{self, Elem, Plan, Ranks};
+use crate::comm::profile::{self, Span};
+use crate::error::usage;
+
+/// Flags of `gpubench comm`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  gpubench comm                                   # every GPU, every operation, bf16, 8 B to 1 GiB
+  gpubench comm --device 0,1 --op all_reduce --max-bytes 8G --save comm.json
+  srun -N2 --ntasks-per-node=8 --gpus-per-task=1 gpubench comm --rendezvous tcp --save comm.json
+  gpubench estimate --model llama-70b --gpus 64 --gpu h100-sxm --comm-profile comm.json")]
+pub struct CommArgs {
+    /// GPUs driven by this process: `all` or a list of ordinals (`0,1,2,3`). As one rank of
+    /// a job (under srun, mpirun, torchrun or with --rank), the one GPU of the rank: `all`
+    /// means the local rank's GPU.
+    #[arg(long, default_value = "all")]
+    pub device: String,
+    /// Operations (comma-separated); default all.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub op: Vec<Op>,
+    /// Element types (comma-separated): bf16, fp32. The first one's curves are saved.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "bf16")]
+    pub dtype: Vec<Elem>,
+    /// Smallest message (bytes; K, M, G suffixes are binary), as nccl-tests' -b.
+    #[arg(long, default_value = "8", value_parser = busbw::parse_bytes)]
+    pub min_bytes: u64,
+    /// Largest message (up to 8G), as nccl-tests' -e. Each GPU holds two buffers this large.
+    #[arg(long, default_value = "1G", value_parser = busbw::parse_bytes)]
+    pub max_bytes: u64,
+    /// Size multiplier from one message to the next, as nccl-tests' -f.
+    #[arg(long, default_value_t = 2)]
+    pub factor: u64,
+    /// Untimed iterations per size.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u32,
+    /// Timed iterations per size (between one pair of CUDA events per GPU).
+    #[arg(long, default_value_t = 20)]
+    pub iters: u32,
+    /// Seconds any one wait may take (communicator creation, one size's iterations) before
+    /// the collective is aborted.
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
+    /// Save the profile (busbw curves and every point) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the profile as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
+}
+
+/// The largest message accepted.
+const MAX_BYTES: u64 = 8 << 30;
+
+/// `all` or `0,1,3` → ordinals (`count` GPUs on the machine).
+fn parse_devices(s: &str, count: impl FnOnce() -> anyhow::Result<u32>) -> anyhow::Result<Vec<u32>> {
+    let t = s.trim();
+    if t == "all" {
+        return Ok((0..count()?).collect());
+    }
+    let mut v = Vec::new();
+    for part in t.split(',') {
+        let p = part.trim().trim_start_matches("cuda:");
+        let d: u32 = p.parse().map_err(|_| {
+            usage(format!(
+                "--device: '{part}' is not a GPU ordinal; give `all` or a list such as 0,1,2,3"
+            ))
+        })?;
+        if v.contains(&d) {
+            return Err(usage(format!("--device: cuda:{d} is listed twice")));
+        }
+        v.push(d);
+    }
+    Ok(v)
+}
+
+/// Turns the flags into a plan (all checks that need no GPU).
+fn plan(args: &CommArgs, devices: Vec<u32>, ranks: Option<Ranks>) -> anyhow::Result<Plan> {
+    if args.max_bytes > MAX_BYTES {
+        return Err(usage(format!(
+            "--max-bytes: {} is above the 8G gpubench measures; give at most 8G",
+            args.max_bytes
+        )));
+    }
+    if args.min_bytes > args.max_bytes {
+        return Err(usage(format!(
+            "--min-bytes ({}) is larger than --max-bytes ({}); swap them",
+            args.min_bytes, args.max_bytes
+        )));
+    }
+    if args.factor < 2 {
+        return Err(usage("--factor must be at least 2"));
+    }
+    if args.iters == 0 {
+        return Err(usage("--iters must be at least 1"));
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(usage("--timeout must be a positive number of seconds"));
+    }
+    let mut ops = if args.op.is_empty() {
+        Op::ALL.to_vec()
+    } else {
+        args.op.clone()
+    };
+    ops.dedup();
+    let mut elems = args.dtype.clone();
+    elems.dedup();
+    Ok(Plan {
+        devices,
+        ranks,
+        ops,
+        elems,
+        sizes: busbw::sizes(args.min_bytes, args.max_bytes, args.factor),
+        warmup: args.warmup,
+        iters: args.iters,
+        timeout: Duration::from_secs_f64(args.timeout),
+    })
+}
+
+/// Runs `gpubench comm`.
+pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
+    // flags first (no GPU needed), then the libraries
+    plan(&args, vec![0], None)?;
+    let vars = launcher::process_vars();
+    let ranks = ranks(&args.cluster, &vars)?;
+    let lead = ranks.as_ref().is_none_or(|r| r.0.rank == 0);
+    let save = match &args.save {
+        Some(p) if lead => Some(crate::profile::check_output_file("--save", p, args.force)?),
+        _ => None,
+    };
+    measure::open_libraries()?;
+    let (devices, ranks) = match ranks {
+        None => (parse_devices(&args.device, measure::device_count)?, None),
+        Some((r, local_gpu)) => {
+            let d = if args.device.trim() == "all" {
+                local_gpu.ok_or_else(|| {
+                    usage(format!(
+                        "rank {}: no GPU for this rank (CUDA_VISIBLE_DEVICES hides every device); give --device N",
+                        r.rank
+                    ))
+                })?
+            } else {
+                match parse_devices(&args.device, measure::device_count)?[..] {
+                    [d] => d,
+                    _ => {
+                        return Err(usage(
+                            "--device: one rank of a job drives one GPU; give one ordinal, or leave --device out for the local rank's GPU",
+                        ))
+                    }
+                }
+            };
+            (vec![d], Some(r))
+        }
+    };
+    if devices.is_empty() {
+        anyhow::bail!("no GPU found (cuDeviceGetCount = 0); gpubench comm needs GPUs");
+    }
+    let plan = plan(&args, devices, ranks)?;
+    let quiet = args.json || !lead;
+    if !quiet {
+        println!(
+            "{:>12} {:>12} {:>15} {:>5} {:>11} {:>11} {:>11}",
+            "size", "count", "op", "type", "time (us)", "algbw GB/s", "busbw GB/s"
+        );
+    }
+    let m = measure::run(&plan, |p| {
+        if !quiet {
+            println!(
+                "{:>12} {:>12} {:>15} {:>5} {:>11.2} {:>11.2} {:>11.2}",
+                p.bytes,
+                p.count,
+                p.op.name(),
+                p.dtype.name(),
+                p.time_us,
+                p.algbw_gbps,
+                p.busbw_gbps
+            );
+        }
+    })?;
+    if !lead {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let span = if m.one_host { Span::Node } else { Span::Nodes };
+    let json = profile::to_json(&m, span, plan.elems[0], &crate::profile::now_utc());
+    if quiet {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!(
+            "NCCL {} ({}), {} rank(s){}: {}; every result checked",
+            m.nccl_version,
+            m.nccl_library,
+            m.world,
+            if m.devices.len() < m.world as usize {
+                if m.one_host {
+                    ", one process each, one host"
+                } else {
+                    ", one process each, several hosts"
+                }
+            } else {
+                ""
+            },
+            m.devices.join(", ")
+        );
+        if let Some(worst) = m
+            .pairs
+            .iter()
+            .min_by(|a, b| a.busbw_gbps.total_cmp(&b.busbw_gbps))
+        {
+            println!(
+                "slowest send/recv pair: {} -> {} at {:.2} GB/s ({} B)",
+                worst.from, worst.to, worst.busbw_gbps, worst.bytes
+            );
+        }
+    }
+    if let Some(path) = save {
+        let text = serde_json::to_string_pretty(&json)? + "\n";
+        crate::profile::write_atomic(&path, text.as_bytes(), args.force)?;
+        eprintln!("saved {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// As one rank of a job (a launcher's variables or `--rank`): where it sits, how the ranks
+/// meet, and the GPU the local-rank rule gives it. `None` for a plain run.
+fn ranks(
+    flags: &ClusterFlags,
+    vars: &launcher::Vars,
+) -> anyhow::Result<Option<(Ranks, Option<u32>)>> {
+    let overrides = RankOverrides {
+        rank: flags.rank,
+        world_size: flags.world_size,
+        local_rank: flags.local_rank,
+        master_addr: flags.master_addr.clone(),
+        master_port: flags.master_port,
+    };
+    let Some(p) = launcher::detect(&overrides, vars)? else {
+        if flags.rendezvous.is_some() {
+            return Err(usage(
+                "--rendezvous needs ranks: start gpubench under srun, mpirun or torchrun, or give --rank and --world-size",
+            ));
+        }
+        return Ok(None);
+    };
+    let rendezvous = match &flags.rendezvous {
+        Some(RendezvousFlag::File(dir)) => Rendezvous::File { dir: dir.clone() },
+        _ => match (&p.master_addr, p.rendezvous_port) {
+            (Some(host), Some(port)) => Rendezvous::Tcp {
+                host: host.clone(),
+                port,
+            },
+            _ => {
+                return Err(usage(format!(
+                    "rank {} of {} ({}): the ranks must meet to share NCCL's id; give --rendezvous file:DIR (a folder every rank sees), or --master-addr HOST (or MASTER_ADDR) for tcp",
+                    p.rank, p.world_size, p.launcher
+                )))
+            }
+        },
+    };
+    let visible = vars.get("CUDA_VISIBLE_DEVICES").map(String::as_str);
+    let (gpu, _) = launcher::local_gpu(p.local_rank, visible)?;
+    Ok(Some((
+        Ranks {
+            rank: p.rank,
+            world: p.world_size,
+            rendezvous,
+            rendezvous_timeout: Duration::from_secs_f64(flags.rendezvous_timeout),
+        },
+        gpu,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_lists() {
+        assert_eq!(parse_devices("0,2", || Ok(4)).unwrap(), vec![0, 2]);
+        assert_eq!(parse_devices("all", || Ok(3)).unwrap(), vec![0, 1, 2]);
+        assert!(parse_devices("0,0", || Ok(4))
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
+        assert!(parse_devices("x", || Ok(4))
+            .unwrap_err()
+            .to_string()
+            .contains("ordinal"));
+    }
+}

@@ -1,0 +1,442 @@
+//! `gpubench comm` end to end on the emulated device with its emulated NCCL (see
+//! `tests/emulated-device/src/nccl.rs`): one process driving four emulated GPUs, every
+//! collective's result checked and its bus bandwidth equal to the configured one, a slow link
+//! named, a wrong sum refused, a communicator that never forms timed out, the saved profile
+//! read by `estimate --comm-profile`, and a missing NCCL reported in one line.
+
+mod common;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use common::emulated::{self, Emu, Outcome, Variant};
+use serde_json::Value;
+
+/// Bus bandwidth the emulated NCCL is configured with (GB/s).
+const BUSBW: f64 = 10.0;
+
+/// Four GPUs, 0.1 µs launch cost and 1 µs NCCL latency, so that at 4 MiB a collective's time
+/// is its bytes over the bus bandwidth to within 0.5 %.
+fn machine() -> Emu {
+    Emu::new()
+        .set("DEVICES", 4)
+        .set("LAUNCH_US", 0.1)
+        .set("NCCL_LATENCY_US", 1)
+        .set("NCCL_BUSBW_GBS", BUSBW)
+}
+
+/// A directory holding `libnccl.so.2` → the emulator (the name NCCL installs as).
+fn nccl_dir() -> PathBuf {
+    let so = emulated::library(Variant::Full);
+    let dir = so.parent().unwrap().join("links-nccl");
+    if !dir.join("libnccl.so.2").exists() {
+        let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::os::unix::fs::symlink(&so, tmp.join("libnccl.so.2")).unwrap();
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    assert!(dir.join("libnccl.so.2").exists(), "no {}", dir.display());
+    dir
+}
+
+/// The environment of a gpubench process on `emu` (NCCL when `nccl`), its leak report going
+/// to `report`.
+fn envs(emu: &Emu, nccl: bool, report: &Path) -> Vec<(OsString, OsString)> {
+    let mut envs = emu.envs(report);
+    for (k, v) in envs.iter_mut() {
+        if k == "LD_LIBRARY_PATH" && nccl {
+            let mut p = OsString::from(nccl_dir().as_os_str());
+            p.push(":");
+            p.push(&*v);
+            *v = p;
+        }
+    }
+    envs
+}
+
+/// Runs `gpubench args…` in `dir` on `emu`, with NCCL when `nccl`; fails the test on a leak
+/// or on anything the emulator reports it does not emulate.
+fn run(emu: &Emu, dir: &Path, nccl: bool, args: &[&str]) -> Outcome {
+    let report = dir.join(".emu-report");
+    let envs = envs(emu, nccl, &report);
+    let out = common::gpubench(dir)
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs)
+        // no Python: gpubench must not find a real NCCL in site-packages
+        .env("PATH", "/nonexistent")
+        .args(args)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("running gpubench");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let leaks = std::fs::read_to_string(&report).ok();
+    let _ = std::fs::remove_file(&report);
+    if let Some(l) = &leaks {
+        assert!(l.is_empty(), "left unreleased:\n{l}\nstderr:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("gpubench emulated device:"),
+        "the emulator met something it does not emulate:\n{stderr}"
+    );
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        device_opened: leaks.is_some(),
+    }
+}
+
+const SIZES: [&str; 4] = ["--min-bytes", "1M", "--max-bytes", "4M"];
+
+fn comm(emu: &Emu, dir: &Path, extra: &[&str]) -> Outcome {
+    let mut a = vec!["comm"];
+    a.extend(SIZES);
+    a.extend(extra);
+    run(emu, dir, true, &a)
+}
+
+#[test]
+fn one_process_drives_four_gpus_at_the_configured_busbw() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = comm(
+        &machine(),
+        dir.path(),
+        &["--dtype", "bf16,fp32", "--save", "c.json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("every result checked"),
+        "{}",
+        out.stdout
+    );
+    let p: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("c.json")).unwrap()).unwrap();
+    assert_eq!(p["kind"], "comm");
+    assert_eq!(p["nccl"]["version"], "2.28.7");
+    assert_eq!(p["ranks"], 4);
+    let points = p["points"].as_array().unwrap();
+    // 5 operations × 3 sizes × 2 dtypes
+    assert_eq!(points.len(), 30);
+    for pt in points {
+        if pt["bytes"] == 4 << 20 {
+            let bw = pt["busbw_gbps"].as_f64().unwrap();
+            assert!((bw - BUSBW).abs() / BUSBW < 0.005, "{pt}");
+        }
+    }
+    for scope in [
+        "intra-all-reduce",
+        "intra-all-gather",
+        "intra-reduce-scatter",
+        "intra-send-recv",
+    ] {
+        let c = p["curves"][scope].as_array().unwrap();
+        assert_eq!(c.len(), 3, "{scope}");
+        assert_eq!(c[2][0], 4 << 20);
+    }
+}
+
+#[test]
+fn the_slow_link_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine()
+        .set("NCCL_SLOW_RANK", 2)
+        .set("NCCL_SLOW_FACTOR", 0.5);
+    let out = comm(&emu, dir.path(), &["--op", "send_recv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("slowest send/recv pair"))
+        .expect("a slowest pair");
+    assert!(line.contains("cuda:1 -> cuda:2"), "{line}");
+    let bw: f64 = line
+        .split(" at ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((bw - BUSBW / 2.0).abs() < 0.05, "{line}");
+}
+
+#[test]
+fn a_wrong_sum_is_an_error_not_a_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine().set("NCCL_WRONG_SUM", 1);
+    let out = comm(&emu, dir.path(), &["--op", "all_reduce"]);
+    out.assert_one_error(3, &["all_reduce", "wrong result", "10 was expected"]);
+    // no figure was printed for the wrong result
+    assert!(!out.stdout.contains("all_reduce  bf16"), "{}", out.stdout);
+}
+
+#[test]
+fn a_communicator_that_never_forms_is_timed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine().set("NCCL_HANG_INIT", 1);
+    let out = comm(&emu, dir.path(), &["--timeout", "1"]);
+    out.assert_one_error(1, &["ncclCommInitAll", "within 1 s"]);
+}
+
+#[test]
+fn the_profile_feeds_the_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = comm(
+        &machine(),
+        dir.path(),
+        &["--op", "all_gather,reduce_scatter", "--save", "c.json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let est = [
+        "estimate",
+        "--model",
+        "llama-2-70b",
+        "--tokens",
+        "2T",
+        "--gpus",
+        "1024",
+        "--tp",
+        "8",
+        "--pp",
+        "4",
+        "--micro-batch",
+        "1",
+        "--global-batch",
+        "1024",
+        "--seq",
+        "4096",
+        "--sequence-parallel",
+        "--gpu",
+        "h100-sxm",
+        "--json",
+    ];
+    let json = |extra: &[&str]| -> Value {
+        let o = common::gpubench(dir.path())
+            .args(est)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let tp = |j: &Value| j["step_breakdown_s"]["tp_comm"].as_f64().unwrap();
+    let base = json(&[]);
+    let measured = json(&["--comm-profile", "c.json"]);
+    // 10 GB/s measured against the table's hundreds: tensor-parallel time grows many times
+    assert!(
+        tp(&measured) > 10.0 * tp(&base),
+        "{} vs {}",
+        tp(&measured),
+        tp(&base)
+    );
+}
+
+#[test]
+fn missing_nccl_is_one_line_saying_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&machine(), dir.path(), false, &["comm"]);
+    out.assert_one_error(
+        1,
+        &[
+            "NCCL not found",
+            "libnccl.so.2",
+            "pip install nvidia-nccl-cu13",
+        ],
+    );
+}
+
+#[test]
+fn bad_sizes_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &machine(),
+        dir.path(),
+        true,
+        &["comm", "--min-bytes", "4M", "--max-bytes", "1M"],
+    );
+    out.assert_one_error(2, &["--min-bytes", "swap them"]);
+    let out = run(
+        &machine(),
+        dir.path(),
+        true,
+        &["comm", "--max-bytes", "16G"],
+    );
+    out.assert_one_error(2, &["--max-bytes", "at most 8G"]);
+}
+
+/// Starts rank `rank` of `world` as its own process (one emulated GPU each), meeting the others
+/// through a folder; its emulated NCCL's files go to the test's folder.
+fn start_rank(emu: &Emu, dir: &Path, rank: u32, world: u32, extra: &[&str]) -> std::process::Child {
+    let report = dir.join(format!(".emu-report-{rank}"));
+    let (r, w) = (rank.to_string(), world.to_string());
+    let rdv = format!("file:{}", dir.join("rdv").display());
+    let mut args = vec![
+        "comm",
+        "--rank",
+        &r,
+        "--world-size",
+        &w,
+        "--rendezvous",
+        &rdv,
+    ];
+    args.extend(SIZES);
+    args.extend(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_gpubench"))
+        .current_dir(dir)
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs(emu, true, &report))
+        .env("PATH", "/nonexistent")
+        .env("TMPDIR", dir)
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting a rank")
+}
+
+/// Waits for a rank (at most two minutes) and returns (exit code, stdout, stderr).
+fn finish_rank(mut c: std::process::Child, dir: &Path, rank: u32) -> (i32, String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while c.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = c.kill();
+            panic!("rank {rank} did not finish in two minutes");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = c.wait_with_output().unwrap();
+    let report = dir.join(format!(".emu-report-{rank}"));
+    let leaks = std::fs::read_to_string(&report).unwrap_or_default();
+    assert!(leaks.is_empty(), "rank {rank} left unreleased:\n{leaks}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn three_processes_one_rank_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine()
+        .set("DEVICES", 1)
+        .set("NCCL_SLOW_RANK", 2)
+        .set("NCCL_SLOW_FACTOR", 0.5);
+    let extra = [
+        "--op",
+        "all_reduce,all_gather,send_recv",
+        "--save",
+        "c.json",
+    ];
+    let ranks: Vec<_> = (0..3)
+        .map(|r| start_rank(&emu, dir.path(), r, 3, &extra))
+        .collect();
+    let outs: Vec<_> = ranks
+        .into_iter()
+        .enumerate()
+        .map(|(r, c)| finish_rank(c, dir.path(), r as u32))
+        .collect();
+    for (r, (code, _, err)) in outs.iter().enumerate() {
+        assert_eq!(*code, 0, "rank {r}: {err}");
+    }
+    // rank 0 alone prints and saves
+    assert!(
+        outs[0].1.contains("3 rank(s), one process each, one host"),
+        "{}",
+        outs[0].1
+    );
+    assert!(outs[1].1.is_empty() && outs[2].1.is_empty());
+    assert!(
+        outs[0]
+            .1
+            .contains("slowest send/recv pair: rank 1 -> rank 2"),
+        "{}",
+        outs[0].1
+    );
+    let p: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("c.json")).unwrap()).unwrap();
+    assert_eq!(p["ranks"], 3);
+    assert_eq!(p["span"], "node");
+    // rank 2's link is the slow one, and every collective includes it: half the busbw
+    let last = p["curves"]["intra-all-reduce"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let bw = last[1].as_f64().unwrap();
+    assert!((bw - BUSBW / 2.0).abs() / (BUSBW / 2.0) < 0.005, "{last}");
+}
+
+#[test]
+fn a_rank_that_never_comes_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = machine().set("DEVICES", 1);
+    let extra = ["--rendezvous-timeout", "2"];
+    let ranks: Vec<_> = (0..2)
+        .map(|r| start_rank(&emu, dir.path(), r, 3, &extra))
+        .collect();
+    let outs: Vec<_> = ranks
+        .into_iter()
+        .enumerate()
+        .map(|(r, c)| finish_rank(c, dir.path(), r as u32))
+        .collect();
+    let (code, _, err) = &outs[0];
+    assert_eq!(*code, 1, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("Error:")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("rank 2 never arrived"), "{}", errors[0]);
+}
+
+#[test]
+fn a_hung_collective_is_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    // the first size's warm-up goes through; then every call blocks until aborted
+    let emu = machine().set("NCCL_HANG_AFTER", 2);
+    let out = comm(&emu, dir.path(), &["--op", "all_reduce", "--timeout", "1"]);
+    out.assert_one_error(
+        1,
+        &["all_reduce of 1.00 MiB", "within 1 s", "ncclCommAbort"],
+    );
+}
+
+#[test]
+fn nccl_is_found_in_a_pip_wheel_layout() {
+    // pip install --user nvidia-nccl-cu13 puts libnccl.so.2 under the user site-packages'
+    // nvidia/nccl/lib, which is not on the loader's path: gpubench asks python3 where that is
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("userbase");
+    let q = std::process::Command::new("python3")
+        .env("PYTHONUSERBASE", &base)
+        .args(["-c", "import site; print(site.getusersitepackages())"])
+        .output()
+        .expect("python3 is needed to test the pip wheel layout");
+    let site = PathBuf::from(String::from_utf8_lossy(&q.stdout).trim());
+    let lib = site.join("nvidia/nccl/lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::os::unix::fs::symlink(emulated::library(Variant::Full), lib.join("libnccl.so.2")).unwrap();
+    let report = dir.path().join(".emu-report");
+    let out = common::gpubench(dir.path())
+        .env_remove("CUDA_VISIBLE_DEVICES")
+        .envs(envs(&machine(), false, &report))
+        .env("PYTHONUSERBASE", &base)
+        .args(["comm", "--op", "broadcast"])
+        .args(SIZES)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = format!("({})", lib.join("libnccl.so.2").display());
+    assert!(stdout.contains(&found), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&report).unwrap_or_default(), "");
+}
