@@ -143,9 +143,12 @@ pub fn links(variant: Variant, nvml: bool, cublaslt: bool) -> PathBuf {
         if cublaslt { "" } else { "-no-cublaslt" }
     );
     let dir = so.parent().expect("the library's directory").join(name);
-    if dir.is_dir() {
+    if dir.is_dir()
+        && std::fs::canonicalize(dir.join("libcuda.so.1")).ok() == std::fs::canonicalize(&so).ok()
+    {
         return dir;
     }
+    let _ = std::fs::remove_dir_all(&dir);
     let tmp = dir.with_extension(format!("tmp{}-{}", std::process::id(), unique()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("creating the symlink directory");
@@ -156,8 +159,10 @@ pub fn links(variant: Variant, nvml: bool, cublaslt: bool) -> PathBuf {
     if nvml {
         names.push("libnvidia-ml.so.1");
     }
+    // Relative links: a target folder copied or moved elsewhere keeps pointing at its own build.
+    let target = Path::new("..").join(so.file_name().expect("the library's file name"));
     for n in names {
-        std::os::unix::fs::symlink(&so, tmp.join(n)).expect("creating a symlink");
+        std::os::unix::fs::symlink(&target, tmp.join(n)).expect("creating a symlink");
     }
     // another process may have won the race: its directory is as good as ours
     if std::fs::rename(&tmp, &dir).is_err() {

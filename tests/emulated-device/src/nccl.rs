@@ -172,6 +172,18 @@ struct Nccl {
     remote_pending: Vec<(u64, Pending)>,
 }
 
+/// Communicators never destroyed nor aborted, as (handle, device, rank, ranks), for the leak
+/// report.
+pub fn open_comms() -> Vec<(u64, u32, u32, u32)> {
+    let mut v: Vec<_> = nccl()
+        .comms
+        .iter()
+        .map(|(id, c)| (*id, c.device, c.rank, c.nranks))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
 fn nccl() -> MutexGuard<'static, Nccl> {
     static N: OnceLock<Mutex<Nccl>> = OnceLock::new();
     N.get_or_init(|| Mutex::new(Nccl::default()))

@@ -37,6 +37,12 @@ pub fn leaks() -> String {
             "leak: NVML initialized {nvml} time(s) more than shut down"
         );
     }
+    for (id, device, rank, ranks) in crate::nccl::open_comms() {
+        let _ = writeln!(
+            r,
+            "leak: NCCL communicator {id:#x} (rank {rank} of {ranks}, device {device}) never destroyed"
+        );
+    }
     let g = lock();
     let Some(s) = g.as_ref() else {
         return r;
