@@ -238,7 +238,7 @@ pub fn input_sets(backend: &dyn Backend, dtype: DType, shape: GemmShape, cold: b
         return 1;
     }
     let (ab, _) = shape.bytes(dtype);
-    crate::measure::cold_input_sets(ab, backend.info().l2_bytes)
+    crate::measure::point::cold_input_sets(ab, backend.info().l2_bytes)
 }
 
 /// An empty profile for a backend, stamped now with this command line.

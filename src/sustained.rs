@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, GemmRequest};
-use crate::measure::{self, Samples};
+use crate::measure::{point, Samples};
 use crate::profile::{GemmResult, TimingSettings, WarmupRecord};
 use crate::telemetry::{self, Sampler, Telemetry, TimelinePoint};
 
@@ -230,7 +230,7 @@ pub fn run(
         .flat_map(|b| b.times.iter().copied())
         .collect();
     let s = Samples { warmup, samples_s };
-    let mut r = measure::finish(backend, req, settings, gemm.as_mut(), s)?;
+    let mut r = point::finish(backend, req, settings, gemm.as_mut(), s)?;
     let timeline = windows(&batches, req.shape.flops(), window_s, duration_s, &agg);
     let mut t = match sampler {
         Some(sm) => telemetry::summarize(&sm.window(start, end), r.stats_s.median, r.tflops),
@@ -259,7 +259,7 @@ pub fn measure_for_run(
     let label = format!("{} {}", req.dtype, req.shape);
     let outcome = match duration_s {
         Some(d) => {
-            let stop = crate::sweep::interrupt::install("now");
+            let stop = crate::measure::interrupt::install("now");
             let bar = crate::progress::bar((d * 10.0).ceil() as u64, format!("{label} sustained"));
             let mut progress = |t: f64, last: Option<&TimelinePoint>| {
                 bar.set_position((t * 10.0) as u64);
@@ -287,7 +287,7 @@ pub fn measure_for_run(
                 }
                 bar.set_position((frac * 100.0) as u64);
             };
-            let r = crate::sweep::point::measure_point(
+            let r = crate::measure::point::measure_point(
                 backend,
                 req,
                 settings,

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::step::StepGemm;
 use crate::backend::{Backend, GemmRequest, GemmShape};
 use crate::dtype::DType;
+use crate::measure::point::{algo_search_of, measure_point};
 use crate::measure::stats::Stats;
 use crate::measure::ProgressFn;
 use crate::profile::{GemmResult, TimingSettings};
 use crate::session;
-use crate::sweep::point::{algo_search_of, measure_point};
 
 /// One distinct shape as measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -123,7 +123,7 @@ pub fn run(
         )?);
     }
     let bandwidth: Bandwidth = measure::measure_bandwidth(backend, opts.bandwidth_iters)?;
-    let peak = crate::measure::peaks_for(backend, plan.dtype);
+    let peak = crate::measure::point::peaks_for(backend, plan.dtype);
     let spec_peak = match (peak.spec_tflops, peak.spec_gpu) {
         (Some(tflops), Some(gpu)) => Some(SpecPeak { tflops, gpu }),
         _ => None,

@@ -209,7 +209,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if profile.interrupted == Some(true) {
         eprintln!("Interrupted: the products done so far are kept in the profile.");
-        return Ok(ExitCode::from(crate::sweep::interrupt::EXIT_INTERRUPTED));
+        return Ok(ExitCode::from(crate::measure::interrupt::EXIT_INTERRUPTED));
     }
     let invalid: Vec<String> = profile
         .results

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::measure::point::algo_search_of;
 use crate::profile::{GemmResult, Profile};
-use crate::sweep::point::algo_search_of;
 use crate::telemetry;
 
 /// The header row's column names.

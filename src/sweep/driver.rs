@@ -10,8 +10,8 @@ use crate::measure::Phase;
 use crate::profile::{GemmResult, Profile, TimingSettings};
 use crate::telemetry::Sampler;
 
-use super::point::measure_point;
 use super::summary::{best_so_far, Best};
+use crate::measure::point::measure_point;
 
 /// What to sweep and how.
 #[derive(Debug, Clone)]

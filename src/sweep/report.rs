@@ -10,8 +10,8 @@ use crate::output::table::{Align, Table, Width};
 use crate::output::warnings;
 use crate::profile::Profile;
 
-use super::point::algo_search_of;
 use super::summary::{summarize, DtypeSummary};
+use crate::measure::point::algo_search_of;
 
 /// One line per dtype: best, median, geometric mean.
 pub fn summary_lines(p: &Profile) -> String {

@@ -3,11 +3,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::driver::{self, Ending, Observer, SweepSpec};
-use super::point::{algo_search_of, measure_point};
 use super::summary::{summarize, Best};
 use crate::backend::testing::{quick_settings, FakeBackend};
 use crate::backend::{GemmRequest, GemmShape};
 use crate::dtype::DType;
+use crate::measure::point::{algo_search_of, measure_point};
 use crate::measure::Phase;
 use crate::profile::GemmResult;
 
