@@ -202,7 +202,7 @@ fn measure_with_bar(
     opts: &Options,
 ) -> anyhow::Result<CalibrationFile> {
     let total = plan.shapes.len() as u64;
-    let bar = crate::progress::bar(total * 100, format!("{total} shapes"));
+    let bar = crate::output::progress::bar(total * 100, format!("{total} shapes"));
     let mut last = usize::MAX;
     let result = calibrate::run(be, plan, opts, &mut |i, n, shape, phase, frac| {
         if i != last || phase == Phase::Timing {

@@ -4,12 +4,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::backend::{DeviceChoice, GemmRequest, GemmShape};
+use crate::backend::{Backend, DeviceChoice, GemmRequest, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
+use crate::measure::{interrupt, point, sustained};
+use crate::output::progress::{PointBar, SustainedBar};
 use crate::output::table::Width;
+use crate::profile::{GemmResult, TimingSettings};
 use crate::session::{self, TimingFlags};
+use crate::telemetry::{self, Sampler};
 
 /// Flags of `gpubench run`.
 #[derive(Debug, clap::Args)]
@@ -73,7 +77,7 @@ fn parse_duration(s: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 60"))?;
-    crate::sustained::check_duration(v)
+    sustained::check_duration(v)
         .map_err(|e| e.to_string().replace(&format!("--duration {v}: "), ""))
 }
 
@@ -159,8 +163,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let sampler = crate::telemetry::nvml::for_device(be.info());
     for req in &requests {
-        let (result, stopped) =
-            crate::sustained::measure_for_run(be, req, &settings, args.duration, sampler.as_ref())?;
+        let (result, stopped) = measure_one(be, req, &settings, args.duration, sampler.as_ref())?;
         profile.results.push(result);
         if stopped {
             profile.interrupted = Some(true);
@@ -193,7 +196,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             crate::export::table::render(&profile, Width::from_wide(args.wide))
         );
         for r in &profile.results {
-            print!("{}", crate::sustained::render(r));
+            print!("{}", crate::output::sustained::render(r));
         }
         print!(
             "{}",
@@ -209,7 +212,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if profile.interrupted == Some(true) {
         eprintln!("Interrupted: the products done so far are kept in the profile.");
-        return Ok(ExitCode::from(crate::measure::interrupt::EXIT_INTERRUPTED));
+        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
     }
     let invalid: Vec<String> = profile
         .results
@@ -233,6 +236,47 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Measures one request with a progress bar: a timed point with telemetry, or with
+/// `duration_s` a sustained run (Ctrl-C stops it early and keeps what was done). Prints a
+/// warning when the clock fell or a throttle reason was active. Returns the result and
+/// whether Ctrl-C stopped it.
+fn measure_one(
+    backend: &dyn Backend,
+    req: &GemmRequest,
+    settings: &TimingSettings,
+    duration_s: Option<f64>,
+    sampler: Option<&Sampler>,
+) -> anyhow::Result<(GemmResult, bool)> {
+    let label = format!("{} {}", req.dtype, req.shape);
+    let outcome = match duration_s {
+        Some(d) => {
+            let stop = interrupt::install("now");
+            let bar = SustainedBar::new(&label, d);
+            let r = sustained::run(backend, req, settings, d, sampler, stop, &mut |t, last| {
+                bar.update(t, last)
+            });
+            bar.finish();
+            r?
+        }
+        None => {
+            let mut bar = PointBar::new(&label);
+            let r = point::measure_point(backend, req, settings, 1, sampler, &mut |phase, frac| {
+                bar.update(phase, frac)
+            });
+            bar.finish();
+            (r?, false)
+        }
+    };
+    if let Some(w) = telemetry::of_result(&outcome.0)
+        .filter(|t| t.source == "nvml")
+        .as_ref()
+        .and_then(telemetry::warning)
+    {
+        eprintln!("warning: {label}: {w}");
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
         } else {
             print!("{}", crate::export::table::render(&profile, width));
             for r in &profile.results {
-                print!("{}", crate::sustained::render(r));
+                print!("{}", crate::output::sustained::render(r));
             }
         }
     }

@@ -219,7 +219,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let stop = interrupt::install("after the current point");
     let total = dtypes.len() * shapes.len();
     let mut show = Show {
-        bar: crate::progress::bar(total as u64, "sweep"),
+        bar: crate::output::progress::bar(total as u64, "sweep"),
         label: String::new(),
         best: None,
         warned: 0,

@@ -1,6 +1,7 @@
 //! Every measuring loop, independent of the backend: warm-up and timed sampling
 //! ([`sampler`]), one point with its algorithm search, verification and telemetry
-//! ([`point`]), statistics ([`stats`]), verification ([`verify`]) and Ctrl-C ([`interrupt`]).
+//! ([`point`]), the `--duration` loop and its windows ([`sustained`]), statistics
+//! ([`stats`]), verification ([`verify`]) and Ctrl-C ([`interrupt`]).
 //!
 //! The loop follows the source's snippet (time many products, report 2·m·n·k / median) but
 //! fixes its flaws: warm-up bounded by iterations *and* time so clocks settle, every sample
@@ -10,6 +11,7 @@ pub mod interrupt;
 pub mod point;
 pub mod sampler;
 pub mod stats;
+pub mod sustained;
 pub mod verify;
 
 pub use sampler::{Phase, ProgressFn, Samples};
