@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::step::StepGemm;
 use crate::backend::{Backend, GemmRequest, GemmShape};
 use crate::dtype::DType;
+use crate::measure::bandwidth::copy_bandwidth;
 use crate::measure::point::{algo_search_of, measure_point};
 use crate::measure::stats::Stats;
 use crate::measure::ProgressFn;
@@ -170,11 +171,11 @@ pub fn copy_size(backend: &dyn Backend) -> anyhow::Result<u64> {
 }
 
 /// Measures the copy bandwidth (large copy) and the small-copy time with
-/// [`Backend::copy_bandwidth`], each the median of `iters` copies.
+/// [`copy_bandwidth`], each the median of `iters` copies.
 pub fn measure_bandwidth(backend: &dyn Backend, iters: usize) -> anyhow::Result<Bandwidth> {
     let bytes = copy_size(backend)?;
-    let bw = backend.copy_bandwidth(bytes, iters)?;
-    let small_bw = backend.copy_bandwidth(SMALL_COPY_BYTES, iters.max(20))?;
+    let bw = copy_bandwidth(backend, bytes, iters)?;
+    let small_bw = copy_bandwidth(backend, SMALL_COPY_BYTES, iters.max(20))?;
     if !(bw.is_finite() && bw > 0.0 && small_bw.is_finite() && small_bw > 0.0) {
         anyhow::bail!("the copy-bandwidth measurement returned no usable figure");
     }
