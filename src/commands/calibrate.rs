@@ -10,8 +10,9 @@ use crate::calibrate::file::CalibrationFile;
 use crate::calibrate::measure::{check_fits, ShapeOptions};
 use crate::calibrate::step::StepSpec;
 use crate::calibrate::{self, Options, Plan};
+use crate::commands::session::{exit_code, MeasureSession};
 use crate::dtype::DType;
-use crate::error::{usage, InvalidResult};
+use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
@@ -134,26 +135,28 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = notice {
         eprintln!("{n}");
     }
-    let be = backend.as_ref();
-    let cpu = be.info().backend == "cpu";
+    let cpu = backend.info().backend == "cpu";
     let dtype = args
         .dtype
         .unwrap_or(if cpu { DType::Fp32 } else { DType::Bf16 });
+    let ms = MeasureSession::new(backend, vec![dtype], |cpu| {
+        calibrate_settings(&args.timing, cpu)
+    });
+    let be = ms.backend();
     be.check_dtype(dtype)?;
-    let settings = calibrate_settings(&args.timing, cpu);
     let plan = Plan::new(spec, dtype);
     check_fits(
         be,
         &plan.shapes,
         &ShapeOptions {
             dtype,
-            settings: settings.clone(),
+            settings: ms.settings.clone(),
             algos: args.algos as usize,
             seed: args.seed,
         },
     )?;
     let opts = Options {
-        settings,
+        settings: ms.settings.clone(),
         algos: args.algos as usize,
         seed: args.seed,
         bandwidth_iters: if cpu { 5 } else { 20 },
@@ -185,14 +188,16 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
-    if !invalid.is_empty() {
-        return Err(InvalidResult(format!(
-            "verification failed for {dtype} {}; the calibration is saved but estimate refuses it",
-            invalid.join(", ")
-        ))
-        .into());
-    }
-    Ok(ExitCode::SUCCESS)
+    exit_code(
+        false,
+        String::new,
+        (!invalid.is_empty()).then(|| {
+            format!(
+                "verification failed for {dtype} {}; the calibration is saved but estimate refuses it",
+                invalid.join(", ")
+            )
+        }),
+    )
 }
 
 /// Runs the calibration with a progress bar over the distinct shapes.

@@ -19,6 +19,7 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scale;
+pub mod session;
 pub mod show;
 pub mod sweep;
 

@@ -1,12 +1,12 @@
 //! `gpubench run`: measure GEMM throughput for one shape and one or more dtypes, print the
 //! table (or the JSON profile) and save the profile.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::backend::{Backend, DeviceChoice, GemmRequest, GemmShape};
+use crate::commands::session::{exit_code, MeasureSession, Saver};
 use crate::dtype::DType;
-use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
 use crate::measure::{interrupt, point, sustained};
 use crate::output::progress::{PointBar, SustainedBar};
@@ -118,16 +118,15 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(rr) => rr.open_backend(args.device, args.dtype.as_deref())?,
         None => session::open_backend(args.device, args.dtype.as_deref())?,
     };
-    let be = backend.as_ref();
-    let cpu = be.info().backend == "cpu";
-    let shape = shape_from_flags(args.m, args.n, args.k, cpu);
-    let settings = args.timing.resolve(&be.info().backend);
+    let ms = MeasureSession::new(backend, dtypes, |cpu| {
+        args.timing.resolve_with(cpu, session::TimingDefaults::RUN)
+    });
+    let (be, dtypes, settings) = (ms.backend(), &ms.dtypes, &ms.settings);
+    let shape = shape_from_flags(args.m, args.n, args.k, ms.cpu());
 
     let mut requests = Vec::new();
     for (i, &dtype) in dtypes.iter().enumerate() {
-        be.check_dtype(dtype)?;
-        let sets = session::input_sets(be, dtype, shape, settings.cold);
-        session::check_memory(be, dtype, shape, sets)?;
+        let sets = ms.check_fits(dtype, shape)?;
         requests.push(GemmRequest {
             dtype,
             shape,
@@ -142,15 +141,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         "run"
     };
-    let mut profile = session::new_profile(be, settings.clone(), kind);
-    profile.planned_results = Some(requests.len() as u32);
-    let file_name = crate::profile::default_file_name(
-        &be.info().slug(),
-        kind,
-        &dtypes,
-        &[shape],
-        &profile.created_utc,
-    );
+    let (mut profile, file_name) = ms.new_profile(kind, requests.len(), &[shape]);
+    let mut saver = Saver::new(target.as_ref(), file_name);
     let mut saved: Option<PathBuf> = None;
     if let Some(rr) = &mut rank_run {
         eprintln!("{}", rr.describe());
@@ -161,9 +153,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         rr.meet()?;
         profile.cluster = Some(rr.info.clone());
     }
-    let sampler = crate::telemetry::nvml::for_device(be.info());
+    let sampler = ms.sampler();
     for req in &requests {
-        let (result, stopped) = measure_one(be, req, &settings, args.duration, sampler.as_ref())?;
+        let (result, stopped) = measure_one(be, req, settings, args.duration, sampler.as_ref())?;
         profile.results.push(result);
         if stopped {
             profile.interrupted = Some(true);
@@ -171,8 +163,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Save after every dtype so a later failure loses nothing.
         if let Some(rr) = &mut rank_run {
             saved = Some(rr.saver.save(&mut profile)?);
-        } else if let Some(t) = &target {
-            saved = Some(t.save_named(&profile, &file_name, saved.as_deref())?);
+        } else {
+            saver.save(&profile)?;
+            saved = saver.saved().map(Path::to_path_buf);
         }
         if stopped {
             break;
@@ -210,10 +203,6 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             println!("Exported: {}", p.display());
         }
     }
-    if profile.interrupted == Some(true) {
-        eprintln!("Interrupted: the products done so far are kept in the profile.");
-        return Ok(ExitCode::from(interrupt::EXIT_INTERRUPTED));
-    }
     let invalid: Vec<String> = profile
         .results
         .iter()
@@ -228,14 +217,16 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
-    if !invalid.is_empty() {
-        return Err(InvalidResult(format!(
-            "verification failed for {}; the result is marked invalid in the profile",
-            invalid.join(", ")
-        ))
-        .into());
-    }
-    Ok(ExitCode::SUCCESS)
+    exit_code(
+        profile.interrupted == Some(true),
+        || "Interrupted: the products done so far are kept in the profile.".into(),
+        (!invalid.is_empty()).then(|| {
+            format!(
+                "verification failed for {}; the result is marked invalid in the profile",
+                invalid.join(", ")
+            )
+        }),
+    )
 }
 
 /// Measures one request with a progress bar: a timed point with telemetry, or with

@@ -8,11 +8,10 @@ use std::process::ExitCode;
 use indicatif::ProgressBar;
 
 use crate::backend::{DeviceChoice, GemmShape};
+use crate::commands::session::{exit_code, MeasureSession, Saver};
 use crate::dtype::DType;
-use crate::error::InvalidResult;
 use crate::export::files::ExportTargets;
 use crate::export::table::fmt_tflops;
-use crate::measure::interrupt::{self, EXIT_INTERRUPTED};
 use crate::output::table::Width;
 use crate::profile::{GemmResult, OutputTarget};
 use crate::session::{self, TimingFlags};
@@ -180,44 +179,35 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
     let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
-    let be = backend.as_ref();
-    let cpu = be.info().backend == "cpu";
-    plan::check(&dtypes, &shapes, args.max_points)?;
-    let settings = args
-        .timing
-        .resolve_with(cpu, session::TimingDefaults::SWEEP);
-    for &d in &dtypes {
+    let ms = MeasureSession::new(backend, dtypes, |cpu| {
+        args.timing
+            .resolve_with(cpu, session::TimingDefaults::SWEEP)
+    });
+    let (be, dtypes, cpu) = (ms.backend(), &ms.dtypes, ms.cpu());
+    plan::check(dtypes, &shapes, args.max_points)?;
+    for &d in dtypes {
         be.check_dtype(d)?;
         // The largest point decides whether the sweep fits in memory.
         if let Some(&big) = shapes
             .iter()
             .max_by_key(|s| plan::bytes_checked(**s, d, 1).unwrap_or(u64::MAX))
         {
-            let sets = session::input_sets(be, d, big, settings.cold);
-            session::check_memory(be, d, big, sets)?;
+            ms.check_fits(d, big)?;
         }
     }
 
     let spec = SweepSpec {
         dtypes: dtypes.clone(),
         shapes: shapes.clone(),
-        settings: settings.clone(),
+        settings: ms.settings.clone(),
         algos: args.algos as usize,
         seed: args.seed,
         settle_secs: args.settle_time.unwrap_or(if cpu { 0.2 } else { 2.0 }),
     };
-    let mut profile = session::new_profile(be, settings, "sweep");
-    profile.planned_results = u32::try_from(dtypes.len() * shapes.len()).ok();
-    let name = crate::profile::default_file_name(
-        &be.info().slug(),
-        "sweep",
-        &dtypes,
-        &shapes,
-        &profile.created_utc,
-    );
-    let sampler = telemetry::nvml::for_device(be.info());
-    let stop = interrupt::install("after the current point");
     let total = dtypes.len() * shapes.len();
+    let (mut profile, name) = ms.new_profile("sweep", total, &shapes);
+    let sampler = ms.sampler();
+    let stop = ms.interrupt("after the current point");
     let mut show = Show {
         bar: crate::output::progress::bar(total as u64, "sweep"),
         label: String::new(),
@@ -225,11 +215,8 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         warned: 0,
         throttled: 0,
     };
-    let mut saved: Option<PathBuf> = None;
-    let mut save = |p: &crate::profile::Profile| -> anyhow::Result<()> {
-        saved = Some(target.save_named(p, &name, saved.as_deref())?);
-        Ok(())
-    };
+    let mut saver = Saver::new(Some(&target), name);
+    let mut save = |p: &crate::profile::Profile| saver.save(p);
     let outcome = driver::run(
         be,
         &spec,
@@ -240,6 +227,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         &mut show,
     );
     show.bar.finish_and_clear();
+    let saved = saver.into_saved();
     let ending = match outcome {
         Ok(e) => e,
         Err(e) => {
@@ -284,24 +272,24 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
             println!("Exported: {}", w.display());
         }
     }
-    if ending == Ending::Interrupted {
-        eprintln!(
-            "Interrupted after {} of {total} points; the points done are saved{}.",
-            profile.results.len(),
-            saved
-                .as_ref()
-                .map(|p| format!(" in {} (marked interrupted)", p.display()))
-                .unwrap_or_default()
-        );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
     let invalid = profile.results.iter().filter(|r| !r.valid()).count();
-    if invalid > 0 {
-        return Err(InvalidResult(format!(
-            "verification failed for {invalid} of {} points; they are marked invalid in the profile",
-            profile.results.len()
-        ))
-        .into());
-    }
-    Ok(ExitCode::SUCCESS)
+    exit_code(
+        ending == Ending::Interrupted,
+        || {
+            format!(
+                "Interrupted after {} of {total} points; the points done are saved{}.",
+                profile.results.len(),
+                saved
+                    .as_ref()
+                    .map(|p| format!(" in {} (marked interrupted)", p.display()))
+                    .unwrap_or_default()
+            )
+        },
+        (invalid > 0).then(|| {
+            format!(
+                "verification failed for {invalid} of {} points; they are marked invalid in the profile",
+                profile.results.len()
+            )
+        }),
+    )
 }
