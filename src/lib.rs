@@ -25,7 +25,6 @@ pub mod model;
 pub mod output;
 pub mod peak;
 pub mod profile;
-pub mod session;
 pub mod sweep;
 pub mod telemetry;
 pub mod units;

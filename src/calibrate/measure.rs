@@ -14,10 +14,10 @@ use crate::backend::{Backend, GemmRequest, GemmShape};
 use crate::dtype::DType;
 use crate::measure::bandwidth::copy_bandwidth;
 use crate::measure::point::{algo_search_of, measure_point};
+use crate::measure::setup;
 use crate::measure::stats::Stats;
 use crate::measure::ProgressFn;
 use crate::profile::{GemmResult, TimingSettings};
-use crate::session;
 
 /// One distinct shape as measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,8 +97,8 @@ pub fn check_fits(
     opts: &ShapeOptions,
 ) -> anyhow::Result<()> {
     for (shape, _) in shapes {
-        let sets = session::input_sets(backend, opts.dtype, *shape, opts.settings.cold);
-        session::check_memory(backend, opts.dtype, *shape, sets).map_err(|e| {
+        let sets = setup::input_sets(backend, opts.dtype, *shape, opts.settings.cold);
+        setup::check_memory(backend, opts.dtype, *shape, sets).map_err(|e| {
             if crate::error::is_usage(&e) {
                 crate::error::usage(format!("{e}: lower --micro-batch or --seq"))
             } else {
@@ -122,7 +122,7 @@ pub fn measure_shape(
     let req = GemmRequest {
         dtype: opts.dtype,
         shape,
-        input_sets: session::input_sets(backend, opts.dtype, shape, opts.settings.cold),
+        input_sets: setup::input_sets(backend, opts.dtype, shape, opts.settings.cold),
         seed: opts.seed.wrapping_add(index as u64 * 1000),
         fp8_fast_accum: false,
     };
@@ -222,7 +222,7 @@ mod tests {
         let be = CpuBackend::new();
         let opts = ShapeOptions {
             dtype: DType::Fp32,
-            settings: crate::session::TimingFlags {
+            settings: crate::cli::flags::TimingFlags {
                 warmup_iters: Some(1),
                 warmup_time: Some(0.0),
                 iters: Some(3),

@@ -171,7 +171,7 @@ pub(crate) mod tests {
         spec.validate().unwrap();
         let plan = Plan::new(spec, DType::Fp32);
         let opts = Options {
-            settings: crate::session::TimingFlags {
+            settings: crate::cli::flags::TimingFlags {
                 warmup_iters: Some(1),
                 warmup_time: Some(0.0),
                 iters: Some(2),

@@ -100,7 +100,7 @@ impl RankRun {
     pub fn prepare(
         flags: &ClusterFlags,
         vars: &Vars,
-        save: &crate::session::SaveFlags,
+        save: &crate::cli::flags::SaveFlags,
         device: DeviceChoice,
     ) -> anyhow::Result<Option<RankRun>> {
         let overrides = RankOverrides {
@@ -232,7 +232,7 @@ impl RankRun {
         if let Some(n) = notice {
             eprintln!("{n}");
         }
-        let (dtypes, notice) = crate::session::resolve_dtypes(dtype, backend.as_ref())?;
+        let (dtypes, notice) = crate::measure::setup::resolve_dtypes(dtype, backend.as_ref())?;
         if let Some(n) = notice {
             eprintln!("{n}");
         }

@@ -10,6 +10,7 @@ use crate::calibrate::file::CalibrationFile;
 use crate::calibrate::measure::{check_fits, ShapeOptions};
 use crate::calibrate::step::StepSpec;
 use crate::calibrate::{self, Options, Plan};
+use crate::cli::flags::TimingFlags;
 use crate::commands::session::{exit_code, MeasureSession};
 use crate::dtype::DType;
 use crate::error::usage;
@@ -17,7 +18,6 @@ use crate::estimate::compute::Recompute;
 use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
 use crate::profile::TimingSettings;
-use crate::session::TimingFlags;
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// Flags of `gpubench calibrate`.
@@ -34,11 +34,11 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
     /// Sequence length [2048, or the model's context when shorter].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--seq"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--seq"))]
     pub seq: Option<u64>,
     /// Sequences per micro-batch on one GPU.
     #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
-          value_parser = crate::session::dim_flag("--micro-batch"))]
+          value_parser = crate::cli::flags::dim_flag("--micro-batch"))]
     pub micro_batch: u64,
     /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
     #[arg(long, value_name = "DTYPE")]
@@ -50,7 +50,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub unfused: bool,
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
+    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// Timing per shape. calibrate's defaults are shorter than run's: warm-up 3 products and
     /// 0.2 s, timing 20 products and 0.3 s on a GPU (CPU: 1 / 0.02 s, 3 / 0.05 s).
@@ -61,7 +61,7 @@ pub struct CalibrateArgs {
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub algos: u32,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
     pub seed: u64,
     /// List the step's GEMMs, counts and FLOPs and the memory-bound bytes; measure nothing.
     #[arg(long)]
@@ -70,7 +70,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub save: crate::session::SaveFlags,
+    pub save: crate::cli::flags::SaveFlags,
 }
 
 fn parse_recompute(s: &str) -> Result<Recompute, String> {
@@ -84,7 +84,7 @@ fn parse_recompute(s: &str) -> Result<Recompute, String> {
 
 /// Timing per shape: the user's flags, else calibrate's short defaults.
 pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
-    t.resolve_with(cpu, crate::session::TimingDefaults::CALIBRATE)
+    t.resolve_with(cpu, crate::cli::flags::TimingDefaults::CALIBRATE)
 }
 
 /// The model the flags name.

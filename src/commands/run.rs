@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::backend::{Backend, DeviceChoice, GemmRequest, GemmShape};
-use crate::commands::session::{exit_code, MeasureSession, Saver};
+use crate::cli::flags::{self, TimingFlags};
+use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
 use crate::dtype::DType;
 use crate::export::files::ExportTargets;
 use crate::measure::{interrupt, point, sustained};
 use crate::output::progress::{PointBar, SustainedBar};
 use crate::output::table::Width;
 use crate::profile::{GemmResult, TimingSettings};
-use crate::session::{self, TimingFlags};
 use crate::telemetry::{self, Sampler};
 
 /// Flags of `gpubench run`.
@@ -25,31 +25,31 @@ use crate::telemetry::{self, Sampler};
   gpubench run --wide                          # every column: peaks, verification details")]
 pub struct RunArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
+    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all: fp16, bf16, tf32, fp32, fp64, fp8 [GPU bf16, CPU fp32].
     #[arg(long, value_name = "LIST")]
     pub dtype: Option<String>,
     /// Square size n (m = n = k) [GPU 8192, CPU 1024]; with --m/--k, the N dimension.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--n"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--n"))]
     pub n: Option<u64>,
     /// Rows of A and C (non-square shapes; defaults to n).
-    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--m"))]
+    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--m"))]
     pub m: Option<u64>,
     /// Inner dimension (non-square shapes; defaults to n).
-    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--k"))]
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--k"))]
     pub k: Option<u64>,
     #[command(flatten)]
     pub timing: TimingFlags,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
     pub seed: u64,
     /// fp8: let cuBLASLt use fast accumulation (CUBLASLT_MATMUL_DESC_FAST_ACCUM), faster and
     /// less accurate; off by default (NVIDIA's accurate path). Recorded in the profile.
     #[arg(long)]
     pub fp8_fast_accum: bool,
     #[command(flatten)]
-    pub save: crate::session::SaveFlags,
+    pub save: crate::cli::flags::SaveFlags,
     /// Print the profile as JSON on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -116,10 +116,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let (backend, dtypes) = match &rank_run {
         Some(rr) => rr.open_backend(args.device, args.dtype.as_deref())?,
-        None => session::open_backend(args.device, args.dtype.as_deref())?,
+        None => open_backend(args.device, args.dtype.as_deref())?,
     };
     let ms = MeasureSession::new(backend, dtypes, |cpu| {
-        args.timing.resolve_with(cpu, session::TimingDefaults::RUN)
+        args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)
     });
     let (be, dtypes, settings) = (ms.backend(), &ms.dtypes, &ms.settings);
     let shape = shape_from_flags(args.m, args.n, args.k, ms.cpu());

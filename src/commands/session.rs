@@ -11,9 +11,27 @@ use crate::backend::{Backend, GemmShape};
 use crate::dtype::DType;
 use crate::error::InvalidResult;
 use crate::measure::interrupt::{self, EXIT_INTERRUPTED};
+use crate::measure::setup;
 use crate::profile::OutputTarget;
 use crate::profile::{Profile, TimingSettings};
 use crate::telemetry::{self, Sampler};
+
+/// Opens the device `--device` names and picks the dtypes `--dtype` asks for
+/// ([`resolve_dtypes`](crate::measure::setup::resolve_dtypes)), printing the one-line notices (CPU fallback, skipped dtypes).
+pub fn open_backend(
+    device: crate::backend::DeviceChoice,
+    dtype: Option<&str>,
+) -> anyhow::Result<(Box<dyn Backend>, Vec<DType>)> {
+    let (backend, notice) = crate::backend::open(device)?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    let (dtypes, notice) = crate::measure::setup::resolve_dtypes(dtype, backend.as_ref())?;
+    if let Some(n) = notice {
+        eprintln!("{n}");
+    }
+    Ok((backend, dtypes))
+}
 
 /// An open backend, the dtypes to measure on it and the timing settings.
 pub struct MeasureSession {
@@ -51,8 +69,8 @@ impl MeasureSession {
     pub fn check_fits(&self, dtype: DType, shape: GemmShape) -> anyhow::Result<u32> {
         let be = self.backend();
         be.check_dtype(dtype)?;
-        let sets = crate::session::input_sets(be, dtype, shape, self.settings.cold);
-        crate::session::check_memory(be, dtype, shape, sets)?;
+        let sets = setup::input_sets(be, dtype, shape, self.settings.cold);
+        setup::check_memory(be, dtype, shape, sets)?;
         Ok(sets)
     }
 
@@ -69,7 +87,7 @@ impl MeasureSession {
         shapes: &[GemmShape],
     ) -> (Profile, String) {
         let be = self.backend();
-        let mut profile = crate::session::new_profile(be, self.settings.clone(), kind);
+        let mut profile = setup::new_profile(be, self.settings.clone(), kind);
         profile.planned_results = u32::try_from(planned).ok();
         let name = crate::profile::default_file_name(
             &be.info().slug(),

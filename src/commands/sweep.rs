@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use indicatif::ProgressBar;
 
 use crate::backend::{DeviceChoice, GemmShape};
-use crate::commands::session::{exit_code, MeasureSession, Saver};
+use crate::cli::flags::{self, TimingFlags};
+use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
 use crate::dtype::DType;
 use crate::export::files::ExportTargets;
 use crate::export::table::fmt_tflops;
 use crate::output::table::Width;
 use crate::profile::{GemmResult, OutputTarget};
-use crate::session::{self, TimingFlags};
 use crate::sweep::driver::{self, Ending, Observer, SweepSpec};
 use crate::sweep::plan::{self, DimsSpec, DEFAULT_MAX_POINTS};
 use crate::sweep::report;
@@ -37,7 +37,7 @@ Examples:
   gpubench sweep --m 4096 --n 4096 --k 512:8192:512     # how the inner dimension matters")]
 pub struct SweepArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
+    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all [GPU bf16, CPU fp32].
     #[arg(long, value_name = "LIST")]
@@ -69,7 +69,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Seed of the random inputs (point i uses seed + i).
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
     pub seed: u64,
     /// Save the profile here instead of results/<device>_sweep_<dtypes>_<N>shapes_<date>.json.
     #[arg(long, short = 'o', value_name = "PATH")]
@@ -178,10 +178,9 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     )?;
     let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
-    let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
+    let (backend, dtypes) = open_backend(args.device, args.dtype.as_deref())?;
     let ms = MeasureSession::new(backend, dtypes, |cpu| {
-        args.timing
-            .resolve_with(cpu, session::TimingDefaults::SWEEP)
+        args.timing.resolve_with(cpu, flags::TimingDefaults::SWEEP)
     });
     let (be, dtypes, cpu) = (ms.backend(), &ms.dtypes, ms.cpu());
     plan::check(dtypes, &shapes, args.max_points)?;

@@ -1,7 +1,7 @@
 //! Every measuring loop, independent of the backend: warm-up and timed sampling
 //! ([`sampler`]), one point with its algorithm search, verification and telemetry
 //! ([`point`]), the `--duration` loop and its windows ([`sustained`]), statistics
-//! ([`stats`]), verification ([`verify`]), copy bandwidth ([`bandwidth`]) and Ctrl-C
+//! ([`stats`]), the checks before the first product ([`setup`]), verification ([`verify`]), copy bandwidth ([`bandwidth`]) and Ctrl-C
 //! ([`interrupt`]).
 //!
 //! The loop follows the source's snippet (time many products, report 2·m·n·k / median) but
@@ -12,6 +12,7 @@ pub mod bandwidth;
 pub mod interrupt;
 pub mod point;
 pub mod sampler;
+pub mod setup;
 pub mod stats;
 pub mod sustained;
 pub mod verify;

@@ -67,7 +67,12 @@ pub fn run(
             let req = GemmRequest {
                 dtype,
                 shape,
-                input_sets: crate::session::input_sets(backend, dtype, shape, spec.settings.cold),
+                input_sets: crate::measure::setup::input_sets(
+                    backend,
+                    dtype,
+                    shape,
+                    spec.settings.cold,
+                ),
                 seed: spec.seed.wrapping_add(index as u64),
                 fp8_fast_accum: false,
             };

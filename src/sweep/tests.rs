@@ -98,7 +98,7 @@ fn spec(ns: &[u64]) -> SweepSpec {
 #[test]
 fn sweep_saves_every_point_and_stops_between_points() {
     let be = FakeBackend::new(vec![(1e-3, true)]);
-    let mut profile = crate::session::new_profile(&be, quick_settings(), "sweep");
+    let mut profile = crate::measure::setup::new_profile(&be, quick_settings(), "sweep");
     let stop = AtomicBool::new(false);
     let mut saves = Vec::new();
     let mut obs = StopAfter {
@@ -139,7 +139,7 @@ fn sweep_saves_every_point_and_stops_between_points() {
 fn a_failing_point_saves_the_points_done_as_interrupted() {
     let mut be = FakeBackend::new(vec![(1e-3, true)]);
     be.fail_n = Some(32);
-    let mut profile = crate::session::new_profile(&be, quick_settings(), "sweep");
+    let mut profile = crate::measure::setup::new_profile(&be, quick_settings(), "sweep");
     let stop = AtomicBool::new(false);
     let mut saved = Vec::new();
     let mut obs = StopAfter {

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 
+pub mod flags;
+
 /// gpubench: measure the GEMM throughput a GPU really delivers, and plan LLM training with it.
 #[derive(Debug, Parser)]
 #[command(name = "gpubench", version, about, long_about = None, propagate_version = true,
