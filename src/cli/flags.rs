@@ -67,17 +67,10 @@ pub fn device_flag(s: &str) -> Result<crate::backend::DeviceChoice, String> {
         .map_err(|e| e.to_string())
 }
 
-/// clap value parser for a matrix or model dimension ([`crate::units::parse_dim`]); clap
-/// already names the flag, so the message drops its own "--n: " prefix.
-pub fn dim_flag(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    move |s| {
-        crate::units::parse_dim(s, flag).map_err(|e| {
-            let m = e.to_string();
-            m.strip_prefix(&format!("{flag}: "))
-                .unwrap_or(&m)
-                .to_string()
-        })
-    }
+/// clap value parser for a matrix or model dimension ([`crate::units::parse_dim`]; clap
+/// names the flag in its message).
+pub fn dim_flag(s: &str) -> Result<u64, String> {
+    crate::units::parse_dim(s).map_err(|e| e.to_string())
 }
 
 /// Where a measuring command saves its file (`run`, `calibrate`; `#[command(flatten)]`).

@@ -34,11 +34,11 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
     /// Sequence length [2048, or the model's context when shorter].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--seq"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub seq: Option<u64>,
     /// Sequences per micro-batch on one GPU.
     #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
-          value_parser = crate::cli::flags::dim_flag("--micro-batch"))]
+          value_parser = crate::cli::flags::dim_flag)]
     pub micro_batch: u64,
     /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
     #[arg(long, value_name = "DTYPE")]

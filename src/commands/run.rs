@@ -31,13 +31,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "LIST")]
     pub dtype: Option<String>,
     /// Square size n (m = n = k) [GPU 8192, CPU 1024]; with --m/--k, the N dimension.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--n"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub n: Option<u64>,
     /// Rows of A and C (non-square shapes; defaults to n).
-    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--m"))]
+    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub m: Option<u64>,
     /// Inner dimension (non-square shapes; defaults to n).
-    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag("--k"))]
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub k: Option<u64>,
     #[command(flatten)]
     pub timing: TimingFlags,
