@@ -73,6 +73,11 @@ pub fn dim_flag(s: &str) -> Result<u64, String> {
     crate::units::parse_dim(s).map_err(|e| e.to_string())
 }
 
+/// clap value parser for `--dtype`: a comma-separated list or `all`.
+pub fn dtypes_flag(s: &str) -> Result<crate::dtype::DtypeSelection, String> {
+    s.parse().map_err(|e: anyhow::Error| e.to_string())
+}
+
 /// Where a measuring command saves its file (`run`, `calibrate`; `#[command(flatten)]`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SaveFlags {

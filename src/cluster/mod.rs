@@ -226,7 +226,7 @@ impl RankRun {
     pub fn open_backend(
         &self,
         device: DeviceChoice,
-        dtype: Option<&str>,
+        dtype: Option<&crate::dtype::DtypeSelection>,
     ) -> anyhow::Result<(Box<dyn Backend>, Vec<crate::dtype::DType>)> {
         let (backend, notice) = self.open(device)?;
         if let Some(n) = notice {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use crate::backend::{Backend, DeviceChoice, GemmRequest, GemmShape};
 use crate::cli::flags::{self, TimingFlags};
 use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
-use crate::dtype::DType;
+use crate::dtype::DtypeSelection;
 use crate::export::files::ExportTargets;
 use crate::measure::{interrupt, point, sustained};
 use crate::output::progress::{PointBar, SustainedBar};
@@ -28,8 +28,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all: fp16, bf16, tf32, fp32, fp64, fp8 [GPU bf16, CPU fp32].
-    #[arg(long, value_name = "LIST")]
-    pub dtype: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = crate::cli::flags::dtypes_flag)]
+    pub dtype: Option<DtypeSelection>,
     /// Square size n (m = n = k) [GPU 8192, CPU 1024]; with --m/--k, the N dimension.
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub n: Option<u64>,
@@ -96,9 +96,6 @@ pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: boo
 /// Runs `gpubench run`.
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything the user typed is checked before any device is touched.
-    if let Some(s) = &args.dtype {
-        DType::parse_list(s)?; // a typo fails before any device is opened
-    }
     args.timing.check()?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
@@ -115,8 +112,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
 
     let (backend, dtypes) = match &rank_run {
-        Some(rr) => rr.open_backend(args.device, args.dtype.as_deref())?,
-        None => open_backend(args.device, args.dtype.as_deref())?,
+        Some(rr) => rr.open_backend(args.device, args.dtype.as_ref())?,
+        None => open_backend(args.device, args.dtype.as_ref())?,
     };
     let ms = MeasureSession::new(backend, dtypes, |cpu| {
         args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)

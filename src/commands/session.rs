@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use crate::backend::{Backend, GemmShape};
-use crate::dtype::DType;
+use crate::dtype::{DType, DtypeSelection};
 use crate::error::InvalidResult;
 use crate::measure::interrupt::{self, EXIT_INTERRUPTED};
 use crate::measure::setup;
@@ -20,7 +20,7 @@ use crate::telemetry::{self, Sampler};
 /// ([`resolve_dtypes`](crate::measure::setup::resolve_dtypes)), printing the one-line notices (CPU fallback, skipped dtypes).
 pub fn open_backend(
     device: crate::backend::DeviceChoice,
-    dtype: Option<&str>,
+    dtype: Option<&DtypeSelection>,
 ) -> anyhow::Result<(Box<dyn Backend>, Vec<DType>)> {
     let (backend, notice) = crate::backend::open(device)?;
     if let Some(n) = notice {
@@ -64,11 +64,10 @@ impl MeasureSession {
         self.backend.info().backend == "cpu"
     }
 
-    /// Checks that `dtype` runs here and that `shape` fits in free memory with its input
+    /// Checks that `shape` fits in free memory with its input
     /// sets (more than one with `--cold`), before anything is allocated; returns the sets.
     pub fn check_fits(&self, dtype: DType, shape: GemmShape) -> anyhow::Result<u32> {
         let be = self.backend();
-        be.check_dtype(dtype)?;
         let sets = setup::input_sets(be, dtype, shape, self.settings.cold);
         setup::check_memory(be, dtype, shape, sets)?;
         Ok(sets)

@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use crate::backend::{DeviceChoice, GemmShape};
 use crate::cli::flags::{self, TimingFlags};
 use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
-use crate::dtype::DType;
+use crate::dtype::{DType, DtypeSelection};
 use crate::export::files::ExportTargets;
 use crate::export::table::fmt_tflops;
 use crate::output::table::Width;
@@ -40,8 +40,8 @@ pub struct SweepArgs {
     #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all [GPU bf16, CPU fp32].
-    #[arg(long, value_name = "LIST")]
-    pub dtype: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = crate::cli::flags::dtypes_flag)]
+    pub dtype: Option<DtypeSelection>,
     /// Sizes n: range start:stop:step, list, or both. Alone: square shapes.
     #[arg(long, value_name = "SIZES", allow_hyphen_values = true)]
     pub n: Option<String>,
@@ -160,9 +160,6 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         },
         args.max_points,
     )?;
-    if let Some(s) = &args.dtype {
-        DType::parse_list(s)?; // a typo fails before any device is opened
-    }
     args.timing.check()?;
     if let Some(s) = args.settle_time {
         if !s.is_finite() || s < 0.0 {
@@ -178,14 +175,13 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     )?;
     let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
-    let (backend, dtypes) = open_backend(args.device, args.dtype.as_deref())?;
+    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref())?;
     let ms = MeasureSession::new(backend, dtypes, |cpu| {
         args.timing.resolve_with(cpu, flags::TimingDefaults::SWEEP)
     });
     let (be, dtypes, cpu) = (ms.backend(), &ms.dtypes, ms.cpu());
     plan::check(dtypes, &shapes, args.max_points)?;
     for &d in dtypes {
-        be.check_dtype(d)?;
         // The largest point decides whether the sweep fits in memory.
         if let Some(&big) = shapes
             .iter()

@@ -3,7 +3,7 @@
 //! profile the results go into.
 
 use crate::backend::{Backend, GemmShape};
-use crate::dtype::DType;
+use crate::dtype::{DType, DtypeSelection};
 use crate::error::usage;
 use crate::profile::{now_utc, HostInfo, Profile, TimingSettings, ToolInfo, SCHEMA_VERSION};
 use crate::units::fmt_bytes;
@@ -84,31 +84,31 @@ pub fn new_profile(backend: &dyn Backend, settings: TimingSettings, kind: &str) 
 /// others are named in the returned notice); an explicit list must be supported entirely
 /// (usage error otherwise).
 pub fn resolve_dtypes(
-    requested: Option<&str>,
+    requested: Option<&DtypeSelection>,
     backend: &dyn Backend,
 ) -> anyhow::Result<(Vec<DType>, Option<String>)> {
     let cpu = backend.info().backend == "cpu";
-    let Some(text) = requested else {
-        return Ok((vec![if cpu { DType::Fp32 } else { DType::Bf16 }], None));
+    let list = match requested {
+        None => return Ok((vec![if cpu { DType::Fp32 } else { DType::Bf16 }], None)),
+        Some(DtypeSelection::List(list)) => list.clone(),
+        Some(DtypeSelection::All) => {
+            let (ok, skipped): (Vec<DType>, Vec<DType>) = DType::ALL
+                .into_iter()
+                .partition(|d| backend.check_dtype(*d).is_ok());
+            let notice = (!skipped.is_empty()).then(|| {
+                format!(
+                    "notice: --dtype all on {}: skipping {} (not supported by this device)",
+                    backend.info().name,
+                    skipped
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+            return Ok((ok, notice));
+        }
     };
-    let list = DType::parse_list(text)?;
-    if text.trim().eq_ignore_ascii_case("all") {
-        let (ok, skipped): (Vec<DType>, Vec<DType>) = list
-            .into_iter()
-            .partition(|d| backend.check_dtype(*d).is_ok());
-        let notice = (!skipped.is_empty()).then(|| {
-            format!(
-                "notice: --dtype all on {}: skipping {} (not supported by this device)",
-                backend.info().name,
-                skipped
-                    .iter()
-                    .map(|d| d.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        });
-        return Ok((ok, notice));
-    }
     for &d in &list {
         backend.check_dtype(d)?;
     }
@@ -128,12 +128,12 @@ mod tests {
     #[test]
     fn dtype_all_means_every_supported_dtype() {
         let cpu = crate::backend::cpu::CpuBackend::new();
-        let (d, notice) = resolve_dtypes(Some("all"), &cpu).unwrap();
+        let (d, notice) = resolve_dtypes(Some(&DtypeSelection::All), &cpu).unwrap();
         assert_eq!(d, vec![DType::Fp16, DType::Fp32, DType::Fp64]);
         let notice = notice.unwrap();
         assert!(notice.contains("bf16, tf32, fp8"), "{notice}");
         assert_eq!(resolve_dtypes(None, &cpu).unwrap().0, vec![DType::Fp32]);
-        let e = resolve_dtypes(Some("fp32,bf16"), &cpu).unwrap_err();
+        let e = resolve_dtypes(Some(&"fp32,bf16".parse().unwrap()), &cpu).unwrap_err();
         assert!(crate::error::is_usage(&e));
     }
 }
