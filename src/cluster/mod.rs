@@ -221,24 +221,6 @@ impl RankRun {
         }
     }
 
-    /// [`open`](Self::open), then the dtypes `--dtype` asks for on that device, printing the
-    /// one-line notices as `gpubench run` does.
-    pub fn open_backend(
-        &self,
-        device: DeviceChoice,
-        dtype: Option<&crate::dtype::DtypeSelection>,
-    ) -> anyhow::Result<(Box<dyn Backend>, Vec<crate::dtype::DType>)> {
-        let (backend, notice) = self.open(device)?;
-        if let Some(n) = notice {
-            eprintln!("{n}");
-        }
-        let (dtypes, notice) = crate::measure::setup::resolve_dtypes(dtype, backend.as_ref())?;
-        if let Some(n) = notice {
-            eprintln!("{n}");
-        }
-        Ok((backend, dtypes))
-    }
-
     /// A line for standard error: which rank this is and which device it measures.
     pub fn describe(&self) -> String {
         let c = &self.info;

@@ -111,10 +111,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => args.save.target()?,
     };
 
-    let (backend, dtypes) = match &rank_run {
-        Some(rr) => rr.open_backend(args.device, args.dtype.as_ref())?,
-        None => open_backend(args.device, args.dtype.as_ref())?,
-    };
+    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref(), rank_run.as_ref())?;
     let ms = MeasureSession::new(backend, dtypes, |cpu| {
         args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)
     });

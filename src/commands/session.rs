@@ -16,13 +16,17 @@ use crate::profile::OutputTarget;
 use crate::profile::{Profile, TimingSettings};
 use crate::telemetry::{self, Sampler};
 
-/// Opens the device `--device` names and picks the dtypes `--dtype` asks for
+/// Opens the device `--device` names (for one rank of a job, the rank's device) and picks the dtypes `--dtype` asks for
 /// ([`resolve_dtypes`](crate::measure::setup::resolve_dtypes)), printing the one-line notices (CPU fallback, skipped dtypes).
 pub fn open_backend(
     device: crate::backend::DeviceChoice,
     dtype: Option<&DtypeSelection>,
+    rank: Option<&crate::cluster::RankRun>,
 ) -> anyhow::Result<(Box<dyn Backend>, Vec<DType>)> {
-    let (backend, notice) = crate::backend::open(device)?;
+    let (backend, notice) = match rank {
+        Some(rr) => rr.open(device)?,
+        None => crate::backend::open(device)?,
+    };
     if let Some(n) = notice {
         eprintln!("{n}");
     }

@@ -175,7 +175,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     )?;
     let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
-    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref())?;
+    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref(), None)?;
     let ms = MeasureSession::new(backend, dtypes, |cpu| {
         args.timing.resolve_with(cpu, flags::TimingDefaults::SWEEP)
     });
