@@ -13,6 +13,7 @@ use crate::calibrate::file::{load_throughput, CalibrationThroughput};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::compute::{self, Recompute};
+use crate::estimate::defaults::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::plan::{self, Basis, Context, Rate, Scale, Workload};
 use crate::estimate::report::Report;
 use crate::estimate::table::emit;
@@ -21,13 +22,6 @@ use crate::estimate::{cost, energy, input, measured, Source, Sourced};
 use crate::model::ModelConfig;
 use crate::peak::{self, GpuSpec};
 use crate::profile::Profile;
-
-/// Default MFU: LLaMA-65B's 380 tokens/s/GPU on A100 = 6 × 65.2e9 × 380 / 312e12
-/// (docs/sources.md §12).
-pub const DEFAULT_MFU: f64 = 0.476;
-/// Default utilization of measured GEMM throughput: the same run against the 271 TFLOPS
-/// measured A100 bf16 maximum (docs/sources.md §12).
-pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
 
 /// Flags of `gpubench estimate`.
 #[derive(Debug, clap::Args)]

@@ -6,8 +6,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::commands::estimate::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::compute::{training_flops, CHINCHILLA_TOKENS_PER_PARAM};
+use crate::estimate::defaults::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::measured::best_result;
 use crate::estimate::time::seconds_for_flops;
 use crate::export::table::fmt_tflops;
