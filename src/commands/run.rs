@@ -174,20 +174,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", profile.to_json());
         // The table carries the warnings; with JSON on stdout they go to standard error.
-        for w in crate::export::table::noise_warnings(&profile) {
+        for w in crate::output::results::noise_warnings(&profile) {
             eprintln!("warning: {w}");
         }
     } else {
         print!(
             "{}",
-            crate::export::table::render(&profile, Width::from_wide(args.wide))
+            crate::output::results::render(&profile, Width::from_wide(args.wide))
         );
         for r in &profile.results {
             print!("{}", crate::output::sustained::render(r));
         }
         print!(
             "{}",
-            crate::export::calibrated::render(&profile, saved.as_deref())
+            crate::output::calibrated::render(&profile, saved.as_deref())
         );
         match &saved {
             Some(p) => println!("Profile saved: {}", p.display()),

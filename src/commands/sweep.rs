@@ -12,7 +12,7 @@ use crate::cli::flags::{self, TimingFlags};
 use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
 use crate::dtype::{DType, DtypeSelection};
 use crate::export::files::ExportTargets;
-use crate::export::table::fmt_tflops;
+use crate::output::format::tflops as fmt_tflops;
 use crate::output::table::Width;
 use crate::profile::{GemmResult, OutputTarget};
 use crate::sweep::driver::{self, Ending, Observer, SweepSpec};

@@ -2,8 +2,10 @@
 //! formats shared by every view and export, warnings that carry their advice, progress bars,
 //! and the views of a profile (`run`, `show`, `sweep`, a sustained run).
 
+pub mod calibrated;
 pub mod format;
 pub mod progress;
+pub mod results;
 pub mod sustained;
 pub mod table;
 pub mod warnings;

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::export::table::{device_line, efficiency_cell, fmt_tflops};
 use crate::output::format::{sig, wrap};
+use crate::output::results::{device_line, efficiency_cell, fmt_tflops};
 use crate::output::table::{Align, Table, Width};
 use crate::output::warnings;
 use crate::profile::Profile;
