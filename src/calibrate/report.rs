@@ -11,8 +11,8 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{Bandwidth, MeasuredShape};
 use super::membound::MemoryPass;
+use super::shapes::{Bandwidth, MeasuredShape};
 use super::step::{GemmKind, Pass, StepGemm};
 use crate::estimate::defaults::DEFAULT_MFU;
 use crate::output::format::{percent, sig, tflops};
@@ -332,8 +332,8 @@ pub fn render(b: &Breakdown) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::measure::distinct_shapes;
     use super::super::membound::memory_passes;
+    use super::super::shapes::distinct_shapes;
     use super::super::step::tests::{spec, tiny_llama};
     use super::*;
     use crate::dtype::DType;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::backend::{self, Backend, DeviceChoice};
 use crate::calibrate::file::CalibrationFile;
-use crate::calibrate::measure::{check_fits, ShapeOptions};
+use crate::calibrate::shapes::{check_fits, ShapeOptions};
 use crate::calibrate::step::StepSpec;
 use crate::calibrate::{self, Options, Plan};
 use crate::cli::flags::TimingFlags;
