@@ -28,7 +28,7 @@ use step::{StepGemm, StepSpec};
 
 /// What one step runs, before anything is measured (what `--dry-run` prints).
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct StepPlan {
     pub spec: StepSpec,
     pub dtype: DType,
     pub gemms: Vec<StepGemm>,
@@ -40,9 +40,9 @@ pub struct Plan {
     pub model_flops: f64,
 }
 
-impl Plan {
+impl StepPlan {
     /// Lists the step's work; the spec must be valid ([`StepSpec::validate`]).
-    pub fn new(spec: StepSpec, dtype: DType) -> Plan {
+    pub fn new(spec: StepSpec, dtype: DType) -> StepPlan {
         let gemms = spec.gemms();
         let shapes = shapes::distinct_shapes(&gemms);
         let passes = membound::memory_passes(&spec, dtype);
@@ -58,7 +58,7 @@ impl Plan {
             attention_flops: flops::attention_flops(&spec),
             optimizer_bytes_per_param: membound::optimizer_bytes_per_param(dtype),
         };
-        Plan {
+        StepPlan {
             model_flops: flops::model_flops(&spec),
             spec,
             dtype,
@@ -98,7 +98,7 @@ pub type Progress<'a> = dyn FnMut(usize, usize, GemmShape, Phase, f64) + 'a;
 /// Shapes must fit ([`shapes::check_fits`]) and the dtype must run on the backend.
 pub fn run(
     backend: &dyn Backend,
-    plan: &Plan,
+    plan: &StepPlan,
     opts: &Options,
     progress: &mut Progress<'_>,
 ) -> anyhow::Result<CalibrationFile> {
@@ -169,7 +169,7 @@ pub(crate) mod tests {
     pub fn tiny_calibration() -> CalibrationFile {
         let spec = step::tests::spec(step::tests::tiny_llama(), Recompute::Selective);
         spec.validate().unwrap();
-        let plan = Plan::new(spec, DType::Fp32);
+        let plan = StepPlan::new(spec, DType::Fp32);
         let opts = Options {
             settings: crate::cli::flags::TimingFlags {
                 warmup_iters: Some(1),

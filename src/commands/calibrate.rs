@@ -9,7 +9,7 @@ use crate::backend::{self, Backend, DeviceChoice};
 use crate::calibrate::file::CalibrationFile;
 use crate::calibrate::shapes::{check_fits, ShapeOptions};
 use crate::calibrate::step::StepSpec;
-use crate::calibrate::{self, Options, Plan};
+use crate::calibrate::{self, Options, StepPlan};
 use crate::cli::flags::TimingFlags;
 use crate::commands::session::{exit_code, MeasureSession};
 use crate::dtype::DType;
@@ -121,7 +121,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         if cpu_named {
             backend::cpu::CpuBackend::new().check_dtype(dtype)?;
         }
-        let plan = Plan::new(spec, dtype);
+        let plan = StepPlan::new(spec, dtype);
         if args.json {
             println!("{}", plan_json(&plan));
         } else {
@@ -144,7 +144,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     });
     let be = ms.backend();
     be.check_dtype(dtype)?;
-    let plan = Plan::new(spec, dtype);
+    let plan = StepPlan::new(spec, dtype);
     check_fits(
         be,
         &plan.shapes,
@@ -203,7 +203,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
 /// Runs the calibration with a progress bar over the distinct shapes.
 fn measure_with_bar(
     be: &dyn Backend,
-    plan: &Plan,
+    plan: &StepPlan,
     opts: &Options,
 ) -> anyhow::Result<CalibrationFile> {
     let total = plan.shapes.len() as u64;
@@ -230,7 +230,7 @@ fn measure_with_bar(
 }
 
 /// The step as the header lines show it.
-fn describe(plan: &Plan) -> String {
+fn describe(plan: &StepPlan) -> String {
     let s = &plan.spec;
     let m = &s.model;
     format!(
@@ -259,7 +259,7 @@ fn describe(plan: &Plan) -> String {
 }
 
 /// `--dry-run`: every GEMM with its shape, count and FLOPs, then the totals and the identity.
-pub fn render_plan(plan: &Plan) -> String {
+pub fn render_plan(plan: &StepPlan) -> String {
     use std::fmt::Write;
     let mut s = describe(plan);
     let _ = writeln!(
@@ -314,7 +314,7 @@ pub fn render_plan(plan: &Plan) -> String {
 }
 
 /// `--dry-run --json`.
-fn plan_json(plan: &Plan) -> String {
+fn plan_json(plan: &StepPlan) -> String {
     let shapes: Vec<_> = plan
         .shapes
         .iter()

@@ -336,7 +336,7 @@ fn resolve_work(
 }
 
 /// The peaks an estimate divides by, and the profile they may come from.
-struct Peaks {
+struct ResolvedPeaks {
     dtype: DType,
     gpu: Option<&'static GpuSpec>,
     /// The loaded profile, its chosen result and its path.
@@ -349,7 +349,7 @@ fn resolve_peaks(
     args: &EstimateArgs,
     warnings: &mut Vec<Warning>,
     notes: &mut Vec<String>,
-) -> anyhow::Result<Peaks> {
+) -> anyhow::Result<ResolvedPeaks> {
     let explicit_dtype = parse_dtype(args.dtype.as_deref())?;
     let gpu = args.gpu.as_deref().map(peak::lookup).transpose()?;
     let prof = match &args.profile {
@@ -407,7 +407,7 @@ fn resolve_peaks(
         (None, Some(m)) => Some(Sourced::noted(m, Source::Given, "--measured-tflops")),
         _ => None,
     };
-    Ok(Peaks {
+    Ok(ResolvedPeaks {
         dtype,
         gpu,
         prof,
@@ -419,7 +419,7 @@ fn resolve_peaks(
 /// The scenarios: one observed/given rate, or a spec-sheet and a calibrated utilization.
 fn resolve_rates(
     args: &EstimateArgs,
-    peaks: &Peaks,
+    peaks: &ResolvedPeaks,
     calibration: Option<&CalibrationThroughput>,
 ) -> anyhow::Result<Vec<(&'static str, Rate)>> {
     if let Some(r) = args.tokens_per_sec_per_gpu {
@@ -497,7 +497,7 @@ fn resolve_rates(
 }
 
 /// Peaks, power, PUE, carbon intensity and prices shared by the scenarios.
-fn resolve_context(args: &EstimateArgs, peaks: Peaks) -> Context {
+fn resolve_context(args: &EstimateArgs, peaks: ResolvedPeaks) -> Context {
     let table_gpu = peaks.gpu.or_else(|| {
         peaks
             .prof

@@ -36,12 +36,12 @@ pub struct AlgoSearch {
     pub best_algorithm: Option<String>,
     /// best / default TFLOPS.
     pub speedup: Option<f64>,
-    pub candidates: Vec<Candidate>,
+    pub candidates: Vec<AlgoCandidate>,
 }
 
 /// One timed candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
+pub struct AlgoCandidate {
     pub index: usize,
     pub algorithm: Option<String>,
     pub tflops: Option<f64>,
@@ -83,7 +83,7 @@ pub fn measure_point(
             .and_then(|_| timed(backend, req, settings, gemm.as_mut(), sampler, &mut prog));
         match outcome {
             Ok(r) => {
-                candidates.push(Candidate {
+                candidates.push(AlgoCandidate {
                     index: i,
                     algorithm: r.api.algorithm.clone(),
                     tflops: Some(r.tflops),
@@ -95,7 +95,7 @@ pub fn measure_point(
             }
             // The default must run; a later candidate that fails is recorded and skipped.
             Err(e) if i == 0 => return Err(e),
-            Err(e) => candidates.push(Candidate {
+            Err(e) => candidates.push(AlgoCandidate {
                 index: i,
                 algorithm: None,
                 tflops: None,
@@ -114,7 +114,7 @@ pub fn choose(
     offered: usize,
     timed: usize,
     mut results: Vec<(usize, GemmResult)>,
-    candidates: Vec<Candidate>,
+    candidates: Vec<AlgoCandidate>,
 ) -> GemmResult {
     let default = results.iter().find(|(i, _)| *i == 0).map(|(_, r)| r);
     let default_tflops = default.map(|r| r.tflops);
