@@ -12,9 +12,10 @@ use serde_json::{json, Map, Value};
 use super::estimate::{gpus, num, resolve_model};
 use crate::error::usage;
 use crate::estimate::compute::Recompute;
-use crate::estimate::memory::{self, BytesPerParam, Optimizer, Precision};
+use crate::estimate::memory::{self, BytesPerParam, MemoryBreakdown, Optimizer, Precision};
 use crate::estimate::table::{emit, thousands, Section, Table};
 use crate::estimate::{measured, Source, Sourced};
+use crate::model::ModelConfig;
 use crate::peak;
 use crate::units::fmt_count;
 
@@ -97,10 +98,65 @@ fn gb(bytes: f64) -> String {
     format!("{} GB", thousands(bytes / 1e9, 1))
 }
 
+/// Everything `gpubench memory` works out, before it is printed.
+struct Figures {
+    params: Sourced,
+    bpp: BytesPerParam,
+    /// CUDA context per GPU, bytes.
+    context: f64,
+    activations: Option<Sourced>,
+    /// Activation bytes (0 when unknown).
+    act: f64,
+    /// Per GPU at `--gpus` and `--zero`.
+    b: MemoryBreakdown,
+    device: Option<Sourced>,
+    /// The fewest GPUs at each ZeRO stage (empty without a device).
+    min: Vec<(u8, Option<u64>)>,
+}
+
 /// Runs `gpubench memory`.
 pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
-    let params = match (args.params, &model) {
+    let params = params_of(&args, &model)?;
+    let bpp = BytesPerParam::of(args.precision, args.optimizer);
+    let context = args.cuda_context_gb * 1e9;
+    let activations = activations_of(&args, &model)?;
+    let act = activations.as_ref().map_or(0.0, |a| a.value);
+    let b = memory::per_gpu(params.value, bpp, args.zero, args.gpus, act, context);
+    let device = device_memory(&args)?;
+    let min: Vec<(u8, Option<u64>)> = match &device {
+        Some(d) => (0..=3u8)
+            .map(|s| {
+                (
+                    s,
+                    memory::min_gpus(params.value, bpp, s, act, context, d.value),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+
+    let f = Figures {
+        params,
+        bpp,
+        context,
+        activations,
+        act,
+        b,
+        device,
+        min,
+    };
+    if args.json {
+        emit(&render_json(&args, &f)?)?;
+    } else {
+        emit(&render_text(&args, &f))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How large the model is: `--params`, or the model's own count.
+fn params_of(args: &MemoryArgs, model: &Option<(ModelConfig, Source)>) -> anyhow::Result<Sourced> {
+    Ok(match (args.params, &model) {
         (Some(p), _) => Sourced::new(p, Source::Given),
         (None, Some((m, src))) => Sourced::noted(m.params, *src, m.name.clone()),
         (None, None) => {
@@ -108,11 +164,15 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
                 "say how large the model is: --params N, --model NAME or --model-config FILE",
             ))
         }
-    };
-    let bpp = BytesPerParam::of(args.precision, args.optimizer);
-    let context = args.cuda_context_gb * 1e9;
+    })
+}
 
-    // Activations, when the architecture is known.
+/// Activation memory (Korthikanti et al.), when the architecture is known from the model or
+/// the flags; a usage error when activation flags are given without it.
+fn activations_of(
+    args: &MemoryArgs,
+    model: &Option<(ModelConfig, Source)>,
+) -> anyhow::Result<Option<Sourced>> {
     let arch_src = |given: Option<f64>, from_model: Option<u64>| match (given, from_model) {
         (Some(v), _) => Some((v, Source::Given)),
         (None, Some(v)) => model.as_ref().map(|(_, s)| (v as f64, *s)),
@@ -127,7 +187,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     let heads = arch_src(args.heads, m.map(|m| m.heads));
     let seq = arch_src(args.seq_len, m.map(|m| m.context));
     let batch = args.micro_batch.map(|b| (b, Source::Given));
-    let activations = match (layers, hidden, heads, seq) {
+    Ok(match (layers, hidden, heads, seq) {
         (Some(l), Some(h), Some(a), Some(s)) => {
             let (b, bsrc) = batch.unwrap_or((1.0, Source::Default));
             let per = memory::activation_bytes_per_layer(
@@ -160,12 +220,12 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
             }
             None
         }
-    };
-    let act = activations.as_ref().map_or(0.0, |a| a.value);
-    let b = memory::per_gpu(params.value, bpp, args.zero, args.gpus, act, context);
+    })
+}
 
-    // Device memory.
-    let device = if let Some(g) = args.device_memory_gb {
+/// Memory per GPU: `--device-memory-gb`, the profile's device, or the GPU table's.
+fn device_memory(args: &MemoryArgs) -> anyhow::Result<Option<Sourced>> {
+    Ok(if let Some(g) = args.device_memory_gb {
         Some(Sourced::noted(g * 1e9, Source::Given, "--device-memory-gb"))
     } else if let Some(p) = &args.profile {
         let prof = super::load_profile(p)?;
@@ -189,83 +249,97 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
         ))
     } else {
         None
-    };
-    let min: Vec<(u8, Option<u64>)> = match &device {
-        Some(d) => (0..=3u8)
-            .map(|s| {
-                (
-                    s,
-                    memory::min_gpus(params.value, bpp, s, act, context, d.value),
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    })
+}
 
-    if args.json {
-        let mut o = Map::new();
-        o.insert("params".into(), json!(params.value));
-        o.insert("precision".into(), json!(args.precision.name()));
-        o.insert("optimizer".into(), json!(args.optimizer.name()));
-        o.insert("bytes_per_param".into(), json!(bpp));
-        o.insert("zero_stage".into(), json!(args.zero));
-        o.insert("gpus".into(), json!(args.gpus));
-        o.insert("weights_gb".into(), json!(b.weights / 1e9));
-        o.insert("gradients_gb".into(), json!(b.gradients / 1e9));
-        o.insert("master_weights_gb".into(), json!(b.master / 1e9));
-        o.insert("optimizer_gb".into(), json!(b.optimizer / 1e9));
-        o.insert(
-            "activations_gb".into(),
-            json!(activations.as_ref().map(|a| a.value / 1e9)),
-        );
-        o.insert("cuda_context_gb".into(), json!(b.cuda_context / 1e9));
-        o.insert("memory_total_gb".into(), json!(b.total() / 1e9));
-        o.insert(
-            "device_memory_gb".into(),
-            json!(device.as_ref().map(|d| d.value / 1e9)),
-        );
-        o.insert(
-            "fits".into(),
-            json!(device.as_ref().map(|d| b.total() <= d.value)),
-        );
-        let one = memory::per_gpu(params.value, bpp, args.zero, 1.0, act, context);
-        o.insert(
-            "fits_one_gpu".into(),
-            json!(device.as_ref().map(|d| one.total() <= d.value)),
-        );
-        let mut mg = Map::new();
-        for (s, n) in &min {
-            mg.insert(format!("zero{s}"), json!(n));
-        }
-        o.insert(
-            "min_gpus".into(),
-            if min.is_empty() {
-                Value::Null
-            } else {
-                Value::Object(mg)
-            },
-        );
-        let mut src = Map::new();
-        src.insert("params".into(), json!(params.origin()));
-        if let Some(a) = &activations {
-            src.insert("activations_gb".into(), json!(a.origin()));
-        }
-        if let Some(d) = &device {
-            src.insert("device_memory_gb".into(), json!(d.origin()));
-        }
-        src.insert(
-            "cuda_context_gb".into(),
-            json!(if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
-                "default, docs/sources.md §4"
-            } else {
-                "given"
-            }),
-        );
-        o.insert("sources".into(), Value::Object(src));
-        emit(&(serde_json::to_string_pretty(&Value::Object(o))? + "\n"))?;
-        return Ok(ExitCode::SUCCESS);
+/// `--json`: the figures and where each came from.
+fn render_json(args: &MemoryArgs, f: &Figures) -> anyhow::Result<String> {
+    let Figures {
+        params,
+        bpp,
+        context,
+        activations,
+        act,
+        b,
+        device,
+        min,
+    } = f;
+    let (bpp, context, act) = (*bpp, *context, *act);
+    let mut o = Map::new();
+    o.insert("params".into(), json!(params.value));
+    o.insert("precision".into(), json!(args.precision.name()));
+    o.insert("optimizer".into(), json!(args.optimizer.name()));
+    o.insert("bytes_per_param".into(), json!(bpp));
+    o.insert("zero_stage".into(), json!(args.zero));
+    o.insert("gpus".into(), json!(args.gpus));
+    o.insert("weights_gb".into(), json!(b.weights / 1e9));
+    o.insert("gradients_gb".into(), json!(b.gradients / 1e9));
+    o.insert("master_weights_gb".into(), json!(b.master / 1e9));
+    o.insert("optimizer_gb".into(), json!(b.optimizer / 1e9));
+    o.insert(
+        "activations_gb".into(),
+        json!(activations.as_ref().map(|a| a.value / 1e9)),
+    );
+    o.insert("cuda_context_gb".into(), json!(b.cuda_context / 1e9));
+    o.insert("memory_total_gb".into(), json!(b.total() / 1e9));
+    o.insert(
+        "device_memory_gb".into(),
+        json!(device.as_ref().map(|d| d.value / 1e9)),
+    );
+    o.insert(
+        "fits".into(),
+        json!(device.as_ref().map(|d| b.total() <= d.value)),
+    );
+    let one = memory::per_gpu(params.value, bpp, args.zero, 1.0, act, context);
+    o.insert(
+        "fits_one_gpu".into(),
+        json!(device.as_ref().map(|d| one.total() <= d.value)),
+    );
+    let mut mg = Map::new();
+    for (s, n) in min {
+        mg.insert(format!("zero{s}"), json!(n));
     }
+    o.insert(
+        "min_gpus".into(),
+        if min.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(mg)
+        },
+    );
+    let mut src = Map::new();
+    src.insert("params".into(), json!(params.origin()));
+    if let Some(a) = &activations {
+        src.insert("activations_gb".into(), json!(a.origin()));
+    }
+    if let Some(d) = &device {
+        src.insert("device_memory_gb".into(), json!(d.origin()));
+    }
+    src.insert(
+        "cuda_context_gb".into(),
+        json!(if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
+            "default, docs/sources.md §4"
+        } else {
+            "given"
+        }),
+    );
+    o.insert("sources".into(), Value::Object(src));
+    Ok(serde_json::to_string_pretty(&Value::Object(o))? + "\n")
+}
 
+/// The breakdown table, then whether it fits and the fewest GPUs.
+fn render_text(args: &MemoryArgs, f: &Figures) -> String {
+    let Figures {
+        params,
+        bpp,
+        context,
+        activations,
+        act,
+        b,
+        device,
+        min,
+    } = f;
+    let (bpp, context, act) = (*bpp, *context, *act);
     let title = format!(
         "Memory per GPU: {} parameters, {}{}, {}, ZeRO-{} across {} GPU{}",
         fmt_count(params.value),
@@ -355,7 +429,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
                 format!("{} per GPU with ZeRO-{}", gb(b.total()), args.zero),
             ]);
         }
-        for (stage, n) in &min {
+        for (stage, n) in min {
             let (v, why) = match n {
                 Some(n) => {
                     let at = memory::per_gpu(params.value, bpp, *stage, *n as f64, act, context);
@@ -390,8 +464,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
             "\nnote: add --gpu NAME, --profile FILE or --device-memory-gb to see whether it fits\n",
         );
     }
-    emit(&out)?;
-    Ok(ExitCode::SUCCESS)
+    out
 }
 
 fn yes_no(b: bool) -> String {
