@@ -13,6 +13,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::commands;
 
 pub mod flags;
+pub mod values;
 
 /// gpubench: measure the GEMM throughput a GPU really delivers, and plan LLM training with it.
 #[derive(Debug, Parser)]

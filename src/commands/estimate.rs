@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::calibrate::file::{load_throughput, CalibrationThroughput};
+use crate::cli::values::{gpus, money, nonneg, num, util};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::compute::{self, Recompute};
@@ -18,7 +19,7 @@ use crate::estimate::plan::{self, Basis, Context, Rate, Scale, Workload};
 use crate::estimate::report::Report;
 use crate::estimate::table::emit;
 use crate::estimate::warnings::{self, Warning};
-use crate::estimate::{cost, energy, input, measured, Source, Sourced};
+use crate::estimate::{cost, energy, measured, Source, Sourced};
 use crate::model::ModelConfig;
 use crate::peak::{self, GpuSpec};
 use crate::profile::Profile;
@@ -140,37 +141,6 @@ pub struct EstimateArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Adapts an `input` parser to clap (clap names the flag, so our "--flag: " prefix goes).
-fn clap_parser<T: 'static>(
-    flag: &'static str,
-    f: fn(&str, &str) -> anyhow::Result<T>,
-) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
-    move |s| {
-        f(s, flag).map_err(|e| {
-            let m = e.to_string();
-            m.strip_prefix(&format!("{flag}: "))
-                .unwrap_or(&m)
-                .to_string()
-        })
-    }
-}
-
-pub(crate) fn num(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::count)
-}
-pub(crate) fn util(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::utilization)
-}
-pub(crate) fn money(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::money)
-}
-pub(crate) fn nonneg(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::non_negative)
-}
-pub(crate) fn gpus(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::gpus)
 }
 
 /// A model from `--model` or `--model-config`, with the source of its figures.

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
 
-use super::estimate::{gpus, num, resolve_model};
+use super::estimate::resolve_model;
+use crate::cli::values::{gpus, num};
 use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::estimate::memory::{self, BytesPerParam, MemoryBreakdown, Optimizer, Precision};

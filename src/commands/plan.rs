@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::estimate::{gpus, num, parse_dtype, resolve_model, util, EstimateArgs};
+use super::estimate::{parse_dtype, resolve_model, EstimateArgs};
 use crate::calibrate::file::{CalibrationFile, KIND as CALIBRATION_KIND};
+use crate::cli::values::{gpus, num, util};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::layout::comm::{Links, DEFAULT_LINK_EFFICIENCY};
