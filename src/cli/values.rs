@@ -37,3 +37,37 @@ pub fn nonneg(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clon
 pub fn gpus(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
     clap_parser(flag, crate::estimate::input::gpus)
 }
+
+/// A whole number of GPUs (`2048`, `2k`), as an integer.
+pub fn gpu_count(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    let parse = gpus(flag);
+    move |s| parse(s).map(|v| v as u64)
+}
+
+/// A whole count (layers, hidden size, heads) within the flag's physical range.
+pub fn whole(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    let parse = num(flag);
+    move |s| {
+        let v = parse(s)?;
+        if v.fract() != 0.0 || v >= u64::MAX as f64 {
+            return Err(format!("'{s}' must be a whole number, such as 32"));
+        }
+        Ok(v as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_counts_and_gpus() {
+        assert_eq!(whole("--layers")("32"), Ok(32));
+        assert!(whole("--layers")("32.5")
+            .unwrap_err()
+            .contains("whole number"));
+        assert!(whole("--layers")("0").is_err());
+        assert_eq!(gpu_count("--gpus")("2k"), Ok(2000));
+        assert!(gpu_count("--gpus")("1.5").is_err());
+    }
+}

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use serde_json::{json, Map, Value};
 
 use super::estimate::resolve_model;
-use crate::cli::values::{gpus, num};
+use crate::cli::values::{gpu_count, num, whole};
 use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::estimate::memory::{self, BytesPerParam, MemoryBreakdown, Optimizer, Precision};
@@ -49,8 +49,8 @@ pub struct MemoryArgs {
     #[arg(long, value_name = "GB", allow_hyphen_values = true, default_value_t = DEFAULT_CUDA_CONTEXT_GB, value_parser = nonneg_gb)]
     pub cuda_context_gb: f64,
     /// Data-parallel GPUs that ZeRO shards across.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value = "1", value_parser = gpus("--gpus"))]
-    pub gpus: f64,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value = "1", value_parser = gpu_count("--gpus"))]
+    pub gpus: u64,
     /// ZeRO stage: 0 none, 1 optimizer states, 2 + gradients, 3 + weights.
     #[arg(long, value_name = "STAGE", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub zero: u8,
@@ -64,14 +64,14 @@ pub struct MemoryArgs {
     #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = num("--micro-batch"))]
     pub micro_batch: Option<f64>,
     /// Layers (for activations without --model).
-    #[arg(long, value_name = "L", allow_hyphen_values = true, value_parser = num("--layers"))]
-    pub layers: Option<f64>,
+    #[arg(long, value_name = "L", allow_hyphen_values = true, value_parser = whole("--layers"))]
+    pub layers: Option<u64>,
     /// Hidden size (for activations without --model).
-    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = num("--hidden"))]
-    pub hidden: Option<f64>,
+    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = whole("--hidden"))]
+    pub hidden: Option<u64>,
     /// Attention heads (for activations without --model).
-    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = num("--heads"))]
-    pub heads: Option<f64>,
+    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = whole("--heads"))]
+    pub heads: Option<u64>,
     /// GPU from the table: its memory decides whether it fits.
     #[arg(long, value_name = "NAME")]
     pub gpu: Option<String>,
@@ -123,7 +123,7 @@ pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
     let context = args.cuda_context_gb * 1e9;
     let activations = activations_of(&args, &model)?;
     let act = activations.as_ref().map_or(0.0, |a| a.value);
-    let b = memory::per_gpu(params.value, bpp, args.zero, args.gpus, act, context);
+    let b = memory::per_gpu(params.value, bpp, args.zero, args.gpus as f64, act, context);
     let device = device_memory(&args)?;
     let min: Vec<(u8, Option<u64>)> = match &device {
         Some(d) => (0..=3u8)
@@ -183,9 +183,9 @@ fn activations_of(
     if let (Some(m), Some(s)) = (m, args.seq_len) {
         m.check_seq(s, "--seq-len")?;
     }
-    let layers = arch_src(args.layers, m.map(|m| m.layers));
-    let hidden = arch_src(args.hidden, m.map(|m| m.hidden));
-    let heads = arch_src(args.heads, m.map(|m| m.heads));
+    let layers = arch_src(args.layers.map(|v| v as f64), m.map(|m| m.layers));
+    let hidden = arch_src(args.hidden.map(|v| v as f64), m.map(|m| m.hidden));
+    let heads = arch_src(args.heads.map(|v| v as f64), m.map(|m| m.heads));
     let seq = arch_src(args.seq_len, m.map(|m| m.context));
     let batch = args.micro_batch.map(|b| (b, Source::Given));
     Ok(match (layers, hidden, heads, seq) {
@@ -272,7 +272,7 @@ fn render_json(args: &MemoryArgs, f: &Figures) -> anyhow::Result<String> {
     o.insert("optimizer".into(), json!(args.optimizer.name()));
     o.insert("bytes_per_param".into(), json!(bpp));
     o.insert("zero_stage".into(), json!(args.zero));
-    o.insert("gpus".into(), json!(args.gpus));
+    o.insert("gpus".into(), json!(args.gpus as f64));
     o.insert("weights_gb".into(), json!(b.weights / 1e9));
     o.insert("gradients_gb".into(), json!(b.gradients / 1e9));
     o.insert("master_weights_gb".into(), json!(b.master / 1e9));
@@ -352,8 +352,8 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
         },
         args.optimizer.name(),
         args.zero,
-        thousands(args.gpus, 0),
-        if args.gpus == 1.0 { "" } else { "s" }
+        thousands(args.gpus as f64, 0),
+        if args.gpus == 1 { "" } else { "s" }
     );
     let mut s = Section::new(title);
     let sharded = |on: bool| if on { ", sharded" } else { "" };
@@ -423,9 +423,9 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
             yes_no(one.total() <= d.value),
             format!("{} needed on one GPU", gb(one.total())),
         ]);
-        if args.gpus > 1.0 {
+        if args.gpus > 1 {
             f.row([
-                format!("fits on {} GPUs", thousands(args.gpus, 0)),
+                format!("fits on {} GPUs", thousands(args.gpus as f64, 0)),
                 yes_no(b.total() <= d.value),
                 format!("{} per GPU with ZeRO-{}", gb(b.total()), args.zero),
             ]);
