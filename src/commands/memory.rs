@@ -255,65 +255,54 @@ fn device_memory(args: &MemoryArgs) -> anyhow::Result<Option<Sourced>> {
 
 /// `--json`: the figures and where each came from.
 fn render_json(args: &MemoryArgs, f: &Figures) -> anyhow::Result<String> {
-    let Figures {
-        params,
-        bpp,
-        context,
-        activations,
-        act,
-        b,
-        device,
-        min,
-    } = f;
-    let (bpp, context, act) = (*bpp, *context, *act);
     let mut o = Map::new();
-    o.insert("params".into(), json!(params.value));
+    o.insert("params".into(), json!(f.params.value));
     o.insert("precision".into(), json!(args.precision.name()));
     o.insert("optimizer".into(), json!(args.optimizer.name()));
-    o.insert("bytes_per_param".into(), json!(bpp));
+    o.insert("bytes_per_param".into(), json!(f.bpp));
     o.insert("zero_stage".into(), json!(args.zero));
     o.insert("gpus".into(), json!(args.gpus as f64));
-    o.insert("weights_gb".into(), json!(b.weights / 1e9));
-    o.insert("gradients_gb".into(), json!(b.gradients / 1e9));
-    o.insert("master_weights_gb".into(), json!(b.master / 1e9));
-    o.insert("optimizer_gb".into(), json!(b.optimizer / 1e9));
+    o.insert("weights_gb".into(), json!(f.b.weights / 1e9));
+    o.insert("gradients_gb".into(), json!(f.b.gradients / 1e9));
+    o.insert("master_weights_gb".into(), json!(f.b.master / 1e9));
+    o.insert("optimizer_gb".into(), json!(f.b.optimizer / 1e9));
     o.insert(
         "activations_gb".into(),
-        json!(activations.as_ref().map(|a| a.value / 1e9)),
+        json!(f.activations.as_ref().map(|a| a.value / 1e9)),
     );
-    o.insert("cuda_context_gb".into(), json!(b.cuda_context / 1e9));
-    o.insert("memory_total_gb".into(), json!(b.total() / 1e9));
+    o.insert("cuda_context_gb".into(), json!(f.b.cuda_context / 1e9));
+    o.insert("memory_total_gb".into(), json!(f.b.total() / 1e9));
     o.insert(
         "device_memory_gb".into(),
-        json!(device.as_ref().map(|d| d.value / 1e9)),
+        json!(f.device.as_ref().map(|d| d.value / 1e9)),
     );
     o.insert(
         "fits".into(),
-        json!(device.as_ref().map(|d| b.total() <= d.value)),
+        json!(f.device.as_ref().map(|d| f.b.total() <= d.value)),
     );
-    let one = memory::per_gpu(params.value, bpp, args.zero, 1.0, act, context);
+    let one = memory::per_gpu(f.params.value, f.bpp, args.zero, 1.0, f.act, f.context);
     o.insert(
         "fits_one_gpu".into(),
-        json!(device.as_ref().map(|d| one.total() <= d.value)),
+        json!(f.device.as_ref().map(|d| one.total() <= d.value)),
     );
     let mut mg = Map::new();
-    for (s, n) in min {
+    for (s, n) in &f.min {
         mg.insert(format!("zero{s}"), json!(n));
     }
     o.insert(
         "min_gpus".into(),
-        if min.is_empty() {
+        if f.min.is_empty() {
             Value::Null
         } else {
             Value::Object(mg)
         },
     );
     let mut src = Map::new();
-    src.insert("params".into(), json!(params.origin()));
-    if let Some(a) = &activations {
+    src.insert("params".into(), json!(f.params.origin()));
+    if let Some(a) = &f.activations {
         src.insert("activations_gb".into(), json!(a.origin()));
     }
-    if let Some(d) = &device {
+    if let Some(d) = &f.device {
         src.insert("device_memory_gb".into(), json!(d.origin()));
     }
     src.insert(
@@ -330,20 +319,9 @@ fn render_json(args: &MemoryArgs, f: &Figures) -> anyhow::Result<String> {
 
 /// The breakdown table, then whether it fits and the fewest GPUs.
 fn render_text(args: &MemoryArgs, f: &Figures) -> String {
-    let Figures {
-        params,
-        bpp,
-        context,
-        activations,
-        act,
-        b,
-        device,
-        min,
-    } = f;
-    let (bpp, context, act) = (*bpp, *context, *act);
     let title = format!(
         "Memory per GPU: {} parameters, {}{}, {}, ZeRO-{} across {} GPU{}",
-        fmt_count(params.value),
+        fmt_count(f.params.value),
         args.precision.name(),
         if args.precision == Precision::Fp32 {
             ""
@@ -359,39 +337,39 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
     let sharded = |on: bool| if on { ", sharded" } else { "" };
     s.row([
         "parameters".to_string(),
-        format!("{} params", fmt_count(params.value)),
-        params.origin(),
+        format!("{} params", fmt_count(f.params.value)),
+        f.params.origin(),
     ]);
     let per = |bytes: f64, what: &str, on: bool| {
         format!("derived, {bytes} bytes/param{what}{}", sharded(on))
     };
     s.row([
         "weights".into(),
-        gb(b.weights),
-        per(bpp.weights, "", args.zero >= 3),
+        gb(f.b.weights),
+        per(f.bpp.weights, "", args.zero >= 3),
     ]);
     s.row([
         "gradients".into(),
-        gb(b.gradients),
-        per(bpp.gradients, "", args.zero >= 2),
+        gb(f.b.gradients),
+        per(f.bpp.gradients, "", args.zero >= 2),
     ]);
-    if bpp.master > 0.0 {
+    if f.bpp.master > 0.0 {
         s.row([
             "fp32 master weights".into(),
-            gb(b.master),
-            per(bpp.master, "", args.zero >= 1),
+            gb(f.b.master),
+            per(f.bpp.master, "", args.zero >= 1),
         ]);
     }
     s.row([
         "optimizer states".into(),
-        gb(b.optimizer),
+        gb(f.b.optimizer),
         per(
-            bpp.optimizer,
+            f.bpp.optimizer,
             &format!(" ({})", args.optimizer.name()),
             args.zero >= 1,
         ),
     ]);
-    match &activations {
+    match &f.activations {
         Some(a) => s.row(["activations".into(), gb(a.value), a.origin()]),
         None => s.row([
             "activations",
@@ -401,7 +379,7 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
     }
     s.row([
         "CUDA context".into(),
-        gb(b.cuda_context),
+        gb(f.b.cuda_context),
         if args.cuda_context_gb == DEFAULT_CUDA_CONTEXT_GB {
             "default, docs/sources.md §4".into()
         } else {
@@ -410,30 +388,31 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
     ]);
     s.row([
         "total per GPU".into(),
-        gb(b.total()),
-        format!("derived, {:.1} GiB", b.total() / 1024f64.powi(3)),
+        gb(f.b.total()),
+        format!("derived, {:.1} GiB", f.b.total() / 1024f64.powi(3)),
     ]);
     let mut sections = vec![s];
-    if let Some(d) = &device {
-        let mut f = Section::new("Fit");
-        f.row(["memory per GPU".into(), gb(d.value), d.origin()]);
-        let one = memory::per_gpu(params.value, bpp, args.zero, 1.0, act, context);
-        f.row([
+    if let Some(d) = &f.device {
+        let mut fit = Section::new("Fit");
+        fit.row(["memory per GPU".into(), gb(d.value), d.origin()]);
+        let one = memory::per_gpu(f.params.value, f.bpp, args.zero, 1.0, f.act, f.context);
+        fit.row([
             "fits one GPU".into(),
             yes_no(one.total() <= d.value),
             format!("{} needed on one GPU", gb(one.total())),
         ]);
         if args.gpus > 1 {
-            f.row([
+            fit.row([
                 format!("fits on {} GPUs", thousands(args.gpus as f64, 0)),
-                yes_no(b.total() <= d.value),
-                format!("{} per GPU with ZeRO-{}", gb(b.total()), args.zero),
+                yes_no(f.b.total() <= d.value),
+                format!("{} per GPU with ZeRO-{}", gb(f.b.total()), args.zero),
             ]);
         }
-        for (stage, n) in min {
+        for (stage, n) in &f.min {
             let (v, why) = match n {
                 Some(n) => {
-                    let at = memory::per_gpu(params.value, bpp, *stage, *n as f64, act, context);
+                    let at =
+                        memory::per_gpu(f.params.value, f.bpp, *stage, *n as f64, f.act, f.context);
                     (
                         format!(
                             "{} GPU{}",
@@ -444,8 +423,14 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
                     )
                 }
                 None => {
-                    let fixed =
-                        memory::per_gpu(params.value, bpp, *stage, f64::INFINITY, act, context);
+                    let fixed = memory::per_gpu(
+                        f.params.value,
+                        f.bpp,
+                        *stage,
+                        f64::INFINITY,
+                        f.act,
+                        f.context,
+                    );
                     (
                         "never".to_string(),
                         format!(
@@ -455,12 +440,12 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
                     )
                 }
             };
-            f.row([format!("fewest GPUs, ZeRO-{stage}"), v, why]);
+            fit.row([format!("fewest GPUs, ZeRO-{stage}"), v, why]);
         }
-        sections.push(f);
+        sections.push(fit);
     }
     let mut out = Table { sections }.render();
-    if device.is_none() {
+    if f.device.is_none() {
         out.push_str(
             "\nnote: add --gpu NAME, --profile FILE or --device-memory-gb to see whether it fits\n",
         );
