@@ -118,6 +118,27 @@ impl DType {
     }
 }
 
+/// The dtypes `--dtype` asks for: `all` (those the device supports), or a list that must be
+/// supported entirely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DtypeSelection {
+    All,
+    List(Vec<DType>),
+}
+
+impl FromStr for DtypeSelection {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        let list = DType::parse_list(s)?;
+        Ok(if s.trim().eq_ignore_ascii_case("all") {
+            DtypeSelection::All
+        } else {
+            DtypeSelection::List(list)
+        })
+    }
+}
+
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

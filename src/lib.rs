@@ -2,15 +2,17 @@
 //! saves it as a profile, and feeds the measured figure into LLM training estimates.
 //!
 //! Where things are:
-//! - [`backend`]: the `GemmBackend` trait and its CPU and CUDA implementations (every cudarc
+//! - [`backend`]: the `Backend` trait and its CPU and CUDA implementations (every cudarc
 //!   call lives in `backend::cuda`).
-//! - [`measure`]: warm-up, sampling and verification, independent of the backend.
+//! - [`measure`]: every measuring loop (sampling, one point with its algorithm search, the
+//!   sustained run, copy bandwidth), statistics and verification, independent of the backend.
 //! - [`stats`]: median, mean, min, max, standard deviation of timing samples (a leaf).
 //! - [`peak`]: the spec-sheet GPU table (`data/gpus.json`) and peaks derived from the device.
 //! - [`profile`]: the saved JSON profile, loading and atomic saving.
 //! - [`export`]: turning profiles into tables and other formats.
 //! - [`estimate`]: the planning formulas (compute, time, memory, scaling, cost, energy).
-//! - [`cli`] and [`commands`]: the command line.
+//! - [`output`]: what gpubench prints on the terminal (tables, formats, progress bars).
+//! - [`cli`] and [`commands`]: the command line (clap in `cli`, each command in `commands`).
 
 pub mod backend;
 pub mod calibrate;
@@ -27,10 +29,7 @@ pub mod model;
 pub mod output;
 pub mod peak;
 pub mod profile;
-pub mod progress;
-pub mod session;
 pub mod stats;
-pub mod sustained;
 pub mod sweep;
 pub mod telemetry;
 pub mod units;

@@ -35,9 +35,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        gpubench::commands::execute(cli)
-    })) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gpubench::cli::execute(cli))) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => gpubench::error::report(&err),
         Err(_) if PIPE_CLOSED.load(Ordering::SeqCst) => ExitCode::SUCCESS,

@@ -41,21 +41,21 @@ pub fn parse_count(s: &str, what: &str) -> anyhow::Result<f64> {
 }
 
 /// Parses a matrix dimension: a whole number from 1 to 2^31 - 1 (cuBLAS takes 32-bit sizes).
-pub fn parse_dim(s: &str, what: &str) -> anyhow::Result<u64> {
+pub fn parse_dim(s: &str) -> anyhow::Result<u64> {
     let t = s.trim();
     let v: i128 = t.parse().map_err(|_| {
         usage(format!(
-            "{what}: '{s}' is not a size; give a positive whole number such as 4096"
+            "'{s}' is not a size; give a positive whole number such as 4096"
         ))
     })?;
     if v <= 0 {
         return Err(usage(format!(
-            "{what}: '{s}' must be a positive whole number such as 4096"
+            "'{s}' must be a positive whole number such as 4096"
         )));
     }
     if v > i32::MAX as i128 {
         return Err(usage(format!(
-            "{what}: '{s}' is larger than cuBLAS's limit of {}",
+            "'{s}' is larger than cuBLAS's limit of {}",
             i32::MAX
         )));
     }
@@ -147,9 +147,9 @@ mod tests {
 
     #[test]
     fn dims() {
-        assert_eq!(parse_dim("4096", "--n").unwrap(), 4096);
+        assert_eq!(parse_dim("4096").unwrap(), 4096);
         for bad in ["0", "-1", "abc", "1.5", "99999999999"] {
-            assert!(parse_dim(bad, "--n").is_err(), "{bad}");
+            assert!(parse_dim(bad).is_err(), "{bad}");
         }
     }
 

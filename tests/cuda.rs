@@ -15,6 +15,7 @@ use common::nvidia;
 use gpubench::backend::{cuda, Backend, GemmRequest, GemmShape};
 use gpubench::dtype::DType;
 use gpubench::error::is_usage;
+use gpubench::measure::bandwidth::copy_bandwidth;
 use gpubench::measure::verify;
 
 /// An odd shape (no dimension a multiple of 2) for every dtype but fp8, whose cuBLASLt
@@ -410,10 +411,10 @@ fn out_of_memory_is_one_line_with_sizes() {
 #[ignore = "needs a GPU"]
 fn copy_bandwidth_is_plausible() {
     let be = gpu();
-    let bw = be.copy_bandwidth(256 << 20, 10).unwrap();
+    let bw = copy_bandwidth(be.as_ref(), 256 << 20, 10).unwrap();
     // between 10 GB/s and 20 TB/s (an H100 SXM copies at roughly 3 TB/s)
     assert!(bw > 10e9 && bw < 20e12, "{bw:e} B/s");
-    assert!(be.copy_bandwidth(1000, 3).unwrap() > 0.0);
+    assert!(copy_bandwidth(be.as_ref(), 1000, 3).unwrap() > 0.0);
 }
 
 #[test]

@@ -135,13 +135,13 @@ fn cpu_run_has_no_training_estimate_and_k_alone_keeps_n() {
 #[test]
 fn gpu_profile_gets_the_reference_estimate_with_grouped_days() {
     let p: Profile = Profile::from_json(&run_with_samples(&[5.4e-3; 8]).to_string(), "x").unwrap();
-    let block = gpubench::export::calibrated::render(&p, None);
+    let block = gpubench::output::calibrated::render(&p, None);
     assert!(block.contains("on 8 GPUs like this one"), "{block}");
     assert!(block.contains(" days"), "{block}");
     // Samples that give 0.0791 TFLOPS for 1024³ (a loaded profile's figures must agree).
     let slow = run_with_samples(&[2.0 * 1024f64.powi(3) / 0.0791e12; 8]);
     let p = Profile::from_json(&slow.to_string(), "x").unwrap();
-    let block = gpubench::export::calibrated::render(&p, None);
+    let block = gpubench::output::calibrated::render(&p, None);
     assert!(block.contains("0.07910 TFLOPS measured"), "{block}");
     // 6·7e9·140e9 FLOPs on 8 GPUs at 55 % of 0.0791 TFLOPS: grouped, no decimals.
     let line = block

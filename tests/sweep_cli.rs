@@ -228,7 +228,7 @@ fn gpu_sweep_searches_algorithms_and_records_telemetry() {
     assert_eq!(p.results.len(), 4);
     for r in &p.results {
         assert!(r.valid(), "{} failed verification", r.shape());
-        let s = gpubench::sweep::point::algo_search_of(r).expect("cuBLASLt offers candidates");
+        let s = gpubench::measure::point::algo_search_of(r).expect("cuBLASLt offers candidates");
         assert!(s.timed > 1, "{}: {} timed", r.shape(), s.timed);
         assert!(s.best_tflops >= s.default_tflops.unwrap(), "{}", r.shape());
         assert_eq!(r.tflops, s.best_tflops);

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 
-use super::{Backend, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySample};
+use super::{Backend, DeviceInfo, GemmApi, GemmRequest, PreparedCopy, PreparedGemm, VerifySample};
 use crate::dtype::DType;
 use crate::error::usage;
 use isa::{Isa, Measured};
@@ -184,21 +184,36 @@ impl Backend for CpuBackend {
         isa::derived_peak(self.isa, &self.measured()?, dtype)
     }
 
-    fn copy_bandwidth(&self, bytes: u64, iters: usize) -> anyhow::Result<f64> {
-        let n = (bytes as usize).max(1);
-        let src = vec![1u8; n];
-        let mut dst = vec![0u8; n];
-        let mut times = Vec::with_capacity(iters.max(1));
-        for _ in 0..iters.max(1) {
+    fn prepare_copy(&self, bytes: u64) -> anyhow::Result<Box<dyn PreparedCopy + '_>> {
+        let n = usize::try_from(bytes.max(1))
+            .map_err(|_| anyhow::anyhow!("a copy of {bytes} bytes does not fit in memory"))?;
+        Ok(Box::new(CpuCopy {
+            src: vec![1u8; n],
+            dst: vec![0u8; n],
+        }))
+    }
+}
+
+/// One prepared memory-to-memory copy, timed by the wall clock.
+struct CpuCopy {
+    src: Vec<u8>,
+    dst: Vec<u8>,
+}
+
+impl PreparedCopy for CpuCopy {
+    fn bytes(&self) -> u64 {
+        self.src.len() as u64
+    }
+
+    fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>> {
+        let mut times = Vec::with_capacity(count);
+        for _ in 0..count {
             let t = Instant::now();
-            dst.copy_from_slice(&src);
-            std::hint::black_box(&mut dst);
+            self.dst.copy_from_slice(&self.src);
+            std::hint::black_box(&mut self.dst);
             times.push(t.elapsed().as_secs_f64());
         }
-        let s =
-            crate::stats::Stats::of(&times).ok_or_else(|| anyhow::anyhow!("no copy timings"))?;
-        // a copy reads and writes every byte
-        Ok(2.0 * n as f64 / s.median)
+        Ok(times)
     }
 }
 

@@ -281,9 +281,19 @@ pub trait Backend {
     /// Peak TFLOPS derived from the device, with a line saying how, where it can be known.
     fn derived_peak(&self, dtype: DType) -> Option<(f64, String)>;
 
-    /// Measures device-memory copy bandwidth in bytes/s over `bytes` (device to device on a
-    /// GPU, memory to memory on the CPU); the median of `iters` copies.
-    fn copy_bandwidth(&self, bytes: u64, iters: usize) -> anyhow::Result<f64>;
+    /// Allocates a copy of at least `bytes` (device to device on a GPU, memory to memory on
+    /// the CPU) with a filled source, ready to time ([`crate::measure::bandwidth`]).
+    fn prepare_copy(&self, bytes: u64) -> anyhow::Result<Box<dyn PreparedCopy + '_>>;
+}
+
+/// A memory copy whose buffers are allocated and the source filled, ready to run.
+pub trait PreparedCopy {
+    /// Bytes one copy moves (`bytes` rounded up to what the device copies at once).
+    fn bytes(&self) -> u64;
+
+    /// Runs `count` copies back to back and returns each one's time in seconds (device time
+    /// on a GPU).
+    fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>>;
 }
 
 /// Which device `--device` names.

@@ -7,7 +7,8 @@
 //! wall time.
 
 use crate::backend::{
-    Backend, BackendKind, DeviceInfo, GemmApi, GemmRequest, PreparedGemm, VerifySample,
+    Backend, BackendKind, DeviceInfo, GemmApi, GemmRequest, PreparedCopy, PreparedGemm,
+    VerifySample,
 };
 use crate::dtype::DType;
 
@@ -122,8 +123,22 @@ impl Backend for FakeBackend {
     fn derived_peak(&self, _: DType) -> Option<(f64, String)> {
         Some((1.0, "fake".into()))
     }
-    fn copy_bandwidth(&self, _: u64, _: usize) -> anyhow::Result<f64> {
-        Ok(1e9)
+    fn prepare_copy(&self, bytes: u64) -> anyhow::Result<Box<dyn PreparedCopy + '_>> {
+        Ok(Box::new(FakeCopy { bytes }))
+    }
+}
+
+/// A copy that moves 1 GB/s: each of `bytes` is read and written in 2·bytes / 1e9 s.
+struct FakeCopy {
+    bytes: u64,
+}
+
+impl PreparedCopy for FakeCopy {
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    fn run(&mut self, count: usize) -> anyhow::Result<Vec<f64>> {
+        Ok(vec![2.0 * self.bytes as f64 / 1e9; count])
     }
 }
 

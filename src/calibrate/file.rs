@@ -10,9 +10,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{Bandwidth, MeasuredShape};
 use super::membound::MemoryPass;
 use super::report::Breakdown;
+use super::shapes::{Bandwidth, MeasuredShape};
 use super::step::StepGemm;
 use crate::backend::DeviceInfo;
 use crate::dtype::DType;

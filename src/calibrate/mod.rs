@@ -5,15 +5,15 @@
 //! many differently shaped products, batched attention products and memory-bound passes. This
 //! module lists them ([`step`], [`membound`]), proves the list adds up to the 6·N·D (+ PaLM's
 //! attention term) of the planning formulas ([`flops`]), measures each distinct shape and the
-//! copy bandwidth on the device ([`measure`]), turns that into a per-step breakdown and a
+//! copy bandwidth on the device ([`shapes`]), turns that into a per-step breakdown and a
 //! predicted step time ([`report`]), and saves it as a calibration file that
 //! `gpubench estimate --calibration` reads (`file`).
 
 pub mod file;
 pub mod flops;
-pub mod measure;
 pub mod membound;
 pub mod report;
+pub mod shapes;
 pub mod step;
 
 use crate::backend::{Backend, GemmShape};
@@ -21,14 +21,14 @@ use crate::dtype::DType;
 use crate::measure::Phase;
 use crate::profile::{now_utc, HostInfo, TimingSettings, ToolInfo};
 use file::{CalibrationFile, StepInfo, CALIBRATION_SCHEMA_VERSION, KIND};
-use measure::{Bandwidth, MeasuredShape, ShapeOptions};
 use membound::MemoryPass;
 use report::{Breakdown, SpecPeak};
+use shapes::{Bandwidth, MeasuredShape, ShapeOptions};
 use step::{StepGemm, StepSpec};
 
 /// What one step runs, before anything is measured (what `--dry-run` prints).
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct StepPlan {
     pub spec: StepSpec,
     pub dtype: DType,
     pub gemms: Vec<StepGemm>,
@@ -40,11 +40,11 @@ pub struct Plan {
     pub model_flops: f64,
 }
 
-impl Plan {
+impl StepPlan {
     /// Lists the step's work; the spec must be valid ([`StepSpec::validate`]).
-    pub fn new(spec: StepSpec, dtype: DType) -> Plan {
+    pub fn new(spec: StepSpec, dtype: DType) -> StepPlan {
         let gemms = spec.gemms();
-        let shapes = measure::distinct_shapes(&gemms);
+        let shapes = shapes::distinct_shapes(&gemms);
         let passes = membound::memory_passes(&spec, dtype);
         let step = StepInfo {
             seq: spec.seq,
@@ -58,7 +58,7 @@ impl Plan {
             attention_flops: flops::attention_flops(&spec),
             optimizer_bytes_per_param: membound::optimizer_bytes_per_param(dtype),
         };
-        Plan {
+        StepPlan {
             model_flops: flops::model_flops(&spec),
             spec,
             dtype,
@@ -95,10 +95,10 @@ pub struct Options {
 pub type Progress<'a> = dyn FnMut(usize, usize, GemmShape, Phase, f64) + 'a;
 
 /// Measures the plan on a backend and assembles the calibration file (not yet saved).
-/// Shapes must fit ([`measure::check_fits`]) and the dtype must run on the backend.
+/// Shapes must fit ([`shapes::check_fits`]) and the dtype must run on the backend.
 pub fn run(
     backend: &dyn Backend,
-    plan: &Plan,
+    plan: &StepPlan,
     opts: &Options,
     progress: &mut Progress<'_>,
 ) -> anyhow::Result<CalibrationFile> {
@@ -110,10 +110,10 @@ pub fn run(
         seed: opts.seed,
     };
     let total = plan.shapes.len();
-    let mut shapes: Vec<MeasuredShape> = Vec::with_capacity(total);
+    let mut measured: Vec<MeasuredShape> = Vec::with_capacity(total);
     for (i, (shape, calls)) in plan.shapes.iter().enumerate() {
         let mut p = |phase: Phase, frac: f64| progress(i, total, *shape, phase, frac);
-        shapes.push(measure::measure_shape(
+        measured.push(shapes::measure_shape(
             backend,
             i,
             *shape,
@@ -122,15 +122,15 @@ pub fn run(
             &mut p,
         )?);
     }
-    let bandwidth: Bandwidth = measure::measure_bandwidth(backend, opts.bandwidth_iters)?;
-    let peak = crate::measure::peaks_for(backend, plan.dtype);
+    let bandwidth: Bandwidth = shapes::measure_bandwidth(backend, opts.bandwidth_iters)?;
+    let peak = crate::measure::point::peaks_for(backend, plan.dtype);
     let spec_peak = match (peak.spec_tflops, peak.spec_gpu) {
         (Some(tflops), Some(gpu)) => Some(SpecPeak { tflops, gpu }),
         _ => None,
     };
     let breakdown: Breakdown = report::compute(&report::Inputs {
         gemms: &plan.gemms,
-        shapes: &shapes,
+        shapes: &measured,
         passes: &plan.passes,
         bandwidth: &bandwidth,
         params: plan.step.params,
@@ -152,7 +152,7 @@ pub fn run(
         model: plan.spec.model.clone(),
         step: plan.step.clone(),
         bandwidth,
-        shapes,
+        shapes: measured,
         gemms: plan.gemms.clone(),
         memory_passes: plan.passes.clone(),
         breakdown,
@@ -169,9 +169,9 @@ pub(crate) mod tests {
     pub fn tiny_calibration() -> CalibrationFile {
         let spec = step::tests::spec(step::tests::tiny_llama(), Recompute::Selective);
         spec.validate().unwrap();
-        let plan = Plan::new(spec, DType::Fp32);
+        let plan = StepPlan::new(spec, DType::Fp32);
         let opts = Options {
-            settings: crate::session::TimingFlags {
+            settings: crate::cli::flags::TimingFlags {
                 warmup_iters: Some(1),
                 warmup_time: Some(0.0),
                 iters: Some(2),
@@ -185,7 +185,7 @@ pub(crate) mod tests {
             bandwidth_iters: 3,
         };
         let be = CpuBackend::new();
-        measure::check_fits(
+        shapes::check_fits(
             &be,
             &plan.shapes,
             &ShapeOptions {
@@ -218,7 +218,7 @@ pub(crate) mod tests {
 
     impl CalibrationFile {
         fn step_shapes(&self) -> usize {
-            measure::distinct_shapes(&self.gemms).len()
+            shapes::distinct_shapes(&self.gemms).len()
         }
     }
 }

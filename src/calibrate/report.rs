@@ -11,15 +11,12 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::{Bandwidth, MeasuredShape};
 use super::membound::MemoryPass;
+use super::shapes::{Bandwidth, MeasuredShape};
 use super::step::{GemmKind, Pass, StepGemm};
+use crate::estimate::defaults::DEFAULT_MFU;
 use crate::output::format::{percent, sig, tflops};
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
-
-/// A default MFU guess to compare the calibrated prediction with: LLaMA-65B's 47.6 % of the
-/// A100's bf16 peak (`docs/sources.md` §12), the figure planners without a measurement use.
-pub const DEFAULT_MFU_GUESS: f64 = 0.476;
 
 /// One row of the breakdown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,7 +184,7 @@ pub fn compute(inp: &Inputs<'_>) -> anyhow::Result<Breakdown> {
         default_mfu_step_s: inp
             .spec_peak
             .as_ref()
-            .map(|p| inp.model_flops / (DEFAULT_MFU_GUESS * p.tflops * 1e12)),
+            .map(|p| inp.model_flops / (DEFAULT_MFU * p.tflops * 1e12)),
         mfu,
         spec_peak: inp.spec_peak.clone(),
     })
@@ -326,7 +323,7 @@ pub fn render(b: &Breakdown) -> String {
             format!(
                 "{} (default: {:.1} % MFU, docs/sources.md §12)",
                 fmt_seconds(t),
-                100.0 * DEFAULT_MFU_GUESS
+                100.0 * DEFAULT_MFU
             ),
         );
     }
@@ -335,8 +332,8 @@ pub fn render(b: &Breakdown) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::measure::distinct_shapes;
     use super::super::membound::memory_passes;
+    use super::super::shapes::distinct_shapes;
     use super::super::step::tests::{spec, tiny_llama};
     use super::*;
     use crate::dtype::DType;
@@ -366,11 +363,6 @@ mod tests {
                 }
             })
             .collect()
-    }
-
-    #[test]
-    fn default_guess_is_the_estimate_default() {
-        assert_eq!(DEFAULT_MFU_GUESS, crate::commands::estimate::DEFAULT_MFU);
     }
 
     #[test]

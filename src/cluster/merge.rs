@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::outliers::{self, Flag, Point, Rules};
 use super::rankfile::{self, ClusterInfo};
 use crate::error::usage;
-use crate::export::table::fmt_tflops;
+use crate::output::format::tflops as fmt_tflops;
 use crate::profile::Profile;
 
 /// One rank's file, loaded.

@@ -100,7 +100,7 @@ impl RankRun {
     pub fn prepare(
         flags: &ClusterFlags,
         vars: &Vars,
-        save: &crate::session::SaveFlags,
+        save: &crate::cli::flags::SaveFlags,
         device: DeviceChoice,
     ) -> anyhow::Result<Option<RankRun>> {
         let overrides = RankOverrides {
@@ -219,24 +219,6 @@ impl RankRun {
             }
             other => crate::backend::open(other),
         }
-    }
-
-    /// [`open`](Self::open), then the dtypes `--dtype` asks for on that device, printing the
-    /// one-line notices as `gpubench run` does.
-    pub fn open_backend(
-        &self,
-        device: DeviceChoice,
-        dtype: Option<&str>,
-    ) -> anyhow::Result<(Box<dyn Backend>, Vec<crate::dtype::DType>)> {
-        let (backend, notice) = self.open(device)?;
-        if let Some(n) = notice {
-            eprintln!("{n}");
-        }
-        let (dtypes, notice) = crate::session::resolve_dtypes(dtype, backend.as_ref())?;
-        if let Some(n) = notice {
-            eprintln!("{n}");
-        }
-        Ok((backend, dtypes))
     }
 
     /// A line for standard error: which rank this is and which device it measures.

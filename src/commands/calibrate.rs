@@ -7,16 +7,17 @@ use std::process::ExitCode;
 
 use crate::backend::{self, Backend, DeviceChoice};
 use crate::calibrate::file::CalibrationFile;
-use crate::calibrate::measure::{check_fits, ShapeOptions};
+use crate::calibrate::shapes::{check_fits, ShapeOptions};
 use crate::calibrate::step::StepSpec;
-use crate::calibrate::{self, Options, Plan};
+use crate::calibrate::{self, Options, StepPlan};
+use crate::cli::flags::TimingFlags;
+use crate::commands::session::{exit_code, MeasureSession};
 use crate::dtype::DType;
-use crate::error::{usage, InvalidResult};
+use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
 use crate::profile::TimingSettings;
-use crate::session::TimingFlags;
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// Flags of `gpubench calibrate`.
@@ -33,11 +34,11 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
     /// Sequence length [2048, or the model's context when shorter].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--seq"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub seq: Option<u64>,
     /// Sequences per micro-batch on one GPU.
     #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
-          value_parser = crate::session::dim_flag("--micro-batch"))]
+          value_parser = crate::cli::flags::dim_flag)]
     pub micro_batch: u64,
     /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
     #[arg(long, value_name = "DTYPE")]
@@ -49,7 +50,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub unfused: bool,
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
+    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// Timing per shape. calibrate's defaults are shorter than run's: warm-up 3 products and
     /// 0.2 s, timing 20 products and 0.3 s on a GPU (CPU: 1 / 0.02 s, 3 / 0.05 s).
@@ -60,7 +61,7 @@ pub struct CalibrateArgs {
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub algos: u32,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
     pub seed: u64,
     /// List the step's GEMMs, counts and FLOPs and the memory-bound bytes; measure nothing.
     #[arg(long)]
@@ -69,7 +70,7 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
-    pub save: crate::session::SaveFlags,
+    pub save: crate::cli::flags::SaveFlags,
 }
 
 fn parse_recompute(s: &str) -> Result<Recompute, String> {
@@ -83,7 +84,7 @@ fn parse_recompute(s: &str) -> Result<Recompute, String> {
 
 /// Timing per shape: the user's flags, else calibrate's short defaults.
 pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
-    t.resolve_with(cpu, crate::session::TimingDefaults::CALIBRATE)
+    t.resolve_with(cpu, crate::cli::flags::TimingDefaults::CALIBRATE)
 }
 
 /// The model the flags name.
@@ -120,7 +121,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         if cpu_named {
             backend::cpu::CpuBackend::new().check_dtype(dtype)?;
         }
-        let plan = Plan::new(spec, dtype);
+        let plan = StepPlan::new(spec, dtype);
         if args.json {
             println!("{}", plan_json(&plan));
         } else {
@@ -134,26 +135,28 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = notice {
         eprintln!("{n}");
     }
-    let be = backend.as_ref();
-    let cpu = be.info().backend == crate::backend::BackendKind::Cpu;
+    let cpu = backend.info().backend == crate::backend::BackendKind::Cpu;
     let dtype = args
         .dtype
         .unwrap_or(if cpu { DType::Fp32 } else { DType::Bf16 });
+    let ms = MeasureSession::new(backend, vec![dtype], |cpu| {
+        calibrate_settings(&args.timing, cpu)
+    });
+    let be = ms.backend();
     be.check_dtype(dtype)?;
-    let settings = calibrate_settings(&args.timing, cpu);
-    let plan = Plan::new(spec, dtype);
+    let plan = StepPlan::new(spec, dtype);
     check_fits(
         be,
         &plan.shapes,
         &ShapeOptions {
             dtype,
-            settings: settings.clone(),
+            settings: ms.settings.clone(),
             algos: args.algos as usize,
             seed: args.seed,
         },
     )?;
     let opts = Options {
-        settings,
+        settings: ms.settings.clone(),
         algos: args.algos as usize,
         seed: args.seed,
         bandwidth_iters: if cpu { 5 } else { 20 },
@@ -185,24 +188,26 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
-    if !invalid.is_empty() {
-        return Err(InvalidResult(format!(
-            "verification failed for {dtype} {}; the calibration is saved but estimate refuses it",
-            invalid.join(", ")
-        ))
-        .into());
-    }
-    Ok(ExitCode::SUCCESS)
+    exit_code(
+        false,
+        String::new,
+        (!invalid.is_empty()).then(|| {
+            format!(
+                "verification failed for {dtype} {}; the calibration is saved but estimate refuses it",
+                invalid.join(", ")
+            )
+        }),
+    )
 }
 
 /// Runs the calibration with a progress bar over the distinct shapes.
 fn measure_with_bar(
     be: &dyn Backend,
-    plan: &Plan,
+    plan: &StepPlan,
     opts: &Options,
 ) -> anyhow::Result<CalibrationFile> {
     let total = plan.shapes.len() as u64;
-    let bar = crate::progress::bar(total * 100, format!("{total} shapes"));
+    let bar = crate::output::progress::bar(total * 100, format!("{total} shapes"));
     let mut last = usize::MAX;
     let result = calibrate::run(be, plan, opts, &mut |i, n, shape, phase, frac| {
         if i != last || phase == Phase::Timing {
@@ -225,7 +230,7 @@ fn measure_with_bar(
 }
 
 /// The step as the header lines show it.
-fn describe(plan: &Plan) -> String {
+fn describe(plan: &StepPlan) -> String {
     let s = &plan.spec;
     let m = &s.model;
     format!(
@@ -254,7 +259,7 @@ fn describe(plan: &Plan) -> String {
 }
 
 /// `--dry-run`: every GEMM with its shape, count and FLOPs, then the totals and the identity.
-pub fn render_plan(plan: &Plan) -> String {
+pub fn render_plan(plan: &StepPlan) -> String {
     use std::fmt::Write;
     let mut s = describe(plan);
     let _ = writeln!(
@@ -309,7 +314,7 @@ pub fn render_plan(plan: &Plan) -> String {
 }
 
 /// `--dry-run --json`.
-fn plan_json(plan: &Plan) -> String {
+fn plan_json(plan: &StepPlan) -> String {
     let shapes: Vec<_> = plan
         .shapes
         .iter()

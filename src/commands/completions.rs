@@ -3,10 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
-
-use crate::cli::Cli;
 
 /// Flags of `gpubench completions`.
 #[derive(Debug, clap::Args)]
@@ -38,39 +35,40 @@ fn emit(bytes: &[u8]) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The completion script for `shell`.
-pub fn script(shell: Shell) -> Vec<u8> {
-    let mut cmd = Cli::command();
+/// The completion script for `shell` of the parser `cmd` (`Cli::command()`).
+pub fn script(shell: Shell, mut cmd: clap::Command) -> Vec<u8> {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "gpubench", &mut buf);
     buf
 }
 
-/// The man page (roff) of gpubench and its commands' summary.
-pub fn man_page() -> anyhow::Result<Vec<u8>> {
+/// The man page (roff) of the parser `cmd` (`Cli::command()`) and its commands' summary.
+pub fn man_page(cmd: clap::Command) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    clap_mangen::Man::new(cmd).render(&mut buf)?;
     Ok(buf)
 }
 
 /// Runs `gpubench completions`.
-pub fn execute(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
-    emit(&script(args.shell))
+pub fn execute(args: CompletionsArgs, cmd: clap::Command) -> anyhow::Result<ExitCode> {
+    emit(&script(args.shell, cmd))
 }
 
 /// Runs `gpubench man`.
-pub fn execute_man(_args: ManArgs) -> anyhow::Result<ExitCode> {
-    emit(&man_page()?)
+pub fn execute_man(_args: ManArgs, cmd: clap::Command) -> anyhow::Result<ExitCode> {
+    emit(&man_page(cmd)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Cli;
+    use clap::CommandFactory;
 
     #[test]
     fn every_shell_completes_every_command() {
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell] {
-            let s = String::from_utf8(script(shell)).unwrap();
+            let s = String::from_utf8(script(shell, Cli::command())).unwrap();
             for cmd in ["run", "sweep", "estimate", "calibrate", "completions"] {
                 assert!(s.contains(cmd), "{shell}: {cmd} missing");
             }
@@ -79,7 +77,7 @@ mod tests {
 
     #[test]
     fn man_page_names_the_commands() {
-        let m = String::from_utf8(man_page().unwrap()).unwrap();
+        let m = String::from_utf8(man_page(Cli::command()).unwrap()).unwrap();
         assert!(
             m.starts_with(".ie") || m.contains(".TH"),
             "{}",

@@ -10,24 +10,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::calibrate::file::{load_throughput, CalibrationThroughput};
+use crate::cli::values::{gpus, money, nonneg, num, util};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::compute::{self, Recompute};
+use crate::estimate::defaults::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::plan::{self, Basis, Context, Rate, Scale, Workload};
 use crate::estimate::report::Report;
 use crate::estimate::table::emit;
 use crate::estimate::warnings::{self, Warning};
-use crate::estimate::{cost, energy, input, measured, Source, Sourced};
+use crate::estimate::{cost, energy, measured, Source, Sourced};
 use crate::model::ModelConfig;
 use crate::peak::{self, GpuSpec};
 use crate::profile::Profile;
-
-/// Default MFU: LLaMA-65B's 380 tokens/s/GPU on A100 = 6 × 65.2e9 × 380 / 312e12
-/// (docs/sources.md §12).
-pub const DEFAULT_MFU: f64 = 0.476;
-/// Default utilization of measured GEMM throughput: the same run against the 271 TFLOPS
-/// measured A100 bf16 maximum (docs/sources.md §12).
-pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
 
 /// Flags of `gpubench estimate`.
 #[derive(Debug, clap::Args)]
@@ -146,37 +141,6 @@ pub struct EstimateArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Adapts an `input` parser to clap (clap names the flag, so our "--flag: " prefix goes).
-fn clap_parser<T: 'static>(
-    flag: &'static str,
-    f: fn(&str, &str) -> anyhow::Result<T>,
-) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
-    move |s| {
-        f(s, flag).map_err(|e| {
-            let m = e.to_string();
-            m.strip_prefix(&format!("{flag}: "))
-                .unwrap_or(&m)
-                .to_string()
-        })
-    }
-}
-
-pub(crate) fn num(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::count)
-}
-pub(crate) fn util(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::utilization)
-}
-pub(crate) fn money(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::money)
-}
-pub(crate) fn nonneg(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::non_negative)
-}
-pub(crate) fn gpus(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, input::gpus)
 }
 
 /// A model from `--model` or `--model-config`, with the source of its figures.
@@ -342,7 +306,7 @@ fn resolve_work(
 }
 
 /// The peaks an estimate divides by, and the profile they may come from.
-struct Peaks {
+struct ResolvedPeaks {
     dtype: DType,
     gpu: Option<&'static GpuSpec>,
     /// The loaded profile, its chosen result and its path.
@@ -355,7 +319,7 @@ fn resolve_peaks(
     args: &EstimateArgs,
     warnings: &mut Vec<Warning>,
     notes: &mut Vec<String>,
-) -> anyhow::Result<Peaks> {
+) -> anyhow::Result<ResolvedPeaks> {
     let explicit_dtype = parse_dtype(args.dtype.as_deref())?;
     let gpu = args.gpu.as_deref().map(peak::lookup).transpose()?;
     let prof = match &args.profile {
@@ -413,7 +377,7 @@ fn resolve_peaks(
         (None, Some(m)) => Some(Sourced::noted(m, Source::Given, "--measured-tflops")),
         _ => None,
     };
-    Ok(Peaks {
+    Ok(ResolvedPeaks {
         dtype,
         gpu,
         prof,
@@ -425,7 +389,7 @@ fn resolve_peaks(
 /// The scenarios: one observed/given rate, or a spec-sheet and a calibrated utilization.
 fn resolve_rates(
     args: &EstimateArgs,
-    peaks: &Peaks,
+    peaks: &ResolvedPeaks,
     calibration: Option<&CalibrationThroughput>,
 ) -> anyhow::Result<Vec<(&'static str, Rate)>> {
     if let Some(r) = args.tokens_per_sec_per_gpu {
@@ -503,7 +467,7 @@ fn resolve_rates(
 }
 
 /// Peaks, power, PUE, carbon intensity and prices shared by the scenarios.
-fn resolve_context(args: &EstimateArgs, peaks: Peaks) -> Context {
+fn resolve_context(args: &EstimateArgs, peaks: ResolvedPeaks) -> Context {
     let table_gpu = peaks.gpu.or_else(|| {
         peaks
             .prof

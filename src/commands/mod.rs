@@ -3,10 +3,6 @@
 //! Commands turn flags into settings, call the library (measuring, estimating, exporting),
 //! print, and return an exit code. They hold no formulas and no CUDA calls.
 
-use std::process::ExitCode;
-
-use crate::cli::{Cli, Command};
-
 pub mod calibrate;
 pub mod comm;
 pub mod compare;
@@ -20,6 +16,7 @@ pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scale;
+pub mod session;
 pub mod show;
 pub mod sweep;
 
@@ -31,26 +28,4 @@ pub fn load_profile(path: &std::path::Path) -> anyhow::Result<crate::profile::Pr
         eprintln!("warning: {}: {why}", path.display());
     }
     Ok(p)
-}
-
-/// Runs the parsed command.
-pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Run(a) => run::execute(a),
-        Command::Show(a) => show::execute(a),
-        Command::Sweep(a) => sweep::execute(a),
-        Command::Plot(a) => plot::execute(a),
-        Command::Compare(a) => compare::execute(a),
-        Command::Estimate(a) => estimate::execute(a),
-        Command::Memory(a) => memory::execute(a),
-        Command::Scale(a) => scale::execute(a),
-        Command::Gpus(a) => gpus::execute(a),
-        Command::Models(a) => models::execute(a),
-        Command::Calibrate(a) => calibrate::execute(a),
-        Command::Plan(a) => plan::execute(a),
-        Command::Comm(a) => comm::execute(a),
-        Command::Report(a) => report::execute(a),
-        Command::Completions(a) => completions::execute(a),
-        Command::Man(a) => completions::execute_man(a),
-    }
 }

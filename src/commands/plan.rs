@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::estimate::{gpus, num, parse_dtype, resolve_model, util, EstimateArgs};
+use super::estimate::{parse_dtype, resolve_model, EstimateArgs};
 use crate::calibrate::file::{CalibrationFile, KIND as CALIBRATION_KIND};
+use crate::cli::values::{gpu_count, num, util};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::layout::comm::{Links, DEFAULT_LINK_EFFICIENCY};
@@ -118,8 +119,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
     /// GPUs in the cluster.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = gpus("--gpus"))]
-    pub gpus: f64,
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = gpu_count("--gpus"))]
+    pub gpus: u64,
     /// Sequences per step.
     #[arg(long, value_name = "B")]
     pub global_batch: u64,
@@ -436,7 +437,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         &args.links,
     )?;
     let fixed = search::Fixed {
-        gpus: args.gpus as u64,
+        gpus: args.gpus,
         global_batch: args.global_batch,
         seq,
         dp_overlap: !args.links.no_dp_overlap,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::error::usage;
+use crate::export::{Exporter, SvgExporter};
 use crate::profile::write_atomic;
 
 /// Flags of `gpubench plot`.
@@ -57,8 +58,8 @@ pub fn execute(args: PlotArgs) -> anyhow::Result<ExitCode> {
             args.profile.display()
         )));
     }
-    let svg = crate::export::plot::render_svg(&profile)?;
-    write_atomic(&out, svg.as_bytes(), args.force)?;
+    let svg = SvgExporter.serialize(&profile)?;
+    write_atomic(&out, &svg, args.force)?;
     println!(
         "Plot of {} result{} from {} written to {}",
         profile.results.len(),

@@ -1,15 +1,19 @@
 //! `gpubench run`: measure GEMM throughput for one shape and one or more dtypes, print the
 //! table (or the JSON profile) and save the profile.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::backend::{DeviceChoice, GemmRequest, GemmShape};
-use crate::dtype::DType;
-use crate::error::InvalidResult;
+use crate::backend::{Backend, DeviceChoice, GemmRequest, GemmShape};
+use crate::cli::flags::{self, TimingFlags};
+use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
+use crate::dtype::DtypeSelection;
 use crate::export::files::ExportTargets;
+use crate::measure::{interrupt, point, sustained};
+use crate::output::progress::{PointBar, SustainedBar};
 use crate::output::table::Width;
-use crate::session::{self, TimingFlags};
+use crate::profile::{GemmResult, TimingSettings};
+use crate::telemetry::{self, Sampler};
 
 /// Flags of `gpubench run`.
 #[derive(Debug, clap::Args)]
@@ -21,31 +25,31 @@ use crate::session::{self, TimingFlags};
   gpubench run --wide                          # every column: peaks, verification details")]
 pub struct RunArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
+    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all: fp16, bf16, tf32, fp32, fp64, fp8 [GPU bf16, CPU fp32].
-    #[arg(long, value_name = "LIST")]
-    pub dtype: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = crate::cli::flags::dtypes_flag)]
+    pub dtype: Option<DtypeSelection>,
     /// Square size n (m = n = k) [GPU 8192, CPU 1024]; with --m/--k, the N dimension.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--n"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub n: Option<u64>,
     /// Rows of A and C (non-square shapes; defaults to n).
-    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--m"))]
+    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub m: Option<u64>,
     /// Inner dimension (non-square shapes; defaults to n).
-    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::session::dim_flag("--k"))]
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub k: Option<u64>,
     #[command(flatten)]
     pub timing: TimingFlags,
     /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
     pub seed: u64,
     /// fp8: let cuBLASLt use fast accumulation (CUBLASLT_MATMUL_DESC_FAST_ACCUM), faster and
     /// less accurate; off by default (NVIDIA's accurate path). Recorded in the profile.
     #[arg(long)]
     pub fp8_fast_accum: bool,
     #[command(flatten)]
-    pub save: crate::session::SaveFlags,
+    pub save: crate::cli::flags::SaveFlags,
     /// Print the profile as JSON on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -73,7 +77,7 @@ fn parse_duration(s: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds; give e.g. 60"))?;
-    crate::sustained::check_duration(v)
+    sustained::check_duration(v)
         .map_err(|e| e.to_string().replace(&format!("--duration {v}: "), ""))
 }
 
@@ -92,9 +96,6 @@ pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: boo
 /// Runs `gpubench run`.
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Everything the user typed is checked before any device is touched.
-    if let Some(s) = &args.dtype {
-        DType::parse_list(s)?; // a typo fails before any device is opened
-    }
     args.timing.check()?;
     let exports = ExportTargets::check(
         args.export_csv.clone(),
@@ -110,20 +111,16 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => args.save.target()?,
     };
 
-    let (backend, dtypes) = match &rank_run {
-        Some(rr) => rr.open_backend(args.device, args.dtype.as_deref())?,
-        None => session::open_backend(args.device, args.dtype.as_deref())?,
-    };
-    let be = backend.as_ref();
-    let cpu = be.info().backend == crate::backend::BackendKind::Cpu;
-    let shape = shape_from_flags(args.m, args.n, args.k, cpu);
-    let settings = args.timing.resolve(be.info().backend);
+    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref(), rank_run.as_ref())?;
+    let ms = MeasureSession::new(backend, dtypes, |cpu| {
+        args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)
+    });
+    let (be, dtypes, settings) = (ms.backend(), &ms.dtypes, &ms.settings);
+    let shape = shape_from_flags(args.m, args.n, args.k, ms.cpu());
 
     let mut requests = Vec::new();
     for (i, &dtype) in dtypes.iter().enumerate() {
-        be.check_dtype(dtype)?;
-        let sets = session::input_sets(be, dtype, shape, settings.cold);
-        session::check_memory(be, dtype, shape, sets)?;
+        let sets = ms.check_fits(dtype, shape)?;
         requests.push(GemmRequest {
             dtype,
             shape,
@@ -138,15 +135,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         crate::profile::ProfileKind::Run
     };
-    let mut profile = session::new_profile(be, settings.clone(), kind);
-    profile.planned_results = Some(requests.len() as u32);
-    let file_name = crate::profile::default_file_name(
-        &be.info().slug(),
-        kind,
-        &dtypes,
-        &[shape],
-        &profile.created_utc,
-    );
+    let (mut profile, file_name) = ms.new_profile(kind, requests.len(), &[shape]);
+    let mut saver = Saver::new(target.as_ref(), file_name);
     let mut saved: Option<PathBuf> = None;
     if let Some(rr) = &mut rank_run {
         eprintln!("{}", rr.describe());
@@ -157,10 +147,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         rr.meet()?;
         profile.cluster = Some(rr.info.clone());
     }
-    let sampler = crate::telemetry::nvml::for_device(be.info());
+    let sampler = ms.sampler();
     for req in &requests {
-        let (result, stopped) =
-            crate::sustained::measure_for_run(be, req, &settings, args.duration, sampler.as_ref())?;
+        let (result, stopped) = measure_one(be, req, settings, args.duration, sampler.as_ref())?;
         profile.results.push(result);
         if stopped {
             profile.interrupted = Some(true);
@@ -168,8 +157,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         // Save after every dtype so a later failure loses nothing.
         if let Some(rr) = &mut rank_run {
             saved = Some(rr.saver.save(&mut profile)?);
-        } else if let Some(t) = &target {
-            saved = Some(t.save_named(&profile, &file_name, saved.as_deref())?);
+        } else {
+            saver.save(&profile)?;
+            saved = saver.saved().map(Path::to_path_buf);
         }
         if stopped {
             break;
@@ -184,20 +174,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", profile.to_json());
         // The table carries the warnings; with JSON on stdout they go to standard error.
-        for w in crate::export::table::noise_warnings(&profile) {
+        for w in crate::output::results::noise_warnings(&profile) {
             eprintln!("warning: {w}");
         }
     } else {
         print!(
             "{}",
-            crate::export::table::render(&profile, Width::from_wide(args.wide))
+            crate::output::results::render(&profile, Width::from_wide(args.wide))
         );
         for r in &profile.results {
-            print!("{}", crate::sustained::render(r));
+            print!("{}", crate::output::sustained::render(r));
         }
         print!(
             "{}",
-            crate::export::calibrated::render(&profile, saved.as_deref())
+            crate::output::calibrated::render(&profile, saved.as_deref())
         );
         match &saved {
             Some(p) => println!("Profile saved: {}", p.display()),
@@ -206,10 +196,6 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         for p in &exported {
             println!("Exported: {}", p.display());
         }
-    }
-    if profile.interrupted == Some(true) {
-        eprintln!("Interrupted: the products done so far are kept in the profile.");
-        return Ok(ExitCode::from(crate::sweep::interrupt::EXIT_INTERRUPTED));
     }
     let invalid: Vec<String> = profile
         .results
@@ -225,14 +211,57 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
-    if !invalid.is_empty() {
-        return Err(InvalidResult(format!(
-            "verification failed for {}; the result is marked invalid in the profile",
-            invalid.join(", ")
-        ))
-        .into());
+    exit_code(
+        profile.interrupted == Some(true),
+        || "Interrupted: the products done so far are kept in the profile.".into(),
+        (!invalid.is_empty()).then(|| {
+            format!(
+                "verification failed for {}; the result is marked invalid in the profile",
+                invalid.join(", ")
+            )
+        }),
+    )
+}
+
+/// Measures one request with a progress bar: a timed point with telemetry, or with
+/// `duration_s` a sustained run (Ctrl-C stops it early and keeps what was done). Prints a
+/// warning when the clock fell or a throttle reason was active. Returns the result and
+/// whether Ctrl-C stopped it.
+fn measure_one(
+    backend: &dyn Backend,
+    req: &GemmRequest,
+    settings: &TimingSettings,
+    duration_s: Option<f64>,
+    sampler: Option<&Sampler>,
+) -> anyhow::Result<(GemmResult, bool)> {
+    let label = format!("{} {}", req.dtype, req.shape);
+    let outcome = match duration_s {
+        Some(d) => {
+            let stop = interrupt::install("now");
+            let bar = SustainedBar::new(&label, d);
+            let r = sustained::run(backend, req, settings, d, sampler, stop, &mut |t, last| {
+                bar.update(t, last)
+            });
+            bar.finish();
+            r?
+        }
+        None => {
+            let mut bar = PointBar::new(&label);
+            let r = point::measure_point(backend, req, settings, 1, sampler, &mut |phase, frac| {
+                bar.update(phase, frac)
+            });
+            bar.finish();
+            (r?, false)
+        }
+    };
+    if let Some(w) = telemetry::of_result(&outcome.0)
+        .filter(|t| t.source == "nvml")
+        .as_ref()
+        .and_then(telemetry::warning)
+    {
+        eprintln!("warning: {label}: {w}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
 
-use super::estimate::{num, resolve_model};
+use super::estimate::resolve_model;
+use crate::cli::values::num;
 use crate::error::usage;
 use crate::estimate::compute::{self, CHINCHILLA_TOKENS_PER_PARAM};
 use crate::estimate::scaling::{self, Law, CHINCHILLA, KAPLAN};

@@ -52,9 +52,9 @@ pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
                 println!("Not complete ({why}): these are the points completed before the stop.");
             }
         } else {
-            print!("{}", crate::export::table::render(&profile, width));
+            print!("{}", crate::output::results::render(&profile, width));
             for r in &profile.results {
-                print!("{}", crate::sustained::render(r));
+                print!("{}", crate::output::sustained::render(r));
             }
         }
     }

@@ -8,15 +8,14 @@ use std::process::ExitCode;
 use indicatif::ProgressBar;
 
 use crate::backend::{DeviceChoice, GemmShape};
-use crate::dtype::DType;
-use crate::error::InvalidResult;
+use crate::cli::flags::{self, TimingFlags};
+use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
+use crate::dtype::{DType, DtypeSelection};
 use crate::export::files::ExportTargets;
-use crate::export::table::fmt_tflops;
+use crate::output::format::tflops as fmt_tflops;
 use crate::output::table::Width;
 use crate::profile::{GemmResult, OutputTarget};
-use crate::session::{self, TimingFlags};
 use crate::sweep::driver::{self, Ending, Observer, SweepSpec};
-use crate::sweep::interrupt::{self, EXIT_INTERRUPTED};
 use crate::sweep::plan::{self, DimsSpec, DEFAULT_MAX_POINTS};
 use crate::sweep::report;
 use crate::sweep::summary::Best;
@@ -38,11 +37,11 @@ Examples:
   gpubench sweep --m 4096 --n 4096 --k 512:8192:512     # how the inner dimension matters")]
 pub struct SweepArgs {
     /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::session::device_flag)]
+    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all [GPU bf16, CPU fp32].
-    #[arg(long, value_name = "LIST")]
-    pub dtype: Option<String>,
+    #[arg(long, value_name = "LIST", value_parser = crate::cli::flags::dtypes_flag)]
+    pub dtype: Option<DtypeSelection>,
     /// Sizes n: range start:stop:step, list, or both. Alone: square shapes.
     #[arg(long, value_name = "SIZES", allow_hyphen_values = true)]
     pub n: Option<String>,
@@ -70,7 +69,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Seed of the random inputs (point i uses seed + i).
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::session::seed_flag)]
+    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
     pub seed: u64,
     /// Save the profile here instead of results/<device>_sweep_<dtypes>_<N>shapes_<date>.json.
     #[arg(long, short = 'o', value_name = "PATH")]
@@ -161,9 +160,6 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         },
         args.max_points,
     )?;
-    if let Some(s) = &args.dtype {
-        DType::parse_list(s)?; // a typo fails before any device is opened
-    }
     args.timing.check()?;
     if let Some(s) = args.settle_time {
         if !s.is_finite() || s < 0.0 {
@@ -179,57 +175,43 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     )?;
     let target = OutputTarget::check(args.out.clone(), &args.results_dir, args.force)?;
 
-    let (backend, dtypes) = session::open_backend(args.device, args.dtype.as_deref())?;
-    let be = backend.as_ref();
-    let cpu = be.info().backend == crate::backend::BackendKind::Cpu;
-    plan::check(&dtypes, &shapes, args.max_points)?;
-    let settings = args
-        .timing
-        .resolve_with(cpu, session::TimingDefaults::SWEEP);
-    for &d in &dtypes {
-        be.check_dtype(d)?;
+    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref(), None)?;
+    let ms = MeasureSession::new(backend, dtypes, |cpu| {
+        args.timing.resolve_with(cpu, flags::TimingDefaults::SWEEP)
+    });
+    let (be, dtypes, cpu) = (ms.backend(), &ms.dtypes, ms.cpu());
+    plan::check(dtypes, &shapes, args.max_points)?;
+    for &d in dtypes {
         // The largest point decides whether the sweep fits in memory.
         if let Some(&big) = shapes
             .iter()
             .max_by_key(|s| plan::bytes_checked(**s, d, 1).unwrap_or(u64::MAX))
         {
-            let sets = session::input_sets(be, d, big, settings.cold);
-            session::check_memory(be, d, big, sets)?;
+            ms.check_fits(d, big)?;
         }
     }
 
     let spec = SweepSpec {
         dtypes: dtypes.clone(),
         shapes: shapes.clone(),
-        settings: settings.clone(),
+        settings: ms.settings.clone(),
         algos: args.algos as usize,
         seed: args.seed,
         settle_secs: args.settle_time.unwrap_or(if cpu { 0.2 } else { 2.0 }),
     };
-    let mut profile = session::new_profile(be, settings, crate::profile::ProfileKind::Sweep);
-    profile.planned_results = u32::try_from(dtypes.len() * shapes.len()).ok();
-    let name = crate::profile::default_file_name(
-        &be.info().slug(),
-        crate::profile::ProfileKind::Sweep,
-        &dtypes,
-        &shapes,
-        &profile.created_utc,
-    );
-    let sampler = telemetry::nvml::for_device(be.info());
-    let stop = interrupt::install("after the current point");
     let total = dtypes.len() * shapes.len();
+    let (mut profile, name) = ms.new_profile(crate::profile::ProfileKind::Sweep, total, &shapes);
+    let sampler = ms.sampler();
+    let stop = ms.interrupt("after the current point");
     let mut show = Show {
-        bar: crate::progress::bar(total as u64, "sweep"),
+        bar: crate::output::progress::bar(total as u64, "sweep"),
         label: String::new(),
         best: None,
         warned: 0,
         throttled: 0,
     };
-    let mut saved: Option<PathBuf> = None;
-    let mut save = |p: &crate::profile::Profile| -> anyhow::Result<()> {
-        saved = Some(target.save_named(p, &name, saved.as_deref())?);
-        Ok(())
-    };
+    let mut saver = Saver::new(Some(&target), name);
+    let mut save = |p: &crate::profile::Profile| saver.save(p);
     let outcome = driver::run(
         be,
         &spec,
@@ -240,6 +222,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         &mut show,
     );
     show.bar.finish_and_clear();
+    let saved = saver.into_saved();
     let ending = match outcome {
         Ok(e) => e,
         Err(e) => {
@@ -284,24 +267,24 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
             println!("Exported: {}", w.display());
         }
     }
-    if ending == Ending::Interrupted {
-        eprintln!(
-            "Interrupted after {} of {total} points; the points done are saved{}.",
-            profile.results.len(),
-            saved
-                .as_ref()
-                .map(|p| format!(" in {} (marked interrupted)", p.display()))
-                .unwrap_or_default()
-        );
-        return Ok(ExitCode::from(EXIT_INTERRUPTED));
-    }
     let invalid = profile.results.iter().filter(|r| !r.valid()).count();
-    if invalid > 0 {
-        return Err(InvalidResult(format!(
-            "verification failed for {invalid} of {} points; they are marked invalid in the profile",
-            profile.results.len()
-        ))
-        .into());
-    }
-    Ok(ExitCode::SUCCESS)
+    exit_code(
+        ending == Ending::Interrupted,
+        || {
+            format!(
+                "Interrupted after {} of {total} points; the points done are saved{}.",
+                profile.results.len(),
+                saved
+                    .as_ref()
+                    .map(|p| format!(" in {} (marked interrupted)", p.display()))
+                    .unwrap_or_default()
+            )
+        },
+        (invalid > 0).then(|| {
+            format!(
+                "verification failed for {invalid} of {} points; they are marked invalid in the profile",
+                profile.results.len()
+            )
+        }),
+    )
 }

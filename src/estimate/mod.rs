@@ -10,6 +10,7 @@
 //! - [`memory`]: weights, gradients, optimizer states, activations, ZeRO sharding.
 //! - [`scaling`]: Chinchilla and Kaplan compute-optimal sizes, the 20-tokens rule.
 //! - [`cost`] and [`energy`]: money, MWh and tCO2eq.
+//! - [`defaults`]: the MFU and GEMM utilization assumed when none is given.
 //! - [`measured`]: the figures a profile contributes (best valid result, power, memory).
 //! - [`plan`]: one estimate (a spec-sheet and a calibrated scenario) from resolved inputs.
 //! - [`report`] and [`json`]: an estimate as a table and as JSON.
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 pub mod compute;
 pub mod cost;
+pub mod defaults;
 pub mod energy;
 pub mod input;
 pub mod json;

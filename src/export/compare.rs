@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::backend::GemmShape;
 use crate::dtype::DType;
-use crate::export::table::fmt_tflops;
+use crate::output::format::tflops as fmt_tflops;
 use crate::output::table::{Table, Width};
 use crate::profile::{GemmResult, Profile};
 use crate::sweep::summary::summarize;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::{CsvExporter, Exporter, MarkdownExporter};
 use crate::error::usage;
 use crate::profile::{check_output_file, write_atomic, Profile};
 
@@ -40,14 +41,16 @@ impl ExportTargets {
 
     /// Writes the requested files and returns their paths.
     pub fn write(&self, p: &Profile) -> anyhow::Result<Vec<PathBuf>> {
+        let wanted: [(&Option<PathBuf>, &dyn Exporter); 2] = [
+            (&self.csv, &CsvExporter),
+            (&self.markdown, &MarkdownExporter),
+        ];
         let mut done = Vec::new();
-        if let Some(path) = &self.csv {
-            write_atomic(path, super::csv::render(p).as_bytes(), self.force)?;
-            done.push(path.clone());
-        }
-        if let Some(path) = &self.markdown {
-            write_atomic(path, super::markdown::render(p).as_bytes(), self.force)?;
-            done.push(path.clone());
+        for (path, exporter) in wanted {
+            if let Some(path) = path {
+                write_atomic(path, &exporter.serialize(p)?, self.force)?;
+                done.push(path.clone());
+            }
         }
         Ok(done)
     }

@@ -9,7 +9,7 @@ use crate::profile::{GemmResult, Profile};
 use crate::sweep::summary::summarize;
 use crate::telemetry;
 
-use super::table::fmt_tflops as tf;
+use crate::output::format::tflops as tf;
 use crate::output::format::{percent, utc_stamp};
 
 /// Milliseconds with four significant figures.

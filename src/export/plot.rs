@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::export::table::fmt_tflops;
+use crate::output::format::tflops as fmt_tflops;
 use crate::profile::{GemmResult, Profile};
 use crate::telemetry::{self, TimelinePoint};
 

@@ -27,7 +27,7 @@ mod telemetry;
 pub mod validate;
 pub use cluster::ClusterInfo;
 pub use io::{check_output_file, write_atomic};
-pub use search::{AlgoSearch, Candidate};
+pub use search::{AlgoCandidate, AlgoSearch};
 pub use telemetry::{Telemetry, TimelinePoint};
 
 /// The schema version this build writes and reads.

@@ -23,12 +23,12 @@ pub struct AlgoSearch {
     pub best_algorithm: Option<String>,
     /// best / default TFLOPS.
     pub speedup: Option<f64>,
-    pub candidates: Vec<Candidate>,
+    pub candidates: Vec<AlgoCandidate>,
 }
 
 /// One timed candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
+pub struct AlgoCandidate {
     pub index: usize,
     pub algorithm: Option<String>,
     pub tflops: Option<f64>,

@@ -10,8 +10,8 @@ use crate::measure::Phase;
 use crate::profile::{GemmResult, Profile, TimingSettings};
 use crate::telemetry::Sampler;
 
-use super::point::measure_point;
 use super::summary::{best_so_far, Best};
+use crate::measure::point::measure_point;
 
 /// What to sweep and how.
 #[derive(Debug, Clone)]
@@ -67,7 +67,12 @@ pub fn run(
             let req = GemmRequest {
                 dtype,
                 shape,
-                input_sets: crate::session::input_sets(backend, dtype, shape, spec.settings.cold),
+                input_sets: crate::measure::setup::input_sets(
+                    backend,
+                    dtype,
+                    shape,
+                    spec.settings.cold,
+                ),
                 seed: spec.seed.wrapping_add(index as u64),
                 fp8_fast_accum: false,
             };

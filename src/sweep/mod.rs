@@ -4,13 +4,11 @@
 //! One square size is not what a GPU can do: throughput depends on m, n and k and on which
 //! library algorithm runs (mamf-finder found the H100's best bf16 product at
 //! 2048×2048×13312). A sweep parses ranges ([`range`]), builds the shapes ([`plan`]),
-//! measures each point with the algorithm search and telemetry ([`point`]), saves the
-//! profile after every point ([`driver`]) and summarizes ([`summary`]).
+//! measures each point with the algorithm search and telemetry ([`crate::measure::point`]),
+//! saves the profile after every point ([`driver`]) and summarizes ([`summary`]).
 
 pub mod driver;
-pub mod interrupt;
 pub mod plan;
-pub mod point;
 pub mod range;
 pub mod report;
 pub mod summary;

@@ -4,14 +4,14 @@
 
 use std::fmt::Write;
 
-use crate::export::table::{device_line, efficiency_cell, fmt_tflops};
 use crate::output::format::{sig, wrap};
+use crate::output::results::{device_line, efficiency_cell, fmt_tflops};
 use crate::output::table::{Align, Table, Width};
 use crate::output::warnings;
 use crate::profile::Profile;
 
-use super::point::algo_search_of;
 use super::summary::{summarize, DtypeSummary};
+use crate::measure::point::algo_search_of;
 
 /// One line per dtype: best, median, geometric mean.
 pub fn summary_lines(p: &Profile) -> String {

@@ -3,11 +3,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::driver::{self, Ending, Observer, SweepSpec};
-use super::point::{algo_search_of, measure_point};
 use super::summary::{summarize, Best};
 use crate::backend::testing::{quick_settings, FakeBackend};
 use crate::backend::{GemmRequest, GemmShape};
 use crate::dtype::DType;
+use crate::measure::point::{algo_search_of, measure_point};
 use crate::measure::Phase;
 use crate::profile::GemmResult;
 
@@ -98,8 +98,11 @@ fn spec(ns: &[u64]) -> SweepSpec {
 #[test]
 fn sweep_saves_every_point_and_stops_between_points() {
     let be = FakeBackend::new(vec![(1e-3, true)]);
-    let mut profile =
-        crate::session::new_profile(&be, quick_settings(), crate::profile::ProfileKind::Sweep);
+    let mut profile = crate::measure::setup::new_profile(
+        &be,
+        quick_settings(),
+        crate::profile::ProfileKind::Sweep,
+    );
     let stop = AtomicBool::new(false);
     let mut saves = Vec::new();
     let mut obs = StopAfter {
@@ -140,8 +143,11 @@ fn sweep_saves_every_point_and_stops_between_points() {
 fn a_failing_point_saves_the_points_done_as_interrupted() {
     let mut be = FakeBackend::new(vec![(1e-3, true)]);
     be.fail_n = Some(32);
-    let mut profile =
-        crate::session::new_profile(&be, quick_settings(), crate::profile::ProfileKind::Sweep);
+    let mut profile = crate::measure::setup::new_profile(
+        &be,
+        quick_settings(),
+        crate::profile::ProfileKind::Sweep,
+    );
     let stop = AtomicBool::new(false);
     let mut saved = Vec::new();
     let mut obs = StopAfter {

@@ -13,8 +13,9 @@
 //! Files: `libs` (presence and versions), `device` (facts and dtype support), `nvrtc`
 //! (compiling `kernels/*.cu` for the device), `kernels` (fill and copy kernels), `hold`
 //! (holding the stream while a timed batch is queued),
-//! `matmul` (cuBLASLt), `gemm` (a prepared GEMM), `timing` (events), `elem` (element types).
+//! `matmul` (cuBLASLt), `gemm` (a prepared GEMM), `copy` (a prepared copy), `timing` (events), `elem` (element types).
 
+mod copy;
 mod device;
 mod elem;
 #[cfg(test)]
@@ -33,12 +34,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use cudarc::driver::{CudaContext, CudaSlice, CudaStream, DevicePtr};
 
-use super::{Backend, DeviceInfo, GemmRequest, PreparedGemm};
+use super::{Backend, DeviceInfo, GemmRequest, PreparedCopy, PreparedGemm};
 use crate::dtype::DType;
-use hold::{Held, Hold};
+use hold::Hold;
 use kernels::Kernels;
 use matmul::LtHandle;
-use timing::EventPool;
 
 /// Checks, with no GPU, the loaded cuBLASLt against what the backend calls: every symbol
 /// exists, and every descriptor, layout and preference attribute is accepted as the backend
@@ -215,50 +215,8 @@ impl Backend for CudaBackend {
         device::derived_peak(&self.info, dtype)
     }
 
-    fn copy_bandwidth(&self, bytes: u64, iters: usize) -> anyhow::Result<f64> {
+    fn prepare_copy(&self, bytes: u64) -> anyhow::Result<Box<dyn PreparedCopy + '_>> {
         let kernels = self.kernels()?;
-        let gpu = &self.gpu;
-        gpu.ctx.bind_to_thread()?;
-        let n16 = bytes.max(16).div_ceil(16);
-        let len = usize::try_from(n16 * 16).context("copy size does not fit in memory")?;
-        let alloc_err = |e| {
-            anyhow::anyhow!(
-                "allocating 2 × {} for the bandwidth test on cuda:{}: {e}",
-                crate::units::fmt_bytes(len as f64),
-                gpu.ordinal
-            )
-        };
-        // SAFETY: every byte of `src` is written by the fill kernel before it is read; `dst` is
-        // only written (by the copies).
-        let mut src = unsafe { gpu.stream.alloc::<u8>(len) }.map_err(alloc_err)?;
-        let mut dst = unsafe { gpu.stream.alloc::<u8>(len) }.map_err(alloc_err)?;
-        // Real data in the source (and the same amount of work as every timed copy).
-        kernels.fill(&gpu.stream, &mut src, elem::Elem::F32, 1)?;
-        kernels.copy(&gpu.stream, &src, &mut dst, n16)?; // warm-up, untimed
-        let iters = iters.max(1);
-        let mut events = EventPool::new(gpu.ctx.clone());
-        events.ensure(iters)?;
-        // Each copy queues three operations (two events and the kernel).
-        let held = Held {
-            kernels,
-            hold: &gpu.hold,
-            stream: &gpu.stream,
-        };
-        held.run(
-            iters,
-            hold::HOLD_MAX_OPS / 3,
-            &mut |i| {
-                events.start(i, &gpu.stream)?;
-                kernels.copy(&gpu.stream, &src, &mut dst, n16)?;
-                events.end(i, &gpu.stream)
-            },
-            "the bandwidth test",
-        )?;
-        let times = events.elapsed_s(iters)?;
-        let s = crate::stats::Stats::of(&times)
-            .filter(|s| s.median > 0.0)
-            .ok_or_else(|| anyhow::anyhow!("no valid copy timings"))?;
-        // a copy reads and writes every byte
-        Ok(2.0 * len as f64 / s.median)
+        Ok(Box::new(copy::CudaCopy::new(&self.gpu, kernels, bytes)?))
     }
 }

@@ -6,12 +6,12 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::commands::estimate::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::compute::{training_flops, CHINCHILLA_TOKENS_PER_PARAM};
+use crate::estimate::defaults::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::measured::best_result;
 use crate::estimate::time::seconds_for_flops;
-use crate::export::table::fmt_tflops;
 use crate::output::format::days as days_text;
+use crate::output::format::tflops as fmt_tflops;
 use crate::profile::Profile;
 
 /// The reference run: a 7B-parameter model on its Chinchilla-optimal 140B tokens, on one

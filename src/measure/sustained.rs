@@ -1,18 +1,18 @@
-//! Sustained runs (`gpubench run --duration S`): keep multiplying for S seconds and report
-//! throughput over time in windows, with the SM clock, power and temperature of each window,
-//! and the first seconds against the last.
+//! Sustained runs (`gpubench run --duration S`): keep multiplying for S seconds and group
+//! the products into windows of throughput over time, with the SM clock, power and
+//! temperature of each window, and the first seconds against the last (printed by
+//! [`crate::output::sustained`]).
 //!
 //! A cold GPU runs faster for its first seconds; under a power or thermal limit the clock then
 //! falls and throughput with it (`docs/measuring.md` §4.1). So a sustained run deliberately skips
 //! the time-based warm-up: only a few products run first (library handles and heuristics),
 //! and the first window shows the burst figure the last window can be compared with.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::{point, Samples};
 use crate::backend::{Backend, GemmRequest};
-use crate::measure::{self, Samples};
 use crate::profile::{GemmResult, TimingSettings, WarmupRecord};
 use crate::telemetry::{self, Sampler, Telemetry, TimelinePoint};
 
@@ -230,7 +230,7 @@ pub fn run(
         .flat_map(|b| b.times.iter().copied())
         .collect();
     let s = Samples { warmup, samples_s };
-    let mut r = measure::finish(backend, req, settings, gemm.as_mut(), s)?;
+    let mut r = point::finish(backend, req, settings, gemm.as_mut(), s)?;
     let timeline = windows(&batches, req.shape.flops(), window_s, duration_s, &agg);
     let mut t = match sampler {
         Some(sm) => telemetry::summarize(&sm.window(start, end), r.stats_s.median, r.tflops),
@@ -243,146 +243,6 @@ pub fn run(
     telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
     r.telemetry = Some(t);
     Ok((r, stopped))
-}
-
-/// How `gpubench run` measures one request, with a progress bar: a timed measurement with
-/// telemetry, or with `duration_s` a sustained run (Ctrl-C stops it early and keeps what was
-/// done). Prints a warning when the clock fell or a throttle reason was active. Returns the
-/// result and whether Ctrl-C stopped it.
-pub fn measure_for_run(
-    backend: &dyn Backend,
-    req: &GemmRequest,
-    settings: &TimingSettings,
-    duration_s: Option<f64>,
-    sampler: Option<&Sampler>,
-) -> anyhow::Result<(GemmResult, bool)> {
-    let label = format!("{} {}", req.dtype, req.shape);
-    let outcome = match duration_s {
-        Some(d) => {
-            let stop = crate::sweep::interrupt::install("now");
-            let bar = crate::progress::bar((d * 10.0).ceil() as u64, format!("{label} sustained"));
-            let mut progress = |t: f64, last: Option<&TimelinePoint>| {
-                bar.set_position((t * 10.0) as u64);
-                if let Some(w) = last {
-                    bar.set_message(format!(
-                        "{label}: {} TFLOPS{}",
-                        crate::export::table::fmt_tflops(w.tflops),
-                        w.sm_clock_mhz_mean
-                            .map(|c| format!(", {c:.0} MHz"))
-                            .unwrap_or_default()
-                    ));
-                }
-            };
-            let r = run(backend, req, settings, d, sampler, stop, &mut progress);
-            bar.finish_and_clear();
-            r?
-        }
-        None => {
-            let bar = crate::progress::bar(100, format!("{label} warm-up"));
-            let mut timing = false;
-            let mut progress = |phase: crate::measure::Phase, frac: f64| {
-                if phase == crate::measure::Phase::Timing && !timing {
-                    bar.set_message(format!("{label} timing"));
-                    timing = true;
-                }
-                bar.set_position((frac * 100.0) as u64);
-            };
-            let r = crate::sweep::point::measure_point(
-                backend,
-                req,
-                settings,
-                1,
-                sampler,
-                &mut progress,
-            );
-            bar.finish_and_clear();
-            (r?, false)
-        }
-    };
-    if let Some(w) = telemetry::of_result(&outcome.0)
-        .filter(|t| t.source == "nvml")
-        .as_ref()
-        .and_then(telemetry::warning)
-    {
-        eprintln!("warning: {label}: {w}");
-    }
-    Ok(outcome)
-}
-
-/// The text a sustained run prints: one line per window and the first seconds vs the last.
-pub fn render(r: &GemmResult) -> String {
-    let mut out = String::new();
-    let Some(t) = telemetry::of_result(r) else {
-        return out;
-    };
-    let Some(tl) = t.timeline.as_ref() else {
-        return out;
-    };
-    let f = |x: Option<f64>, p: usize| x.map(|v| format!("{v:.p$}")).unwrap_or_else(|| "–".into());
-    let mut rows = vec![vec![
-        "time (s)".to_string(),
-        "TFLOPS (measured)".into(),
-        "SM clock (MHz)".into(),
-        "power (W)".into(),
-        "temp. (°C)".into(),
-        "throttle".into(),
-    ]];
-    for w in tl {
-        rows.push(vec![
-            if w.t_end_s - w.t_start_s < 1.0 {
-                format!("{:.2}–{:.2}", w.t_start_s, w.t_end_s)
-            } else {
-                format!("{:.1}–{:.1}", w.t_start_s, w.t_end_s)
-            },
-            crate::export::table::fmt_tflops(w.tflops),
-            f(w.sm_clock_mhz_mean, 0),
-            f(w.power_w_mean, 1),
-            f(w.temperature_c_max, 0),
-            w.throttle_reasons.join(","),
-        ]);
-    }
-    let _ = writeln!(out, "{} {}: throughput over time", r.dtype, r.shape());
-    out.push_str(
-        &crate::output::table::Table::from_rows(&rows).render(crate::output::table::Width::All),
-    );
-    let total = tl.last().map(|w| w.t_end_s).unwrap_or(0.0);
-    let window = tl.first().map(|w| w.t_end_s - w.t_start_s).unwrap_or(0.0);
-    if let Some(d) = drift(tl, drift_span(total, window)) {
-        let span = if d.span_s < 1.0 {
-            format!("{:.2}", d.span_s)
-        } else {
-            format!("{:.1}", d.span_s)
-        };
-        let _ = writeln!(
-            out,
-            "First {span} s: {} TFLOPS{}{}; last {span} s: {} TFLOPS{}{} ({:+.1} %).",
-            crate::export::table::fmt_tflops(d.first_tflops),
-            d.first_sm_clock_mhz
-                .map(|c| format!(", {c:.0} MHz"))
-                .unwrap_or_default(),
-            d.first_power_w
-                .map(|p| format!(", {p:.0} W"))
-                .unwrap_or_default(),
-            crate::export::table::fmt_tflops(d.last_tflops),
-            d.last_sm_clock_mhz
-                .map(|c| format!(", {c:.0} MHz"))
-                .unwrap_or_default(),
-            d.last_power_w
-                .map(|p| format!(", {p:.0} W"))
-                .unwrap_or_default(),
-            d.change() * 100.0
-        );
-    }
-    if t.source == "nvml" {
-        let _ = writeln!(
-            out,
-            "Clock, power and temperature: NVML readings every {} ms (measured).",
-            telemetry::nvml::DEFAULT_INTERVAL.as_millis()
-        );
-    } else {
-        let _ = writeln!(out, "No clock or power telemetry on this device.");
-    }
-    out
 }
 
 #[cfg(test)]

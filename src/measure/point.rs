@@ -9,13 +9,17 @@
 
 use std::time::Instant;
 
+use super::sampler::{self, Phase, ProgressFn, Samples};
+use super::verify;
 use crate::backend::{Backend, GemmRequest, PreparedGemm};
-use crate::measure::{self, Phase, ProgressFn};
-pub use crate::profile::{AlgoSearch, Candidate};
+use crate::peak::{self, PeakBasis, PeakInfo};
 use crate::profile::{GemmResult, TimingSettings};
+use crate::stats::{tflops, Stats};
 use crate::telemetry::{self, Sampler};
 
-/// A copy of a result's algorithm search (`None` when it had none).
+pub use crate::profile::{AlgoCandidate, AlgoSearch};
+
+/// Reads a result's algorithm search back from its JSON.
 pub fn algo_search_of(r: &GemmResult) -> Option<AlgoSearch> {
     r.algo_search.clone()
 }
@@ -46,7 +50,7 @@ pub fn measure_point(
             .and_then(|_| timed(backend, req, settings, gemm.as_mut(), sampler, &mut prog));
         match outcome {
             Ok(r) => {
-                candidates.push(Candidate {
+                candidates.push(AlgoCandidate {
                     index: i,
                     algorithm: r.api.algorithm.clone(),
                     tflops: Some(r.tflops),
@@ -58,7 +62,7 @@ pub fn measure_point(
             }
             // The default must run; a later candidate that fails is recorded and skipped.
             Err(e) if i == 0 => return Err(e),
-            Err(e) => candidates.push(Candidate {
+            Err(e) => candidates.push(AlgoCandidate {
                 index: i,
                 algorithm: None,
                 tflops: None,
@@ -77,7 +81,7 @@ pub fn choose(
     offered: usize,
     timed: usize,
     mut results: Vec<(usize, GemmResult)>,
-    candidates: Vec<Candidate>,
+    candidates: Vec<AlgoCandidate>,
 ) -> GemmResult {
     let default = results.iter().find(|(i, _)| *i == 0).map(|(_, r)| r);
     let default_tflops = default.map(|r| r.tflops);
@@ -123,14 +127,14 @@ pub fn timed(
     progress: &mut ProgressFn<'_>,
 ) -> anyhow::Result<GemmResult> {
     let mut timing_from = Instant::now();
-    let s = measure::sample(gemm, settings, &mut |phase, frac| {
+    let s = sampler::sample(gemm, settings, &mut |phase, frac| {
         if phase == Phase::Warmup {
             timing_from = Instant::now();
         }
         progress(phase, frac)
     })?;
     let timing_to = Instant::now();
-    let mut r = measure::finish(backend, req, settings, gemm, s)?;
+    let mut r = finish(backend, req, settings, gemm, s)?;
     if let Some(sm) = sampler {
         let readings = sm.window(timing_from, timing_to);
         if !readings.is_empty() {
@@ -141,4 +145,82 @@ pub fn timed(
         sm.prune_before(timing_to);
     }
     Ok(r)
+}
+
+/// The peaks of one result on a backend: spec (from the table row the device matched) and
+/// derived (from the backend).
+pub fn peaks_for(backend: &dyn Backend, dtype: crate::dtype::DType) -> PeakInfo {
+    let info = backend.info();
+    let spec = info
+        .spec_gpu
+        .as_deref()
+        .and_then(|k| peak::lookup(k).ok())
+        .and_then(|g| g.peak(dtype).map(|p| (g, p)));
+    let kind = if info.backend == crate::backend::BackendKind::Cpu {
+        PeakBasis::Cpu
+    } else {
+        PeakBasis::Derived
+    };
+    PeakInfo::choose(spec, backend.derived_peak(dtype), kind)
+}
+
+/// Verifies a sampled GEMM and assembles its result (shared by the point
+/// loop and the sustained loop).
+pub fn finish(
+    backend: &dyn Backend,
+    req: &GemmRequest,
+    settings: &TimingSettings,
+    gemm: &mut dyn PreparedGemm,
+    s: Samples,
+) -> anyhow::Result<GemmResult> {
+    let stats = Stats::of(&s.samples_s).ok_or_else(|| {
+        anyhow::anyhow!("no valid timing samples for {} {}", req.dtype, req.shape)
+    })?;
+    let (rows, cols) = verify::sample_indices(req.shape, settings.verify_points, req.seed);
+    let vs = gemm.verify_sample(&rows, &cols)?;
+    let verification = verify::check(&vs, req.dtype);
+    let flops = req.shape.flops();
+    let peak = peaks_for(backend, req.dtype);
+    let measured = tflops(flops, stats.median);
+    let efficiency = peak.reference().map(|p| measured / p);
+    Ok(GemmResult {
+        dtype: req.dtype,
+        m: req.shape.m,
+        n: req.shape.n,
+        k: req.shape.k,
+        batch: req.shape.batch,
+        api: gemm.api(),
+        input_sets: req.input_sets,
+        warmup: s.warmup,
+        samples_s: s.samples_s,
+        stats_s: stats,
+        tflops: measured,
+        tflops_max: tflops(flops, stats.min),
+        tflops_min: tflops(flops, stats.max),
+        peak,
+        efficiency,
+        verification,
+        telemetry: None,
+        algo_search: None,
+    })
+}
+
+/// Number of input sets for `--cold`: enough that their total is at least 3× the L2 size.
+pub fn cold_input_sets(set_bytes: u64, l2_bytes: Option<u64>) -> u32 {
+    let l2 = l2_bytes.unwrap_or(64 << 20);
+    let need = 3 * l2;
+    (need.div_ceil(set_bytes.max(1))).clamp(2, 1024) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cold_sets_exceed_three_l2() {
+        let sets = cold_input_sets(10 << 20, Some(50 << 20));
+        assert_eq!(sets, 15);
+        assert!(sets as u64 * (10 << 20) >= 3 * (50 << 20));
+        assert_eq!(cold_input_sets(1 << 30, Some(50 << 20)), 2);
+    }
 }

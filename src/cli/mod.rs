@@ -1,15 +1,19 @@
-//! The command line's top level, kept apart so every parse error becomes gpubench's one-line,
-//! exit-code-2 form in one place: the parser and its subcommands.
+//! The command line, clap only: the top-level parser and its subcommands, the dispatch to
+//! each command, the flag groups and value parsers the commands share ([`flags`]), and every
+//! parse error in gpubench's one-line, exit-code-2 form, in one place.
 //!
-//! Each subcommand's flags live beside the code that runs it, in `src/commands/<name>.rs`
-//! (a clap `Args` struct plus an `execute` function); this file only lists them and turns
-//! clap's errors into gpubench's one-line, exit-code-2 form.
+//! Each subcommand's own flags live beside the code that runs it, in `src/commands/<name>.rs`
+//! (a clap `Args` struct plus an `execute` function); `commands` imports only [`flags`] from
+//! here, so the two never import each other.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::commands;
+
+pub mod flags;
+pub mod values;
 
 /// gpubench: measure the GEMM throughput a GPU really delivers, and plan LLM training with it.
 #[derive(Debug, Parser)]
@@ -63,6 +67,28 @@ pub enum Command {
     Man(commands::completions::ManArgs),
 }
 
+/// Runs the parsed command (each command's `execute` in `src/commands/`).
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(a) => commands::run::execute(a),
+        Command::Show(a) => commands::show::execute(a),
+        Command::Sweep(a) => commands::sweep::execute(a),
+        Command::Plot(a) => commands::plot::execute(a),
+        Command::Compare(a) => commands::compare::execute(a),
+        Command::Estimate(a) => commands::estimate::execute(a),
+        Command::Memory(a) => commands::memory::execute(a),
+        Command::Scale(a) => commands::scale::execute(a),
+        Command::Gpus(a) => commands::gpus::execute(a),
+        Command::Models(a) => commands::models::execute(a),
+        Command::Calibrate(a) => commands::calibrate::execute(a),
+        Command::Plan(a) => commands::plan::execute(a),
+        Command::Comm(a) => commands::comm::execute(a),
+        Command::Report(a) => commands::report::execute(a),
+        Command::Completions(a) => commands::completions::execute(a, Cli::command()),
+        Command::Man(a) => commands::completions::execute_man(a, Cli::command()),
+    }
+}
+
 /// Parses `std::env::args`. On a parse error prints one line naming the problem and the
 /// fix and returns exit code 2; `--help` and `--version` print and return 0.
 pub fn parse() -> Result<Cli, ExitCode> {
@@ -75,7 +101,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::FromArgMatches;
     let parsed = allow_negative_numbers(Cli::command())
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
@@ -146,7 +172,6 @@ fn one_line_clap_error(e: &clap::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use super::step::StepGemm;
 use crate::backend::{Backend, GemmRequest, GemmShape};
 use crate::dtype::DType;
+use crate::measure::bandwidth::copy_bandwidth;
+use crate::measure::point::{algo_search_of, measure_point};
+use crate::measure::setup;
 use crate::measure::stats::Stats;
 use crate::measure::ProgressFn;
 use crate::profile::{GemmResult, TimingSettings};
-use crate::session;
-use crate::sweep::point::{algo_search_of, measure_point};
 
 /// One distinct shape as measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,8 +97,8 @@ pub fn check_fits(
     opts: &ShapeOptions,
 ) -> anyhow::Result<()> {
     for (shape, _) in shapes {
-        let sets = session::input_sets(backend, opts.dtype, *shape, opts.settings.cold);
-        session::check_memory(backend, opts.dtype, *shape, sets).map_err(|e| {
+        let sets = setup::input_sets(backend, opts.dtype, *shape, opts.settings.cold);
+        setup::check_memory(backend, opts.dtype, *shape, sets).map_err(|e| {
             if crate::error::is_usage(&e) {
                 crate::error::usage(format!("{e}: lower --micro-batch or --seq"))
             } else {
@@ -121,7 +122,7 @@ pub fn measure_shape(
     let req = GemmRequest {
         dtype: opts.dtype,
         shape,
-        input_sets: session::input_sets(backend, opts.dtype, shape, opts.settings.cold),
+        input_sets: setup::input_sets(backend, opts.dtype, shape, opts.settings.cold),
         seed: opts.seed.wrapping_add(index as u64 * 1000),
         fp8_fast_accum: false,
     };
@@ -170,11 +171,11 @@ pub fn copy_size(backend: &dyn Backend) -> anyhow::Result<u64> {
 }
 
 /// Measures the copy bandwidth (large copy) and the small-copy time with
-/// [`Backend::copy_bandwidth`], each the median of `iters` copies.
+/// [`copy_bandwidth`], each the median of `iters` copies.
 pub fn measure_bandwidth(backend: &dyn Backend, iters: usize) -> anyhow::Result<Bandwidth> {
     let bytes = copy_size(backend)?;
-    let bw = backend.copy_bandwidth(bytes, iters)?;
-    let small_bw = backend.copy_bandwidth(SMALL_COPY_BYTES, iters.max(20))?;
+    let bw = copy_bandwidth(backend, bytes, iters)?;
+    let small_bw = copy_bandwidth(backend, SMALL_COPY_BYTES, iters.max(20))?;
     if !(bw.is_finite() && bw > 0.0 && small_bw.is_finite() && small_bw > 0.0) {
         anyhow::bail!("the copy-bandwidth measurement returned no usable figure");
     }
@@ -221,7 +222,7 @@ mod tests {
         let be = CpuBackend::new();
         let opts = ShapeOptions {
             dtype: DType::Fp32,
-            settings: crate::session::TimingFlags {
+            settings: crate::cli::flags::TimingFlags {
                 warmup_iters: Some(1),
                 warmup_time: Some(0.0),
                 iters: Some(3),

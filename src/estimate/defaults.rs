@@ -1,0 +1,10 @@
+//! The figures an estimate assumes when the user gives none, each once, with its source, so
+//! the commands, the calibration report and the estimate block after `run` agree.
+
+/// Default MFU: LLaMA-65B's 380 tokens/s/GPU on A100 = 6 × 65.2e9 × 380 / 312e12
+/// (docs/sources.md §12).
+pub const DEFAULT_MFU: f64 = 0.476;
+
+/// Default utilization of measured GEMM throughput: the same run against the 271 TFLOPS
+/// measured A100 bf16 maximum (docs/sources.md §12).
+pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
