@@ -1,5 +1,5 @@
 //! Flag groups and value parsers shared by the measuring commands (`#[command(flatten)]`):
-//! timing, saving, and the parsers of `--device`, `--seed` and dimensions. Clap only: each
+//! timing, saving, a rank of a job, and the parsers of `--device`, `--seed` and dimensions. Clap only: each
 //! group turns into library settings here ([`TimingFlags::resolve_with`],
 //! [`SaveFlags::target`]) and no library code reads a flag.
 
@@ -96,6 +96,16 @@ pub struct SaveFlags {
 }
 
 impl SaveFlags {
+    /// Where to save, for a rank of a job ([`crate::cluster::RankRun::prepare`]).
+    pub fn request(&self) -> crate::cluster::SaveRequest<'_> {
+        crate::cluster::SaveRequest {
+            out: self.out.as_deref(),
+            results_dir: &self.results_dir,
+            force: self.force,
+            no_save: self.no_save,
+        }
+    }
+
     /// The checked target (before anything is measured), or `None` with `--no-save`.
     pub fn target(&self) -> anyhow::Result<Option<crate::profile::OutputTarget>> {
         if self.no_save {
@@ -171,6 +181,74 @@ impl TimingFlags {
     }
 }
 
+/// `run`'s flags for a rank of a job (`#[command(flatten)]`); unset ones come from the
+/// launcher's variables ([`crate::cluster::RankOptions`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterFlags {
+    /// This process's rank in the job [from RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMI_RANK].
+    #[arg(long, value_name = "R")]
+    pub rank: Option<u32>,
+    /// Number of ranks in the job [from WORLD_SIZE, SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub world_size: Option<u32>,
+    /// This rank's place on its node; it picks the GPU [from LOCAL_RANK, SLURM_LOCALID, …].
+    #[arg(long, value_name = "L")]
+    pub local_rank: Option<u32>,
+    /// Host of rank 0, for the rendezvous [from MASTER_ADDR, else Slurm's first node].
+    #[arg(long, value_name = "HOST")]
+    pub master_addr: Option<String>,
+    /// Port of rank 0, for the rendezvous [from MASTER_PORT, else 29500].
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub master_port: Option<u16>,
+    /// Wait for every rank before measuring: `tcp` (rank 0 listens at the master address and
+    /// port) or `file:DIR` (a folder every rank sees).
+    #[arg(long, value_name = "tcp|file:DIR", value_parser = rendezvous_flag)]
+    pub rendezvous: Option<crate::cluster::RendezvousFlag>,
+    /// Give up waiting for the other ranks after this many seconds, naming the missing ones.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = timeout_flag)]
+    pub rendezvous_timeout: f64,
+}
+
+impl ClusterFlags {
+    /// The typed options a rank is prepared with.
+    pub fn options(&self) -> crate::cluster::RankOptions {
+        crate::cluster::RankOptions {
+            overrides: crate::cluster::RankOverrides {
+                rank: self.rank,
+                world_size: self.world_size,
+                local_rank: self.local_rank,
+                master_addr: self.master_addr.clone(),
+                master_port: self.master_port,
+            },
+            rendezvous: self.rendezvous.clone(),
+            rendezvous_timeout_s: self.rendezvous_timeout,
+        }
+    }
+}
+
+fn rendezvous_flag(s: &str) -> Result<crate::cluster::RendezvousFlag, String> {
+    use crate::cluster::RendezvousFlag;
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("tcp") {
+        return Ok(RendezvousFlag::Tcp);
+    }
+    match t.strip_prefix("file:") {
+        Some(d) if !d.is_empty() => Ok(RendezvousFlag::File(std::path::PathBuf::from(d))),
+        _ => Err(format!(
+            "'{s}': give tcp (rank 0 at --master-addr:--master-port) or file:DIR (a shared folder)"
+        )),
+    }
+}
+
+fn timeout_flag(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!(
+            "'{s}': give seconds, more than 0 and at most 86400"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +266,28 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(f.resolve(crate::backend::BackendKind::Cuda).max_iters, 500);
+    }
+
+    #[test]
+    fn rendezvous_and_timeout_flags() {
+        assert_eq!(
+            rendezvous_flag("tcp"),
+            Ok(crate::cluster::RendezvousFlag::Tcp)
+        );
+        assert_eq!(
+            rendezvous_flag(" TCP "),
+            Ok(crate::cluster::RendezvousFlag::Tcp)
+        );
+        assert_eq!(
+            rendezvous_flag("file:/shared/rdv"),
+            Ok(crate::cluster::RendezvousFlag::File("/shared/rdv".into()))
+        );
+        for bad in ["file:", "udp", "", "tcp:29500"] {
+            assert!(rendezvous_flag(bad).is_err(), "{bad}");
+        }
+        assert_eq!(timeout_flag("1.5"), Ok(1.5));
+        for bad in ["0", "-1", "inf", "x", "100000"] {
+            assert!(timeout_flag(bad).is_err(), "{bad}");
+        }
     }
 }

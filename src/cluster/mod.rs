@@ -15,41 +15,34 @@ pub mod outliers;
 pub mod rankfile;
 pub mod rendezvous;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backend::{Backend, DeviceChoice};
 use crate::error::usage;
-use launcher::{Placement, RankOverrides, Vars};
+pub use launcher::RankOverrides;
+use launcher::{Placement, Vars};
 pub use rankfile::ClusterInfo;
 use rendezvous::Rendezvous;
 
-/// `run`'s flags for a rank of a job (`#[command(flatten)]`); unset ones come from the
-/// launcher's variables.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct ClusterFlags {
-    /// This process's rank in the job [from RANK, SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMI_RANK].
-    #[arg(long, value_name = "R")]
-    pub rank: Option<u32>,
-    /// Number of ranks in the job [from WORLD_SIZE, SLURM_NTASKS, OMPI_COMM_WORLD_SIZE or PMI_SIZE].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub world_size: Option<u32>,
-    /// This rank's place on its node; it picks the GPU [from LOCAL_RANK, SLURM_LOCALID, …].
-    #[arg(long, value_name = "L")]
-    pub local_rank: Option<u32>,
-    /// Host of rank 0, for the rendezvous [from MASTER_ADDR, else Slurm's first node].
-    #[arg(long, value_name = "HOST")]
-    pub master_addr: Option<String>,
-    /// Port of rank 0, for the rendezvous [from MASTER_PORT, else 29500].
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
-    pub master_port: Option<u16>,
-    /// Wait for every rank before measuring: `tcp` (rank 0 listens at the master address and
-    /// port) or `file:DIR` (a folder every rank sees).
-    #[arg(long, value_name = "tcp|file:DIR", value_parser = rendezvous_flag)]
+/// What the command line says about this rank of a job; unset ones come from the launcher's
+/// variables.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RankOptions {
+    pub overrides: RankOverrides,
+    /// `--rendezvous`: wait for every rank before measuring.
     pub rendezvous: Option<RendezvousFlag>,
-    /// Give up waiting for the other ranks after this many seconds, naming the missing ones.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = timeout_flag)]
-    pub rendezvous_timeout: f64,
+    /// Give up waiting for the other ranks after this many seconds.
+    pub rendezvous_timeout_s: f64,
+}
+
+/// Where the command was asked to save (a rank writes its own file in `results_dir`).
+#[derive(Debug, Clone, Copy)]
+pub struct SaveRequest<'a> {
+    pub out: Option<&'a Path>,
+    pub results_dir: &'a Path,
+    pub force: bool,
+    pub no_save: bool,
 }
 
 /// `--rendezvous`: how the ranks meet.
@@ -57,28 +50,6 @@ pub struct ClusterFlags {
 pub enum RendezvousFlag {
     Tcp,
     File(PathBuf),
-}
-
-fn rendezvous_flag(s: &str) -> Result<RendezvousFlag, String> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("tcp") {
-        return Ok(RendezvousFlag::Tcp);
-    }
-    match t.strip_prefix("file:") {
-        Some(d) if !d.is_empty() => Ok(RendezvousFlag::File(PathBuf::from(d))),
-        _ => Err(format!(
-            "'{s}': give tcp (rank 0 at --master-addr:--master-port) or file:DIR (a shared folder)"
-        )),
-    }
-}
-
-fn timeout_flag(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
-        _ => Err(format!(
-            "'{s}': give seconds, more than 0 and at most 86400"
-        )),
-    }
 }
 
 /// A `gpubench run` that is one rank of a job: where it sits, its device, its file.
@@ -98,19 +69,12 @@ impl RankRun {
     /// Reads the flags and the launcher's variables; `None` for a plain run. Checks, before
     /// anything is measured, the rank's file in `--results-dir` and the rendezvous settings.
     pub fn prepare(
-        flags: &ClusterFlags,
+        flags: &RankOptions,
         vars: &Vars,
-        save: &crate::cli::flags::SaveFlags,
+        save: SaveRequest<'_>,
         device: DeviceChoice,
     ) -> anyhow::Result<Option<RankRun>> {
-        let overrides = RankOverrides {
-            rank: flags.rank,
-            world_size: flags.world_size,
-            local_rank: flags.local_rank,
-            master_addr: flags.master_addr.clone(),
-            master_port: flags.master_port,
-        };
-        let Some(placement) = launcher::detect(&overrides, vars)? else {
+        let Some(placement) = launcher::detect(&flags.overrides, vars)? else {
             if flags.rendezvous.is_some() {
                 return Err(usage(
                     "--rendezvous needs ranks: start gpubench under srun, mpirun or torchrun, or give --rank and --world-size",
@@ -160,7 +124,7 @@ impl RankRun {
                 })
             }
         };
-        let saver = rankfile::RankSaver::check(&save.results_dir, placement.rank, save.force)?;
+        let saver = rankfile::RankSaver::check(save.results_dir, placement.rank, save.force)?;
         // Slurm's name for the node where there is one (what `scontrol` and `sinfo` take),
         // else the host's own name.
         let host = vars
@@ -188,7 +152,7 @@ impl RankRun {
             local_gpu,
             saver,
             rendezvous,
-            timeout: Duration::from_secs_f64(flags.rendezvous_timeout),
+            timeout: Duration::from_secs_f64(flags.rendezvous_timeout_s),
         }))
     }
 
@@ -254,27 +218,5 @@ impl RankRun {
         )?;
         self.info.session = Some(blob.iter().take(8).map(|b| format!("{b:02x}")).collect());
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rendezvous_and_timeout_flags() {
-        assert_eq!(rendezvous_flag("tcp"), Ok(RendezvousFlag::Tcp));
-        assert_eq!(rendezvous_flag(" TCP "), Ok(RendezvousFlag::Tcp));
-        assert_eq!(
-            rendezvous_flag("file:/shared/rdv"),
-            Ok(RendezvousFlag::File("/shared/rdv".into()))
-        );
-        for bad in ["file:", "udp", "", "tcp:29500"] {
-            assert!(rendezvous_flag(bad).is_err(), "{bad}");
-        }
-        assert_eq!(timeout_flag("1.5"), Ok(1.5));
-        for bad in ["0", "-1", "inf", "x", "100000"] {
-            assert!(timeout_flag(bad).is_err(), "{bad}");
-        }
     }
 }

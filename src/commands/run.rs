@@ -69,7 +69,7 @@ pub struct RunArgs {
     /// One rank of a job (srun, mpirun, torchrun): each writes rank-NNNNN.json into
     /// --results-dir (docs/cluster.md).
     #[command(flatten, next_help_heading = "Cluster (one rank of a job)")]
-    pub cluster: crate::cluster::ClusterFlags,
+    pub cluster: crate::cli::flags::ClusterFlags,
 }
 
 fn parse_duration(s: &str) -> Result<f64, String> {
@@ -104,8 +104,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     // Under a launcher (or with --rank), this process is one rank and saves its own file.
     let vars = crate::cluster::launcher::process_vars();
-    let mut rank_run =
-        crate::cluster::RankRun::prepare(&args.cluster, &vars, &args.save, args.device)?;
+    let mut rank_run = crate::cluster::RankRun::prepare(
+        &args.cluster.options(),
+        &vars,
+        args.save.request(),
+        args.device,
+    )?;
     let target = match rank_run {
         Some(_) => None,
         None => args.save.target()?,
