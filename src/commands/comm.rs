@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cli::flags::ClusterFlags;
 use crate::cluster::launcher::{self, RankOverrides};
 use crate::cluster::rendezvous::Rendezvous;
-use crate::cluster::{ClusterFlags, RendezvousFlag};
+use crate::cluster::RendezvousFlag;
 use crate::comm::busbw::{self, Op};
 use crate::comm::measure::{self, Elem, Plan, Ranks};
 use crate::comm::profile::{self, Span};
