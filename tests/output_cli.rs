@@ -278,3 +278,19 @@ fn exports_name_their_units() {
     let md = gpubench::export::markdown::render(&p);
     assert!(md.contains("efficiency (% of peak)") && md.contains("2026-11-23 10:00:00 UTC"));
 }
+
+#[test]
+fn a_cpu_run_says_how_its_peak_is_derived() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = stdout(
+        gpubench(tmp.path())
+            .args(["run", "--device", "cpu", "--n", "64", "--no-save"])
+            .args(fast("3")),
+    );
+    let text = flat(&text);
+    assert!(
+        text.contains("derived = cores × measured clock × FLOPs/cycle"),
+        "{text}"
+    );
+    assert!(!text.contains("SMs × max clock"), "{text}");
+}

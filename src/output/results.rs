@@ -126,12 +126,17 @@ pub fn render(p: &Profile, width: Width) -> String {
     out.push('\n');
     out.push_str(&wrap(
         &format!(
-            "TFLOPS = 2·m·n·k / median time (measured: {} timed products per row after warm-up); peaks in TFLOPS: spec = datasheet dense figure, derived = SMs × max clock × FLOPs/clock/SM; stddev as % of the mean time.",
+            "TFLOPS = 2·m·n·k / median time (measured: {} timed products per row after warm-up); peaks in TFLOPS: spec = datasheet dense figure, derived = {}; stddev as % of the mean time.",
             p.results
                 .iter()
                 .map(|r| r.stats_s.count.to_string())
                 .collect::<Vec<_>>()
-                .join("/")
+                .join("/"),
+            if p.device.backend == crate::backend::BackendKind::Cuda {
+                "SMs × max clock × FLOPs/clock/SM"
+            } else {
+                "cores × measured clock × FLOPs/cycle"
+            }
         ),
         "",
     ));
