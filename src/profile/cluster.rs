@@ -1,7 +1,7 @@
 //! The `cluster` section of one rank's profile: which rank of which job, on which host.
 //!
 //! The type lives with the profile schema so that loading a profile never depends on the
-//! launcher code; [`crate::cluster`] fills it and re-exports it.
+//! launcher code; the `cluster` module fills it and re-exports it.
 
 use serde::{Deserialize, Serialize};
 
