@@ -422,7 +422,7 @@ impl Plan {
                 })
                 .collect(),
             // For a shape no kernel can run, the heuristic answers NOT_SUPPORTED, or for fp8
-            // INVALID_VALUE (NVIDIA CUDALibrarySamples issue 172): both mean "no algorithm".
+            // INVALID_VALUE (github.com/NVIDIA/CUDALibrarySamples/issues/172): both mean "no algorithm".
             S::CUBLAS_STATUS_NOT_SUPPORTED => Vec::new(),
             S::CUBLAS_STATUS_INVALID_VALUE if dtype == DType::Fp8 => Vec::new(),
             _ => anyhow::bail!(
