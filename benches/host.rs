@@ -56,6 +56,7 @@ fn profile_with(results: usize, samples_each: usize) -> Profile {
         },
         telemetry: None,
         algo_search: None,
+        gpu: None,
     };
     Profile {
         schema_version: gpubench::profile::SCHEMA_VERSION,

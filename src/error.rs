@@ -38,7 +38,8 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code for a result that failed verification.
 pub const EXIT_INVALID: u8 = 3;
-/// Exit code when `gpubench report` flags a GPU or finds a rank missing.
+/// Exit code when `gpubench report` or `run --device all` flags a GPU, or `report` finds a
+/// rank missing.
 pub const EXIT_FLAGGED: u8 = 4;
 /// Exit code for a bug (a panic).
 pub const EXIT_INTERNAL: u8 = 70;

@@ -304,6 +304,8 @@ pub enum DeviceChoice {
     Cpu,
     /// `cuda` (ordinal 0) or `cuda:N`.
     Cuda(u32),
+    /// `all`: every GPU of the node at once (`run` only).
+    All,
 }
 
 impl FromStr for DeviceChoice {
@@ -315,6 +317,7 @@ impl FromStr for DeviceChoice {
             "auto" => Ok(DeviceChoice::Auto),
             "cpu" => Ok(DeviceChoice::Cpu),
             "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            "all" => Ok(DeviceChoice::All),
             _ => {
                 if let Some(n) = t.strip_prefix("cuda:").or_else(|| t.strip_prefix("gpu:")) {
                     if let Ok(i) = n.parse::<u32>() {
@@ -322,11 +325,16 @@ impl FromStr for DeviceChoice {
                     }
                 }
                 Err(usage(format!(
-                    "unknown device '{s}': use auto, cpu, cuda or cuda:N (N = GPU index)"
+                    "unknown device '{s}': use auto, cpu, cuda, cuda:N (N = GPU index) or all"
                 )))
             }
         }
     }
+}
+
+/// The error for `--device all` where one device is measured.
+pub fn all_is_for_run() -> anyhow::Error {
+    usage("--device all measures every GPU of the node in one process and is for `gpubench run` only; give auto, cpu, cuda or cuda:N")
 }
 
 /// Opens the backend `--device` names. With `Auto`, falls back to the CPU when no GPU loads
@@ -335,6 +343,7 @@ pub fn open(choice: DeviceChoice) -> anyhow::Result<(Box<dyn Backend>, Option<St
     match choice {
         DeviceChoice::Cpu => Ok((Box::new(cpu::CpuBackend::new()), None)),
         DeviceChoice::Cuda(i) => Ok((cuda::open(i)?, None)),
+        DeviceChoice::All => Err(all_is_for_run()),
         DeviceChoice::Auto => match cuda::open(0) {
             Ok(b) => Ok((b, None)),
             Err(e) => Ok((

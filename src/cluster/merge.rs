@@ -202,11 +202,13 @@ pub struct Report {
 }
 
 /// The key points of one result compare under: dtype and shape.
-fn key(r: &crate::profile::GemmResult) -> String {
+/// What a result measured, the key points compare by: dtype and shape.
+pub(crate) fn key(r: &crate::profile::GemmResult) -> String {
     format!("{} {}", r.dtype, r.shape())
 }
 
-fn limiting_throttle(r: &crate::profile::GemmResult) -> Vec<String> {
+/// The clock-limiting throttle reasons telemetry saw during a result.
+pub(crate) fn limiting_throttle(r: &crate::profile::GemmResult) -> Vec<String> {
     crate::telemetry::of_result(r)
         .map(|t| {
             t.throttle_reasons

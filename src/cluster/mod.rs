@@ -106,6 +106,7 @@ impl RankRun {
                 },
             ),
             DeviceChoice::Cuda(i) => (Some(i), format!("cuda:{i} (--device)")),
+            DeviceChoice::All => return Err(crate::backend::all_is_for_run()),
         };
         let rendezvous = match &flags.rendezvous {
             None => None,

@@ -11,6 +11,7 @@ pub mod estimate;
 pub mod gpus;
 pub mod memory;
 pub mod models;
+pub mod node_all;
 pub mod plan;
 pub mod plot;
 pub mod report;

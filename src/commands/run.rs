@@ -24,7 +24,8 @@ use crate::telemetry::{self, Sampler};
   gpubench run --duration 60                   # sustained: TFLOPS, SM clock and power for a minute
   gpubench run --wide                          # every column: peaks, verification details")]
 pub struct RunArgs {
-    /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
+    /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, cuda:N, or all (every GPU
+    /// of the node at once; exit code 4 when one is flagged).
     #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
     pub device: DeviceChoice,
     /// dtypes, comma-separated, or all: fp16, bf16, tf32, fp32, fp64, fp8 [GPU bf16, CPU fp32].
@@ -48,6 +49,14 @@ pub struct RunArgs {
     /// less accurate; off by default (NVIDIA's accurate path). Recorded in the profile.
     #[arg(long)]
     pub fp8_fast_accum: bool,
+    /// With --device all: a GPU below this fraction of the node median is flagged.
+    #[arg(
+        long,
+        default_value_t = 0.9,
+        value_name = "FRACTION",
+        allow_hyphen_values = true
+    )]
+    pub threshold: f64,
     #[command(flatten)]
     pub save: crate::cli::flags::SaveFlags,
     /// Print the profile as JSON on stdout instead of the table.
@@ -95,6 +104,9 @@ pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: boo
 
 /// Runs `gpubench run`.
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if args.device == DeviceChoice::All {
+        return crate::commands::node_all::execute(&args);
+    }
     // Everything the user typed is checked before any device is touched.
     args.timing.check()?;
     let exports = ExportTargets::check(

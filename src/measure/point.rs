@@ -202,6 +202,7 @@ pub fn finish(
         verification,
         telemetry: None,
         algo_search: None,
+        gpu: None,
     })
 }
 

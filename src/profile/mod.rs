@@ -171,6 +171,19 @@ pub struct GemmResult {
     /// The algorithm search that chose this result (sweeps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algo_search: Option<AlgoSearch>,
+    /// The GPU that measured this result, in a profile of every GPU of a node
+    /// (`run --device all`); absent where the profile's device measured every result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<ResultGpu>,
+}
+
+/// Which GPU of a node measured a result (`run --device all`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultGpu {
+    /// CUDA ordinal.
+    pub ordinal: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
 }
 
 fn one() -> u64 {

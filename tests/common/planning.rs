@@ -81,6 +81,7 @@ pub fn result(
             ..Telemetry::default()
         }),
         algo_search: None,
+        gpu: None,
     }
 }
 

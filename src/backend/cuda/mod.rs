@@ -129,6 +129,14 @@ pub fn open(ordinal: u32) -> anyhow::Result<Box<dyn Backend>> {
     }))
 }
 
+/// Number of GPUs the driver sees (`--device all`), after the checks [`open`] makes first: one
+/// line, never a panic, when the driver or the CUDA libraries are missing.
+pub fn gpu_count() -> anyhow::Result<u32> {
+    libs::check_present()?;
+    libs::check_driver_supports_bindings(libs::driver_cuda_version()?)?;
+    device_count()
+}
+
 /// Number of GPUs the driver sees (`cuInit` + `cuDeviceGetCount`), with clear errors.
 fn device_count() -> anyhow::Result<u32> {
     use cudarc::driver::sys::cudaError_enum as E;

@@ -44,6 +44,8 @@ pub struct Config {
     pub throttle_after_products: Option<u64>,
     pub throttle_after_ns: Option<f64>,
     pub throttle_clock: f64,
+    /// Only this device throttles (every device when absent).
+    pub throttle_device: Option<u32>,
     pub slow_device: Option<u32>,
     pub slow_factor: f64,
 }
@@ -81,6 +83,7 @@ impl Default for Config {
             throttle_after_products: None,
             throttle_after_ns: None,
             throttle_clock: 0.7,
+            throttle_device: None,
             slow_device: None,
             slow_factor: 0.5,
         }
@@ -171,6 +174,7 @@ impl Config {
         if let Some(v) = num("GPUBENCH_EMU_THROTTLE_CLOCK")? {
             c.throttle_clock = v;
         }
+        c.throttle_device = num("GPUBENCH_EMU_THROTTLE_DEVICE")?;
         c.slow_device = num("GPUBENCH_EMU_SLOW_DEVICE")?;
         if let Some(v) = num("GPUBENCH_EMU_SLOW_FACTOR")? {
             c.slow_factor = v;

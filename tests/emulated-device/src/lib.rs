@@ -47,7 +47,7 @@
 //! | `GPUBENCH_EMU_NO_ALGO=1` | the heuristic returns no algorithm (`CUBLAS_STATUS_NOT_SUPPORTED`) |
 //! | `GPUBENCH_EMU_WRONG_CANDIDATE=i` | heuristic candidate #i computes wrong products (and is the fastest) |
 //! | `GPUBENCH_EMU_LOST_AFTER=N` | after N products the device is lost: later calls fail (`CUDA_ERROR_LAUNCH_FAILED`, `CUBLAS_STATUS_EXECUTION_FAILED`) |
-//! | `GPUBENCH_EMU_THROTTLE_AFTER_PRODUCTS=N` / `GPUBENCH_EMU_THROTTLE_AFTER_MS=t` | from then on the SM clock drops to `GPUBENCH_EMU_THROTTLE_CLOCK` (fraction, default 0.7) of its maximum, the product rate with it, and NVML reports the thermal throttle reason |
+//! | `GPUBENCH_EMU_THROTTLE_AFTER_PRODUCTS=N` / `GPUBENCH_EMU_THROTTLE_AFTER_MS=t` | from then on the SM clock drops to `GPUBENCH_EMU_THROTTLE_CLOCK` (fraction, default 0.7) of its maximum, the product rate with it, and NVML reports the thermal throttle reason; with `GPUBENCH_EMU_THROTTLE_DEVICE=i` only device i |
 //! | `GPUBENCH_EMU_SLOW_DEVICE=i`, `GPUBENCH_EMU_SLOW_FACTOR=f` | device i runs at f times the rates (default 0.5) |
 //!
 //! A missing symbol is a second build with the cargo feature `omit-event-elapsed-time` (no

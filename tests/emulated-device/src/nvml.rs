@@ -33,6 +33,9 @@ pub const SW_THERMAL_SLOWDOWN: u64 = 0x20;
 /// Whether `device` is throttled now (the throttle fault).
 pub(crate) fn throttled(s: &State, device: u32) -> bool {
     let c = cfg();
+    if c.throttle_device.is_some_and(|d| d != device) {
+        return false;
+    }
     c.throttle_after_products.is_some_and(|n| {
         s.devices
             .get(device as usize)

@@ -1,0 +1,130 @@
+//! `gpubench run --device all` through the built binary on several emulated GPUs
+//! (`tests/emulated-device`, see `common/emulated.rs`): every GPU measured into one profile,
+//! a slower GPU and a throttling GPU flagged with exit code 4, equal GPUs passing, and a
+//! machine without a GPU answered with one line.
+
+mod common;
+
+use common::emulated::Emu;
+use common::{close, gpubench, one_line_error, read_json, FAST};
+
+const FP16_TFLOPS: f64 = 800.0;
+
+fn run_all(emu: &Emu, dir: &std::path::Path) -> common::emulated::Outcome {
+    let args: Vec<&str> = [
+        "run",
+        "--device",
+        "all",
+        "--dtype",
+        "fp16",
+        "--n",
+        "128",
+        "-o",
+        "node.json",
+        "--force",
+    ]
+    .into_iter()
+    .chain(FAST)
+    .collect();
+    emu.run(dir, &args)
+}
+
+fn flagged_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("flagged:"))
+        .collect()
+}
+
+#[test]
+fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::new()
+        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
+        .set("DEVICES", 4)
+        .set("SLOW_DEVICE", 2)
+        .set("SLOW_FACTOR", 0.5)
+        .set("THROTTLE_DEVICE", 3)
+        .set("THROTTLE_AFTER_PRODUCTS", 1)
+        .set("THROTTLE_CLOCK", 0.6);
+    let out = run_all(&emu, dir.path());
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let flagged = flagged_lines(&out.stderr);
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flagged.iter().any(|l| l.starts_with("flagged: cuda:3 ")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:0 ") || l.starts_with("flagged: cuda:1 ")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("Node, 4 GPUs, fp16 128×128×128: median"),
+        "{}",
+        out.stdout
+    );
+
+    let p = read_json(&dir.path().join("node.json"));
+    let results = p["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "{p}");
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["gpu"]["ordinal"], i as u64, "{r}");
+        assert!(
+            r["gpu"]["uuid"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("GPU-")),
+            "{r}"
+        );
+        let want = match i {
+            2 => FP16_TFLOPS * 0.5,
+            3 => FP16_TFLOPS * 0.6,
+            _ => FP16_TFLOPS,
+        };
+        let t = r["tflops"].as_f64().unwrap();
+        assert!(close(t, want, 0.05), "cuda:{i}: {t} TFLOPS, want {want}");
+    }
+    let uuids: std::collections::BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["gpu"]["uuid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uuids.len(), 4, "one UUID per GPU: {uuids:?}");
+}
+
+#[test]
+fn equal_gpus_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::new()
+        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
+        .set("DEVICES", 4);
+    let out = run_all(&emu, dir.path());
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(flagged_lines(&out.stderr).is_empty(), "{}", out.stderr);
+    assert!(out.stdout.contains("spread"), "{}", out.stdout);
+    let p = read_json(&dir.path().join("node.json"));
+    assert_eq!(p["results"].as_array().unwrap().len(), 4, "{p}");
+}
+
+#[test]
+fn without_a_gpu_device_all_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = gpubench(dir.path());
+    // No driver library anywhere the loader looks.
+    cmd.env("LD_LIBRARY_PATH", dir.path())
+        .args(["run", "--device", "all", "--no-save"]);
+    if std::path::Path::new("/usr/lib/x86_64-linux-gnu/libcuda.so.1").exists() {
+        panic!("this test needs a machine without an NVIDIA driver; libcuda.so.1 is installed");
+    }
+    one_line_error(&mut cmd, 1, &["--device cpu"]);
+}
