@@ -10,8 +10,10 @@ use common::{close, gpubench, one_line_error, read_json, FAST};
 
 const FP16_TFLOPS: f64 = 800.0;
 
-fn run_all(emu: &Emu, dir: &std::path::Path) -> common::emulated::Outcome {
-    let args: Vec<&str> = [
+/// `run --device all` of fp16 128³ into node.json, timed for at least `min_time` seconds (long
+/// enough for telemetry readings when above NVML's sampling interval).
+fn run_all(emu: &Emu, dir: &std::path::Path, min_time: &str) -> common::emulated::Outcome {
+    let mut args: Vec<&str> = [
         "run",
         "--device",
         "all",
@@ -26,6 +28,8 @@ fn run_all(emu: &Emu, dir: &std::path::Path) -> common::emulated::Outcome {
     .into_iter()
     .chain(FAST)
     .collect();
+    let at = args.iter().position(|a| *a == "--min-time").unwrap();
+    args[at + 1] = min_time;
     emu.run(dir, &args)
 }
 
@@ -47,7 +51,7 @@ fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
         .set("THROTTLE_DEVICE", 3)
         .set("THROTTLE_AFTER_PRODUCTS", 1)
         .set("THROTTLE_CLOCK", 0.6);
-    let out = run_all(&emu, dir.path());
+    let out = run_all(&emu, dir.path(), "0.1");
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
     let flagged = flagged_lines(&out.stderr);
     assert!(
@@ -58,7 +62,10 @@ fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
         out.stderr
     );
     assert!(
-        flagged.iter().any(|l| l.starts_with("flagged: cuda:3 ")),
+        flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:3 ")
+                && l.ends_with("throttled: sw_thermal_slowdown")),
         "{}",
         out.stderr
     );
@@ -108,7 +115,7 @@ fn equal_gpus_pass() {
     let emu = Emu::new()
         .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
         .set("DEVICES", 4);
-    let out = run_all(&emu, dir.path());
+    let out = run_all(&emu, dir.path(), "0");
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(flagged_lines(&out.stderr).is_empty(), "{}", out.stderr);
     assert!(out.stdout.contains("spread"), "{}", out.stdout);
