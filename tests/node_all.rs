@@ -135,3 +135,22 @@ fn without_a_gpu_device_all_is_one_line() {
     }
     one_line_error(&mut cmd, 1, &["--device cpu"]);
 }
+
+#[test]
+fn device_all_is_not_one_rank_of_a_job() {
+    let dir = tempfile::tempdir().unwrap();
+    one_line_error(
+        gpubench(dir.path()).args([
+            "run",
+            "--device",
+            "all",
+            "--rank",
+            "0",
+            "--world-size",
+            "2",
+            "--no-save",
+        ]),
+        2,
+        &["--device all", "--device auto"],
+    );
+}

@@ -45,6 +45,16 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
             "--duration with --device all: a sustained run measures one GPU; give --device cuda:N",
         ));
     }
+    // One process measures every GPU: ranks of a job would each measure them all.
+    let vars = crate::cluster::launcher::process_vars();
+    let options = args.cluster.options();
+    if options.rendezvous.is_some()
+        || crate::cluster::launcher::detect(&options.overrides, &vars)?.is_some()
+    {
+        return Err(usage(
+            "--device all measures every GPU of the node in one process, not one rank of a job: give --device auto (each rank its GPU), or run it without a launcher",
+        ));
+    }
     let exports = ExportTargets::check(
         args.export_csv.clone(),
         args.export_markdown.clone(),
