@@ -29,11 +29,16 @@ fn machine() -> Emu {
 fn nccl_dir() -> PathBuf {
     let so = emulated::library(Variant::Full);
     let dir = so.parent().unwrap().join("links-nccl");
-    if !dir.join("libnccl.so.2").exists() {
+    let link = dir.join("libnccl.so.2");
+    // A folder left by another checkout's build (a copied target folder) points elsewhere.
+    if std::fs::canonicalize(&link).ok() != std::fs::canonicalize(&so).ok() {
+        let _ = std::fs::remove_dir_all(&dir);
         let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).unwrap();
-        std::os::unix::fs::symlink(&so, tmp.join("libnccl.so.2")).unwrap();
+        // Relative, so the link keeps pointing at this folder's own build.
+        let target = std::path::Path::new("..").join(so.file_name().unwrap());
+        std::os::unix::fs::symlink(&target, tmp.join("libnccl.so.2")).unwrap();
         if std::fs::rename(&tmp, &dir).is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
         }
