@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use common::emulated::{self, Emu, Outcome, Variant};
@@ -25,74 +24,19 @@ fn machine() -> Emu {
         .set("NCCL_BUSBW_GBS", BUSBW)
 }
 
-/// A directory holding `libnccl.so.2` → the emulator (the name NCCL installs as).
-fn nccl_dir() -> PathBuf {
-    let so = emulated::library(Variant::Full);
-    let dir = so.parent().unwrap().join("links-nccl");
-    let link = dir.join("libnccl.so.2");
-    // A folder left by another checkout's build (a copied target folder) points elsewhere.
-    if std::fs::canonicalize(&link).ok() != std::fs::canonicalize(&so).ok() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).unwrap();
-        // Relative, so the link keeps pointing at this folder's own build.
-        let target = std::path::Path::new("..").join(so.file_name().unwrap());
-        std::os::unix::fs::symlink(&target, tmp.join("libnccl.so.2")).unwrap();
-        if std::fs::rename(&tmp, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
+/// `emu`, with NCCL when `nccl`.
+fn with(emu: &Emu, nccl: bool) -> Emu {
+    if nccl {
+        emu.clone().with_nccl()
+    } else {
+        emu.clone()
     }
-    assert!(dir.join("libnccl.so.2").exists(), "no {}", dir.display());
-    dir
 }
 
-/// The environment of a gpubench process on `emu` (NCCL when `nccl`), its leak report going
-/// to `report`.
-fn envs(emu: &Emu, nccl: bool, report: &Path) -> Vec<(OsString, OsString)> {
-    let mut envs = emu.envs(report);
-    for (k, v) in envs.iter_mut() {
-        if k == "LD_LIBRARY_PATH" && nccl {
-            let mut p = OsString::from(nccl_dir().as_os_str());
-            p.push(":");
-            p.push(&*v);
-            *v = p;
-        }
-    }
-    envs
-}
-
-/// Runs `gpubench args…` in `dir` on `emu`, with NCCL when `nccl`; fails the test on a leak
-/// or on anything the emulator reports it does not emulate.
+/// Runs `gpubench args…` in `dir` on `emu`, with NCCL when `nccl` (the harness fails the test
+/// on a leak or on anything the emulator does not emulate).
 fn run(emu: &Emu, dir: &Path, nccl: bool, args: &[&str]) -> Outcome {
-    let report = dir.join(".emu-report");
-    let envs = envs(emu, nccl, &report);
-    let out = common::gpubench(dir)
-        .env_remove("CUDA_VISIBLE_DEVICES")
-        .envs(envs)
-        // no Python: gpubench must not find a real NCCL in site-packages
-        .env("PATH", "/nonexistent")
-        .args(args)
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .expect("running gpubench");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let leaks = std::fs::read_to_string(&report).ok();
-    let _ = std::fs::remove_file(&report);
-    if let Some(l) = &leaks {
-        assert!(l.is_empty(), "left unreleased:\n{l}\nstderr:\n{stderr}");
-    }
-    assert!(
-        !stderr.contains("gpubench emulated device:"),
-        "the emulator met something it does not emulate:\n{stderr}"
-    );
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-        device_opened: leaks.is_some(),
-    }
+    with(emu, nccl).run(dir, args)
 }
 
 const SIZES: [&str; 4] = ["--min-bytes", "1M", "--max-bytes", "4M"];
@@ -294,7 +238,7 @@ fn start_rank(emu: &Emu, dir: &Path, rank: u32, world: u32, extra: &[&str]) -> s
     std::process::Command::new(env!("CARGO_BIN_EXE_gpubench"))
         .current_dir(dir)
         .env_remove("CUDA_VISIBLE_DEVICES")
-        .envs(envs(emu, true, &report))
+        .envs(emu.clone().with_nccl().envs(&report))
         .env("PATH", "/nonexistent")
         .env("TMPDIR", dir)
         .args(&args)
@@ -428,7 +372,7 @@ fn nccl_is_found_in_a_pip_wheel_layout() {
     let report = dir.path().join(".emu-report");
     let out = common::gpubench(dir.path())
         .env_remove("CUDA_VISIBLE_DEVICES")
-        .envs(envs(&machine(), false, &report))
+        .envs(machine().envs(&report))
         .env("PYTHONUSERBASE", &base)
         .args(["comm", "--op", "broadcast"])
         .args(SIZES)

@@ -131,16 +131,17 @@ pub fn own_tests() -> Result<(), String> {
 /// A directory of symlinks named as NVIDIA's libraries, pointing at the emulator: the driver
 /// (`libcuda.so`, `libcuda.so.1`) and, with `cublaslt`, cuBLASLt (`libcublasLt.so.13`, `.12`)
 /// and, with `nvml`, NVML (`libnvidia-ml.so.1`).
-pub fn links(variant: Variant, nvml: bool, cublaslt: bool) -> PathBuf {
+pub fn links(variant: Variant, nvml: bool, cublaslt: bool, nccl: bool) -> PathBuf {
     let so = library(variant);
     let name = format!(
-        "links-{}{}{}",
+        "links-{}{}{}{}",
         match variant {
             Variant::Full => "full",
             Variant::MissingSymbol => "missing-symbol",
         },
         if nvml { "" } else { "-no-nvml" },
-        if cublaslt { "" } else { "-no-cublaslt" }
+        if cublaslt { "" } else { "-no-cublaslt" },
+        if nccl { "-nccl" } else { "" }
     );
     let dir = so.parent().expect("the library's directory").join(name);
     if dir.is_dir()
@@ -158,6 +159,9 @@ pub fn links(variant: Variant, nvml: bool, cublaslt: bool) -> PathBuf {
     }
     if nvml {
         names.push("libnvidia-ml.so.1");
+    }
+    if nccl {
+        names.push("libnccl.so.2");
     }
     // Relative links: a target folder copied or moved elsewhere keeps pointing at its own build.
     let target = Path::new("..").join(so.file_name().expect("the library's file name"));
@@ -179,6 +183,7 @@ pub struct Emu {
     variant: Variant,
     nvml: bool,
     cublaslt: bool,
+    nccl: bool,
     nvrtc: nvidia::Wheels,
 }
 
@@ -233,6 +238,7 @@ impl Emu {
             variant: Variant::Full,
             nvml: true,
             cublaslt: true,
+            nccl: false,
             nvrtc: nvidia::nvrtc_series()[0],
         }
     }
@@ -256,6 +262,12 @@ impl Emu {
         self
     }
 
+    /// NCCL too (`libnccl.so.2`, the name NCCL installs as, found first on the library path).
+    pub fn with_nccl(mut self) -> Emu {
+        self.nccl = true;
+        self
+    }
+
     /// A driver lacking `cuEventElapsedTime` and `cuEventElapsedTime_v2`.
     pub fn missing_symbol(mut self) -> Emu {
         self.variant = Variant::MissingSymbol;
@@ -271,7 +283,7 @@ impl Emu {
     /// The environment a process needs to run on this machine, with its leak report written to
     /// `report`.
     pub fn envs(&self, report: &Path) -> Vec<(OsString, OsString)> {
-        let links = links(self.variant, self.nvml, self.cublaslt);
+        let links = links(self.variant, self.nvml, self.cublaslt, self.nccl);
         let nvrtc = nvidia::lib_dir(self.nvrtc);
         let mut path = OsString::from(links.as_os_str());
         path.push(":");
@@ -295,6 +307,8 @@ impl Emu {
         let out = super::gpubench(dir)
             .env_remove("CUDA_VISIBLE_DEVICES")
             .envs(self.envs(&report))
+            // no Python: gpubench must find no real NVIDIA library in a site-packages folder
+            .env("PATH", "/nonexistent")
             .args(args)
             .timeout(std::time::Duration::from_secs(120))
             .output()
