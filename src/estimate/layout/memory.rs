@@ -14,6 +14,13 @@
 //!
 //! The constants 34 and 5 are a GPT layer's (4h MLP, dropout masks); other MLP widths are an
 //! approximation.
+//!
+//! ZeRO-3 keeps only a shard of the weights at rest, but a layer's weights must be whole while
+//! it computes: the engine gathers each unit (a layer, or the embedding) before use and frees
+//! it after, gathering the next one while the current one runs, and a unit's full gradient
+//! exists until it is reduce-scattered. So the busiest moment holds two units' 16-bit weights
+//! and one unit's 16-bit gradients, of the largest unit on the GPU (Rajbhandari et al. 2020
+//! §5; Zhao et al. 2023, PyTorch FSDP, on prefetching; docs/sources.md §13).
 
 use serde::Serialize;
 
@@ -42,21 +49,42 @@ pub fn activation_bytes_per_layer(
     }
 }
 
+/// Units whose weights are whole at once under ZeRO-3: the one computing and the one being
+/// gathered for next.
+pub const ZERO3_LIVE_UNITS: f64 = 2.0;
+
+/// Bytes ZeRO-3 holds gathered at its busiest moment, for a largest unit of `unit_params`
+/// parameters on this GPU (already divided by tensor parallelism): the 16-bit weights of
+/// [`ZERO3_LIVE_UNITS`] units and the 16-bit gradients of one. Nothing for stages 0 to 2,
+/// which keep the whole weights anyway.
+pub fn zero3_gathered_bytes(zero: u8, unit_params: f64) -> f64 {
+    if zero < 3 {
+        return 0.0;
+    }
+    let bpp = BytesPerParam::of(mem::Precision::Bf16, mem::Optimizer::Adamw);
+    unit_params * (ZERO3_LIVE_UNITS * bpp.weights + bpp.gradients)
+}
+
 /// One GPU's memory: `params_per_gpu` parameters of its stage and rank (already divided by
-/// tensor and pipeline parallelism), ZeRO `zero` over `dp` ranks, and its activations.
+/// tensor and pipeline parallelism), ZeRO `zero` over `dp` ranks, its activations, and under
+/// ZeRO-3 the gathered working set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GpuMemory {
     pub breakdown: MemoryBreakdown,
+    /// ZeRO-3's gathered weights and gradients ([`zero3_gathered_bytes`]); 0 otherwise.
+    pub zero3_gathered_bytes: f64,
     pub total_bytes: f64,
 }
 
-/// The busiest GPU's memory (mixed precision with Adam: 2 + 2 + 4 + 8 bytes per parameter).
+/// The busiest GPU's memory (mixed precision with Adam: 2 + 2 + 4 + 8 bytes per parameter);
+/// `unit_params` is the largest unit ZeRO-3 gathers (see [`zero3_gathered_bytes`]).
 pub fn per_gpu(
     params_per_gpu: f64,
     zero: u8,
     dp: u64,
     activations: f64,
     cuda_context: f64,
+    unit_params: f64,
 ) -> GpuMemory {
     let bpp = BytesPerParam::of(mem::Precision::Bf16, mem::Optimizer::Adamw);
     let breakdown = mem::per_gpu(
@@ -67,9 +95,11 @@ pub fn per_gpu(
         activations,
         cuda_context,
     );
+    let gathered = zero3_gathered_bytes(zero, unit_params);
     GpuMemory {
         breakdown,
-        total_bytes: breakdown.total(),
+        zero3_gathered_bytes: gathered,
+        total_bytes: breakdown.total() + gathered,
     }
 }
 
@@ -104,11 +134,30 @@ mod tests {
     #[test]
     fn zero_shards_over_data_parallel() {
         let p = 1e9;
-        let z0 = per_gpu(p, 0, 8, 0.0, 0.0).total_bytes;
+        let z0 = per_gpu(p, 0, 8, 0.0, 0.0, 0.0).total_bytes;
         assert_eq!(z0, 16e9);
-        let z1 = per_gpu(p, 1, 8, 0.0, 0.0).total_bytes;
+        let z1 = per_gpu(p, 1, 8, 0.0, 0.0, 0.0).total_bytes;
         assert_eq!(z1, 4e9 + 12e9 / 8.0);
-        let z3 = per_gpu(p, 3, 8, 0.0, 0.0).total_bytes;
+        let z3 = per_gpu(p, 3, 8, 0.0, 0.0, 0.0).total_bytes;
         assert_eq!(z3, 2e9);
+    }
+
+    /// ZeRO-3 holds two gathered units' weights and one unit's gradients, 16-bit: 6 bytes
+    /// per parameter of the largest unit; the lower stages hold nothing extra, and a unit
+    /// larger than the shard still counts in full.
+    #[test]
+    fn zero3_adds_the_gathered_working_set() {
+        let unit = 1e8;
+        assert_eq!(zero3_gathered_bytes(3, unit), 6e8);
+        for z in 0..3 {
+            assert_eq!(zero3_gathered_bytes(z, unit), 0.0);
+            assert_eq!(per_gpu(1e9, z, 8, 0.0, 0.0, unit).zero3_gathered_bytes, 0.0);
+        }
+        let m = per_gpu(1e9, 3, 64, 1e9, 1.3e9, unit);
+        assert_eq!(m.zero3_gathered_bytes, 6e8);
+        assert_eq!(m.total_bytes, 16e9 / 64.0 + 1e9 + 1.3e9 + 6e8);
+        // More data-parallel ranks shrink the shard, never the working set.
+        let wide = per_gpu(1e9, 3, 1024, 0.0, 0.0, unit);
+        assert!(wide.total_bytes > 6e8 && wide.total_bytes < 6e8 + 16e9 / 1000.0);
     }
 }

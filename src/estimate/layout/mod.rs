@@ -265,6 +265,14 @@ pub fn params_per_gpu(m: &ModelConfig, tp: u64, pp: u64) -> f64 {
     first.max(last) / tp.max(1) as f64
 }
 
+/// Parameters of the largest unit ZeRO-3 gathers whole on one GPU: a layer, or the
+/// embedding (the LM head where it is untied), divided by `t`.
+pub fn largest_unit_params(m: &ModelConfig, tp: u64) -> f64 {
+    let b = m.param_breakdown();
+    let layer = (b.attention + b.mlp + b.norms) / m.layers as f64;
+    layer.max(b.embedding).max(b.lm_head) / tp.max(1) as f64
+}
+
 /// How a group of `size` ranks with `stride` ranks between members (tensor parallel
 /// fastest, then data parallel, then pipeline) reaches its members: `None` within one node,
 /// else how many of the node's network shares the group uses (its members per node).
@@ -416,7 +424,14 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
             lay.sequence_parallel,
             lay.recompute,
         );
-    let mem = memory::per_gpu(params, lay.zero, d, act, hw.cuda_context_bytes);
+    let mem = memory::per_gpu(
+        params,
+        lay.zero,
+        d,
+        act,
+        hw.cuda_context_bytes,
+        largest_unit_params(m, t),
+    );
 
     Evaluation {
         layout: *lay,

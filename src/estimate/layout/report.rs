@@ -200,6 +200,13 @@ impl LayoutReport {
         mem.row(["gradients".to_string(), gb(m.gradients)]);
         mem.row(["optimizer + master".to_string(), gb(m.optimizer + m.master)]);
         mem.row(["activations".to_string(), gb(m.activations)]);
+        if e.memory.zero3_gathered_bytes > 0.0 {
+            mem.row([
+                "ZeRO-3 gathered".to_string(),
+                gb(e.memory.zero3_gathered_bytes),
+                "2 units' weights + 1 unit's gradients, whole".to_string(),
+            ]);
+        }
         mem.row(["CUDA context".to_string(), gb(m.cuda_context)]);
         t.sections.push(mem);
 
@@ -273,6 +280,7 @@ impl LayoutReport {
                 "gradients": m.gradients / 1e9,
                 "optimizer": (m.optimizer + m.master) / 1e9,
                 "activations": m.activations / 1e9,
+                "zero3_gathered": e.memory.zero3_gathered_bytes / 1e9,
                 "cuda_context": m.cuda_context / 1e9,
             },
             "fits": e.fits,

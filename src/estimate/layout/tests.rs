@@ -308,6 +308,29 @@ fn zero_stages_move_what_the_zero_paper_says() {
     assert!((z3 / z0 - 1.5).abs() < 1e-3, "{z3} {z0}");
 }
 
+#[test]
+fn zero3_memory_holds_the_largest_unit_whole() {
+    // GPT-3 175B on 64 GPUs, no model parallelism: the shard of 175B × 16 bytes over 64 ranks
+    // is 44 GB, and ZeRO-3 adds a 96-layer model's largest unit (a layer of 12·h² + 13·h
+    // parameters with biases and norms, the final norm shared out over the layers; larger
+    // than the 51,200 × 12,288 embedding) × 6 bytes.
+    let m = gpt(96, 12_288, 96, 51_200);
+    let hw = dgx_a100();
+    let mut lay = megatron(1, 1, 64, 64, 1, Recompute::Full, false);
+    lay.zero = 3;
+    let e = evaluate(&m, &lay, &hw);
+    let h = 12_288.0_f64;
+    let layer = 12.0 * h * h + 13.0 * h + 2.0 * h / 96.0;
+    assert!((largest_unit_params(&m, 1) - layer).abs() < 1e-3);
+    assert!((e.memory.zero3_gathered_bytes - 6.0 * layer).abs() < 1.0);
+    let rest = e.memory.breakdown.total();
+    assert!((e.memory.total_bytes - rest - 6.0 * layer).abs() < 1.0);
+    // Tensor parallelism splits the unit; ZeRO-2 gathers nothing.
+    assert!((largest_unit_params(&m, 8) - layer / 8.0).abs() < 1e-3);
+    lay.zero = 2;
+    assert_eq!(evaluate(&m, &lay, &hw).memory.zero3_gathered_bytes, 0.0);
+}
+
 /// One layer of Korthikanti et al.'s 22B model (Table 4: b 4, s 2048, h 6144, a 64, t 8),
 /// forward + backward with its tensor-parallel communication, from a one-layer, one-stage
 /// layout on 8 GPUs.
