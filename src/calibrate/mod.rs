@@ -6,7 +6,7 @@
 //! module lists them ([`step`], [`membound`]), proves the list adds up to the 6·N·D (+ PaLM's
 //! attention term) of the planning formulas ([`flops`]), measures each distinct shape and the
 //! copy bandwidth on the device ([`shapes`]), turns that into a per-step breakdown and a
-//! predicted step time ([`breakdown`]), and saves it as a calibration file ([`file`]) that
+//! predicted step time ([`breakdown`]), and saves it as a calibration file ([`file`](mod@file)) that
 //! `gpubench estimate --calibration` and `gpubench plan` read as the layout model's rates
 //! ([`rates`]).
 //!

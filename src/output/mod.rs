@@ -9,7 +9,7 @@
 //!
 //! - [`table`]: the one column aligner (alignment, priorities, fitting a width);
 //!   [`sections`]: titled sections of rows over it, the layout of the planning reports.
-//! - [`format`]: number formats (re-exporting those of [`crate::units`]).
+//! - [`format`](mod@format): number formats (re-exporting those of [`crate::units`]).
 //! - [`results`], [`sustained`], [`sweep`], [`warnings`], [`progress`]: the views of a
 //!   profile (`run`, `show`, `sweep`, a sustained run) and of a measurement under way.
 //! - [`calibrated`]: the calibrated-estimate block `run` prints under its table.
