@@ -10,9 +10,14 @@
 //! - [`peak`]: the spec-sheet GPU table (`data/gpus.json`) and peaks derived from the device.
 //! - [`profile`]: the saved JSON profile, loading and atomic saving.
 //! - [`export`]: turning profiles into tables and other formats.
-//! - [`estimate`]: the planning formulas (compute, time, memory, scaling, cost, energy).
-//! - [`output`]: what gpubench prints on the terminal (tables, formats, progress bars).
+//! - [`estimate`]: the planning formulas (compute, time, memory, scaling, cost, energy),
+//!   rendering nothing; [`calibrate`]: a training step measured shape by shape.
+//! - [`output`]: what gpubench prints on the terminal (tables, formats, progress bars, the
+//!   views of profiles, sweeps, estimates and calibrations).
 //! - [`cli`] and [`commands`]: the command line (clap in `cli`, each command in `commands`).
+//!
+//! Imports run one way, from the leaves (`error`, `dtype`, `stats`, `units`, `peak`) up to
+//! the commands; the layer order and the test that keeps it are in `src/module_cycles.rs`.
 
 pub mod backend;
 pub mod calibrate;

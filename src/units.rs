@@ -1,5 +1,10 @@
 //! Parsing and printing quantities the way people write them, so `65B` and `1.4T` are accepted
-//! and figures print with units: counts with suffixes, bytes, durations.
+//! and figures print with units: counts with suffixes, bytes, durations, grouped thousands,
+//! significant digits and TFLOPS.
+//!
+//! A leaf: every layer may format a number through it (a provenance note of an estimate, a
+//! duration in a measuring message) without reaching up into the terminal views of
+//! [`crate::output`], which re-exports these formats beside its own.
 
 use crate::error::usage;
 
@@ -102,9 +107,8 @@ pub fn fmt_count(v: f64) -> String {
 }
 
 /// Formats seconds for people with 4 significant digits (`373.0 ns`, `850.0 µs`, `12.50 ms`,
-/// `3.200 s`), numbers from [`crate::output::format::sig`].
+/// `3.200 s`), numbers from [`sig`].
 pub fn fmt_seconds(s: f64) -> String {
-    use crate::output::format::sig;
     let (v, unit) = if s != 0.0 && s.abs() < 1e-6 {
         (s * 1e9, "ns")
     } else if s.abs() < 1e-3 {
@@ -125,6 +129,66 @@ pub fn fmt_seconds(s: f64) -> String {
         return fmt_seconds(next.max(s));
     }
     format!("{text} {unit}")
+}
+
+/// `v` with `decimals` decimals and thousands separators: `1,023,410`, `2,638.0`.
+pub fn thousands(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i.to_string(), format!(".{f}")),
+        None => (s.clone(), String::new()),
+    };
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    format!("{sign}{grouped}{frac}")
+}
+
+/// At least `digits` significant digits, never cutting the integer part, with thousands
+/// separators: `sig(0.07914, 3)` = `0.0791`, `sig(12.345, 3)` = `12.3`,
+/// `sig(167054.05, 3)` = `167,054`. Zero is `0`; very small values are cut at 12 decimals.
+pub fn sig(v: f64, digits: u32) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = (digits as i32 - 1 - magnitude).clamp(0, 12) as usize;
+    // Rounding can carry into a new digit (9.996 → 10.00): one decimal fewer then.
+    let s = thousands(v, decimals);
+    let rounded_magnitude = format!("{:.*}", decimals, v.abs())
+        .parse::<f64>()
+        .map(|r| r.log10().floor() as i32)
+        .unwrap_or(magnitude);
+    if rounded_magnitude > magnitude && decimals > 0 {
+        thousands(v, decimals - 1)
+    } else {
+        s
+    }
+}
+
+/// TFLOPS (or any throughput): 4 significant digits below 100 (`12.34`, `0.07914`), one
+/// decimal above (`812.3`, `1,979.0`).
+pub fn tflops(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        thousands(v, 1)
+    } else {
+        sig(v, 4)
+    }
 }
 
 #[cfg(test)]
@@ -166,5 +230,34 @@ mod tests {
         assert_eq!(fmt_seconds(3.2), "3.200 s");
         assert_eq!(fmt_seconds(0.99996), "1.000 s");
         assert_eq!(fmt_seconds(4000.0), "4,000 s");
+    }
+
+    #[test]
+    fn grouped_thousands() {
+        assert_eq!(thousands(1_023_410.4, 0), "1,023,410");
+        assert_eq!(thousands(999.0, 0), "999");
+        assert_eq!(thousands(-1234.5, 1), "-1,234.5");
+        assert_eq!(thousands(-0.01, 0), "0");
+    }
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(sig(0.0791, 3), "0.0791");
+        assert_eq!(sig(0.07914, 3), "0.0791");
+        assert_eq!(sig(12.345, 3), "12.3");
+        assert_eq!(sig(167_054.05, 3), "167,054");
+        assert_eq!(sig(9.996, 3), "10.0");
+        assert_eq!(sig(0.0, 3), "0");
+        assert_eq!(sig(-0.5, 2), "-0.50");
+    }
+
+    #[test]
+    fn small_tflops_keep_their_digits() {
+        // 0.0791 TFLOPS used to print as 0.1 and 0.0.
+        assert_eq!(tflops(0.0791), "0.07910");
+        assert_eq!(tflops(812.34), "812.3");
+        assert_eq!(tflops(12.346), "12.35");
+        assert_eq!(tflops(1979.0), "1,979.0");
+        assert_eq!(tflops(99.996), "100.0");
     }
 }

@@ -413,3 +413,55 @@ fn a_calibration_file_gives_the_rates() {
     assert!(lin > 0.0 && lin < 50.0 && att > 0.0, "{lin} {att}");
     assert!(j["step_time_s"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn zero3_shows_what_it_gathers_and_counts_it_in_the_total() {
+    let args = [
+        "estimate",
+        "--model",
+        "llama-2-7b",
+        "--tokens",
+        "1T",
+        "--gpus",
+        "64",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--micro-batch",
+        "1",
+        "--global-batch",
+        "512",
+        "--seq",
+        "4096",
+        "--zero",
+        "3",
+        "--recompute",
+        "full",
+        "--gpu",
+        "h100-sxm",
+    ];
+    bin()
+        .args(args)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ZeRO-3 gathered"));
+    let j = json(&args);
+    let m = &j["memory_breakdown_gb"];
+    let gathered = m["zero3_gathered"].as_f64().unwrap();
+    // A Llama-2-7B layer (202M parameters) × 6 bytes.
+    assert!((gathered - 1.21).abs() < 0.02, "{gathered}");
+    let sum: f64 = [
+        "weights",
+        "gradients",
+        "optimizer",
+        "activations",
+        "zero3_gathered",
+        "cuda_context",
+    ]
+    .iter()
+    .map(|k| m[k].as_f64().unwrap())
+    .sum();
+    let total = j["memory_per_gpu_gb"].as_f64().unwrap();
+    assert!((sum - total).abs() < 1e-9 * total, "{sum} vs {total}");
+}

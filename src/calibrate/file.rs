@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::breakdown::Breakdown;
 use super::membound::MemoryPass;
-use super::report::Breakdown;
 use super::shapes::{Bandwidth, MeasuredShape};
 use super::step::StepGemm;
 use crate::backend::DeviceInfo;

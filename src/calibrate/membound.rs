@@ -32,7 +32,8 @@
 //! The optimizer: AdamW with fp32 master weights reads the master weight, its gradient and
 //! the two moments and writes the weight and the moments (7 × 4 bytes per parameter); when
 //! the model trains in bf16/fp16 it also casts each gradient to fp32 (2 + 4) and each new
-//! weight back (4 + 2): 40 bytes per parameter, over every parameter.
+//! weight back (4 + 2): 40 bytes per parameter, over every parameter
+//! ([`crate::estimate::memory::optimizer_bytes_per_param`], shared with the layout model).
 
 use serde::{Deserialize, Serialize};
 
@@ -76,15 +77,6 @@ impl MemoryPass {
 /// Bytes per element of activations for a training dtype (fp8 GEMMs keep bf16 activations).
 pub fn activation_bytes(dtype: DType) -> f64 {
     dtype.output_bytes() as f64
-}
-
-/// Bytes per parameter moved by one AdamW step with fp32 (or, for fp64, fp64) master
-/// weights; see the module docs: 28 in fp32, 40 in bf16/fp16, 56 in fp64.
-pub fn optimizer_bytes_per_param(dtype: DType) -> f64 {
-    let e = activation_bytes(dtype);
-    let master = e.max(4.0);
-    let casts = if e < master { 2.0 * (master + e) } else { 0.0 };
-    7.0 * master + casts
 }
 
 /// A pass as (name, kind, elements read, elements written).
@@ -323,14 +315,6 @@ pub fn memory_passes(spec: &StepSpec, dtype: DType) -> Vec<MemoryPass> {
 mod tests {
     use super::super::step::tests::{spec, tiny_llama};
     use super::*;
-
-    #[test]
-    fn optimizer_bytes() {
-        assert_eq!(optimizer_bytes_per_param(DType::Bf16), 40.0);
-        assert_eq!(optimizer_bytes_per_param(DType::Fp16), 40.0);
-        assert_eq!(optimizer_bytes_per_param(DType::Fp32), 28.0);
-        assert_eq!(optimizer_bytes_per_param(DType::Fp64), 56.0);
-    }
 
     #[test]
     fn tiny_llama_passes_by_hand() {

@@ -6,13 +6,20 @@
 //! module lists them ([`step`], [`membound`]), proves the list adds up to the 6·N·D (+ PaLM's
 //! attention term) of the planning formulas ([`flops`]), measures each distinct shape and the
 //! copy bandwidth on the device ([`shapes`]), turns that into a per-step breakdown and a
-//! predicted step time ([`report`]), and saves it as a calibration file that
-//! `gpubench estimate --calibration` reads (`file`).
+//! predicted step time ([`breakdown`]), and saves it as a calibration file ([`file`](mod@file)) that
+//! `gpubench estimate --calibration` and `gpubench plan` read as the layout model's rates
+//! ([`rates`]).
+//!
+//! Layering: calibrate sits above `estimate` (it uses the planning formulas: recomputation,
+//! the optimizer's bytes per parameter, the default MFU, the layout model's rate formula) and
+//! below `output`, which shows a breakdown (`output::step`); it never formats for the terminal
+//! itself.
 
+pub mod breakdown;
 pub mod file;
 pub mod flops;
 pub mod membound;
-pub mod report;
+pub mod rates;
 pub mod shapes;
 pub mod step;
 
@@ -20,9 +27,9 @@ use crate::backend::{Backend, GemmShape};
 use crate::dtype::DType;
 use crate::measure::Phase;
 use crate::profile::{now_utc, HostInfo, TimingSettings, ToolInfo};
+use breakdown::{Breakdown, SpecPeak};
 use file::{CalibrationFile, StepInfo, CALIBRATION_SCHEMA_VERSION, KIND};
 use membound::MemoryPass;
-use report::{Breakdown, SpecPeak};
 use shapes::{Bandwidth, MeasuredShape, ShapeOptions};
 use step::{StepGemm, StepSpec};
 
@@ -56,7 +63,7 @@ impl StepPlan {
             matmul_params: flops::matmul_params(&spec.model),
             params: spec.model.param_count(),
             attention_flops: flops::attention_flops(&spec),
-            optimizer_bytes_per_param: membound::optimizer_bytes_per_param(dtype),
+            optimizer_bytes_per_param: crate::estimate::memory::optimizer_bytes_per_param(dtype),
         };
         StepPlan {
             model_flops: flops::model_flops(&spec),
@@ -128,7 +135,7 @@ pub fn run(
         (Some(tflops), Some(gpu)) => Some(SpecPeak { tflops, gpu }),
         _ => None,
     };
-    let breakdown: Breakdown = report::compute(&report::Inputs {
+    let breakdown: Breakdown = breakdown::compute(&breakdown::Inputs {
         gemms: &plan.gemms,
         shapes: &measured,
         passes: &plan.passes,

@@ -397,7 +397,7 @@ fn render_result(f: &CalibrationFile) -> String {
         fmt_seconds(f.bandwidth.small_copy_s),
         fmt_bytes(f.bandwidth.small_bytes as f64)
     );
-    s.push_str(&crate::calibrate::report::render(&f.breakdown));
+    s.push_str(&crate::output::step::render(&f.breakdown));
     s
 }
 

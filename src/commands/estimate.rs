@@ -1,8 +1,8 @@
 //! `gpubench estimate`: training time, GPU count, cost, energy and carbon of an LLM run,
 //! from spec-sheet peaks and, with `--profile`, from a measured GEMM throughput side by side.
 //!
-//! This file turns flags into the inputs of [`crate::estimate::plan`] (which holds every
-//! formula) and prints [`crate::estimate::report`]. Utilization flags are explicit about their
+//! This file turns flags into the inputs of [`crate::estimate::scenario`] (which holds every
+//! formula) and prints [`crate::output::estimate`]. Utilization flags are explicit about their
 //! denominator: `--mfu` is relative to the spec-sheet peak (as papers report MFU),
 //! `--gemm-utilization` to the measured GEMM throughput of a profile (what calibration needs).
 
@@ -15,12 +15,11 @@ use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::compute::{self, Recompute};
 use crate::estimate::defaults::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
-use crate::estimate::plan::{self, Basis, Context, Rate, Scale, Workload};
-use crate::estimate::report::Report;
-use crate::estimate::table::emit;
+use crate::estimate::scenario::{self, Basis, Context, Estimate, Rate, Scale, Workload};
 use crate::estimate::warnings::{self, Warning};
 use crate::estimate::{cost, energy, measured, Source, Sourced};
 use crate::model::ModelConfig;
+use crate::output::emit;
 use crate::peak::{self, GpuSpec};
 use crate::profile::Profile;
 
@@ -195,7 +194,7 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         emit(&(serde_json::to_string_pretty(&report.json())? + "\n"))?;
     } else {
-        emit(&report.table())?;
+        emit(&crate::output::estimate::table(&report))?;
     }
     // After the table, so that they are the last thing on the screen.
     for w in &report.warnings {
@@ -205,7 +204,7 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Resolves every input and evaluates the scenarios (no printing).
-pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
+pub fn build(args: &EstimateArgs) -> anyhow::Result<Estimate> {
     let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
     let mut warnings: Vec<Warning> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
@@ -235,7 +234,13 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
     let ctx = resolve_context(args, peaks);
     let mut outcomes = Vec::new();
     for (label, rate) in &rates {
-        outcomes.push(plan::evaluate(label, work.as_ref(), rate, &scale, &ctx)?);
+        outcomes.push(scenario::evaluate(
+            label,
+            work.as_ref(),
+            rate,
+            &scale,
+            &ctx,
+        )?);
     }
     check(args, work.as_ref(), &outcomes, &mut warnings)?;
     if ctx.power_w.is_none() && !outcomes.is_empty() {
@@ -245,7 +250,7 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
         .iter()
         .position(|o| o.label == "calibrated")
         .unwrap_or(0);
-    Ok(Report {
+    Ok(Estimate {
         model: model.map(|(m, s)| (m.name, s)),
         work,
         dtype,
@@ -523,7 +528,7 @@ fn resolve_context(args: &EstimateArgs, peaks: ResolvedPeaks) -> Context {
 fn check(
     args: &EstimateArgs,
     work: Option<&Workload>,
-    outcomes: &[plan::Outcome],
+    outcomes: &[scenario::Outcome],
     warnings: &mut Vec<Warning>,
 ) -> anyhow::Result<()> {
     for o in outcomes {

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use crate::dtype::DType;
-use crate::estimate::table::{emit, Section, Table};
+use crate::output::emit;
+use crate::output::sections::{Section, Sections};
 use crate::peak;
 
 /// Flags of `gpubench gpus`.
@@ -64,7 +65,7 @@ pub fn execute(args: GpusArgs) -> anyhow::Result<ExitCode> {
         r.push(g.aliases.join(", "));
         s.rows.push(r);
     }
-    let mut out = Table { sections: vec![s] }.render();
+    let mut out = Sections { sections: vec![s] }.render();
     out.push_str("\nsources:\n");
     for g in &rows {
         out.push_str(&format!("  {}: {}\n", g.key, g.source));

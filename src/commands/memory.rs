@@ -14,9 +14,11 @@ use crate::cli::values::{gpu_count, num, whole};
 use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::estimate::memory::{self, BytesPerParam, MemoryBreakdown, Optimizer, Precision};
-use crate::estimate::table::{emit, thousands, Section, Table};
 use crate::estimate::{measured, Source, Sourced};
 use crate::model::ModelConfig;
+use crate::output::emit;
+use crate::output::format::thousands;
+use crate::output::sections::{Section, Sections};
 use crate::peak;
 use crate::units::fmt_count;
 
@@ -444,7 +446,7 @@ fn render_text(args: &MemoryArgs, f: &Figures) -> String {
         }
         sections.push(fit);
     }
-    let mut out = Table { sections }.render();
+    let mut out = Sections { sections }.render();
     if f.device.is_none() {
         out.push_str(
             "\nnote: add --gpu NAME, --profile FILE or --device-memory-gb to see whether it fits\n",

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::estimate::table::{emit, Section, Table};
 use crate::model::{self, ModelConfig};
+use crate::output::emit;
+use crate::output::sections::{Section, Sections};
 use crate::units::fmt_count;
 
 /// Flags of `gpubench models`.
@@ -78,7 +79,7 @@ pub fn execute(args: ModelsArgs) -> anyhow::Result<ExitCode> {
             if m.gated_mlp { "gated" } else { "2-matrix" }.into(),
         ]);
     }
-    let mut out = Table { sections: vec![s] }.render();
+    let mut out = Sections { sections: vec![s] }.render();
     out.push_str("\nparams: as reported by the source (what 6ND uses); formula: computed from the architecture.\nRun 'gpubench models NAME' for one model's parts and source.\n");
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
@@ -98,7 +99,7 @@ fn show_one(m: &ModelConfig, json_out: bool) -> anyhow::Result<ExitCode> {
         format!(
             "{} ({})",
             fmt_count(v),
-            crate::estimate::table::thousands(v, 0)
+            crate::output::format::thousands(v, 0)
         )
     };
     let mlp = if m.gated_mlp { "3" } else { "2" };
@@ -149,7 +150,7 @@ fn show_one(m: &ModelConfig, json_out: bool) -> anyhow::Result<ExitCode> {
             "source".to_string(),
         ]);
     }
-    let mut out = Table { sections: vec![s] }.render();
+    let mut out = Sections { sections: vec![s] }.render();
     out.push_str(&format!("\nsource: {}\n", m.source));
     if let Some(n) = &m.param_note {
         out.push_str(&format!("note: {n}\n"));

@@ -13,11 +13,13 @@ use crate::cli::values::{gpu_count, num, util};
 use crate::dtype::DType;
 use crate::error::usage;
 use crate::estimate::layout::comm::{Links, DEFAULT_LINK_EFFICIENCY};
-use crate::estimate::layout::report::{self, LayoutReport, Training};
+use crate::estimate::layout::training::{self, LayoutEstimate, Training};
 use crate::estimate::layout::{self, comm_profile, rates, search, Hardware, Layout};
-use crate::estimate::table::{emit, pct, thousands, Section, Table};
 use crate::estimate::{energy, measured};
 use crate::model::ModelConfig;
+use crate::output::emit;
+use crate::output::format::{pct, thousands};
+use crate::output::sections::{Section, Sections};
 use crate::peak::{self, GpuSpec};
 
 /// Link figures that override the GPU table's server.
@@ -223,13 +225,12 @@ fn resolve_hardware(
     let r = match &measured {
         None => rates::from_spec(peak, mem_bw),
         Some(Measured::Gemm(tflops, what)) => rates::from_measured(*tflops, mem_bw, what),
-        Some(Measured::Calibrated(c, origin)) => {
-            rates::from_calibration(c, origin).ok_or_else(|| {
-                usage(format!(
-                    "{origin}: the calibration has no timed linear-layer product; calibrate again"
-                ))
-            })?
-        }
+        Some(Measured::Calibrated(c, origin)) => crate::calibrate::rates::layout_rates(c, origin)
+            .ok_or_else(|| {
+            usage(format!(
+                "{origin}: the calibration has no timed linear-layer product; calibrate again"
+            ))
+        })?,
     };
     let ic = g.interconnect.as_ref();
     let missing = |what: &str, flag: &str| {
@@ -404,7 +405,7 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
             r.hw.memory_bytes / 1e9
         ));
     }
-    let rep = LayoutReport {
+    let rep = LayoutEstimate {
         model: m.name.clone(),
         gpu: r.gpu,
         hardware: r.hw,
@@ -415,7 +416,7 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         emit(&(serde_json::to_string_pretty(&rep.json())? + "\n"))?;
     } else {
-        emit(&rep.table())?;
+        emit(&crate::output::layout::table(&rep))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -465,7 +466,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
             .map(|e| {
                 let b = &e.breakdown;
                 json!({
-                    "layout": report::layout_json(&e.layout, e.micro_batches),
+                    "layout": training::layout_json(&e.layout, e.micro_batches),
                     "step_time_s": e.step_time_s,
                     "step_breakdown_s": {
                         "compute": b.compute, "tp_comm": b.tp_comm, "pp_bubble": b.pp_bubble,
@@ -496,7 +497,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = Table::default();
+    let mut t = Sections::default();
     let mut s = Section::new(format!(
         "{} on {} × {}, {} sequences of {} per step: {} of {tried} layouts fit in {:.0} GB",
         m.name,
@@ -556,7 +557,10 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
     }
     t.sections.push(s);
     let mut text = t.render();
-    text += &format!("\nFastest: {}\n", report::describe(&ranked[0].layout));
+    text += &format!(
+        "\nFastest: {}\n",
+        crate::output::layout::describe(&ranked[0].layout)
+    );
     if let Some(w) = &why {
         text += &format!("Why: {w}\n");
     }

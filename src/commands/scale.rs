@@ -17,8 +17,10 @@ use crate::cli::values::num;
 use crate::error::usage;
 use crate::estimate::compute::{self, CHINCHILLA_TOKENS_PER_PARAM};
 use crate::estimate::scaling::{self, Law, CHINCHILLA, KAPLAN};
-use crate::estimate::table::{emit, sci, thousands, Section, Table};
 use crate::estimate::{Source, Sourced};
+use crate::output::emit;
+use crate::output::format::{sci, thousands};
+use crate::output::sections::{Section, Sections};
 use crate::units::fmt_count;
 
 /// Bytes per token of tokenized data: int32 token ids, as the source assumes.
@@ -242,7 +244,7 @@ pub fn execute(args: ScaleArgs) -> anyhow::Result<ExitCode> {
             .collect(),
     );
     sections.push(l);
-    let mut out = Table { sections }.render();
+    let mut out = Sections { sections }.render();
     out.push_str(&format!(
         "\nsources: {}; {}. Kaplan's N counts non-embedding parameters, and his fit spans budgets up to about 1 PF-day: far beyond that it is an extrapolation. Growth factor {} ({}).\n",
         CHINCHILLA.source,

@@ -46,7 +46,7 @@ pub fn execute(args: ShowArgs) -> anyhow::Result<ExitCode> {
         if profile.kind == crate::profile::ProfileKind::Sweep {
             print!(
                 "{}",
-                crate::sweep::report::render(&profile, args.top, None, width)
+                crate::output::sweep::render(&profile, args.top, None, width)
             );
             if let Some(why) = profile.incomplete() {
                 println!("Not complete ({why}): these are the points completed before the stop.");

@@ -13,11 +13,11 @@ use crate::commands::session::{exit_code, open_backend, MeasureSession, Saver};
 use crate::dtype::{DType, DtypeSelection};
 use crate::export::files::ExportTargets;
 use crate::output::format::tflops as fmt_tflops;
+use crate::output::sweep::render;
 use crate::output::table::Width;
 use crate::profile::{GemmResult, OutputTarget};
 use crate::sweep::driver::{self, Ending, Observer, SweepSpec};
-use crate::sweep::plan::{self, DimsSpec, DEFAULT_MAX_POINTS};
-use crate::sweep::report;
+use crate::sweep::grid::{self, DimsSpec, DEFAULT_MAX_POINTS};
 use crate::sweep::summary::Best;
 use crate::telemetry;
 
@@ -152,7 +152,7 @@ impl Observer for Show {
 /// Runs `gpubench sweep`.
 pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Everything typed is checked before a device is opened.
-    let shapes = plan::shapes(
+    let shapes = grid::shapes(
         &DimsSpec {
             m: args.m.as_deref(),
             n: args.n.as_deref(),
@@ -180,12 +180,12 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
         args.timing.resolve_with(cpu, flags::TimingDefaults::SWEEP)
     });
     let (be, dtypes, cpu) = (ms.backend(), &ms.dtypes, ms.cpu());
-    plan::check(dtypes, &shapes, args.max_points)?;
+    grid::check(dtypes, &shapes, args.max_points)?;
     for &d in dtypes {
         // The largest point decides whether the sweep fits in memory.
         if let Some(&big) = shapes
             .iter()
-            .max_by_key(|s| plan::bytes_checked(**s, d, 1).unwrap_or(u64::MAX))
+            .max_by_key(|s| grid::bytes_checked(**s, d, 1).unwrap_or(u64::MAX))
         {
             ms.check_fits(d, big)?;
         }
@@ -244,7 +244,7 @@ pub fn execute(args: SweepArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!(
             "{}",
-            report::render(
+            render(
                 &profile,
                 args.top,
                 Some(args.algos),

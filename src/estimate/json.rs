@@ -6,11 +6,10 @@
 use serde_json::{json, Map, Value};
 
 use super::compute;
-use super::plan::{Outcome, Workload};
-use super::report::Report;
+use super::scenario::{Estimate, Outcome, Workload};
 use super::{Source, Sourced};
 
-impl Report {
+impl Estimate {
     /// The JSON object of `--json`.
     pub fn json(&self) -> Value {
         let mut m = Map::new();

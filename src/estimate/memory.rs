@@ -13,6 +13,7 @@
 use serde::Serialize;
 
 use super::compute::Recompute;
+use crate::dtype::DType;
 
 /// Training precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -218,6 +219,18 @@ pub fn min_gpus(
     Some(need as u64)
 }
 
+/// Bytes per parameter moved by one AdamW step with fp32 (or, for fp64, fp64) master
+/// weights, training in `dtype`: the master weight, its gradient and the two moments read,
+/// the weight and the moments written (7 × 4 bytes), plus casting each gradient up and each
+/// new weight down when the model trains in a narrower type: 28 in fp32, 40 in bf16/fp16, 56
+/// in fp64 (docs/calibrating.md, the memory-bound passes; docs/sources.md §13).
+pub fn optimizer_bytes_per_param(dtype: DType) -> f64 {
+    let e = dtype.output_bytes() as f64;
+    let master = e.max(4.0);
+    let casts = if e < master { 2.0 * (master + e) } else { 0.0 };
+    7.0 * master + casts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +309,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn optimizer_bytes() {
+        assert_eq!(optimizer_bytes_per_param(DType::Bf16), 40.0);
+        assert_eq!(optimizer_bytes_per_param(DType::Fp16), 40.0);
+        assert_eq!(optimizer_bytes_per_param(DType::Fp32), 28.0);
+        assert_eq!(optimizer_bytes_per_param(DType::Fp64), 56.0);
     }
 }

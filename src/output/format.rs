@@ -2,55 +2,9 @@
 //! figure shows, how thousands are grouped (`1,234,567`) and how units are written, so a
 //! table, a note and an export never disagree.
 
-/// `v` with `decimals` decimals and thousands separators: `1,023,410`, `2,638.0`.
-pub fn thousands(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let mut grouped = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if v < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}{grouped}{frac}")
-}
-
-/// At least `digits` significant digits, never cutting the integer part, with thousands
-/// separators: `sig(0.07914, 3)` = `0.0791`, `sig(12.345, 3)` = `12.3`,
-/// `sig(167054.05, 3)` = `167,054`. Zero is `0`; very small values are cut at 12 decimals.
-pub fn sig(v: f64, digits: u32) -> String {
-    if !v.is_finite() {
-        return format!("{v}");
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let magnitude = v.abs().log10().floor() as i32;
-    let decimals = (digits as i32 - 1 - magnitude).clamp(0, 12) as usize;
-    // Rounding can carry into a new digit (9.996 → 10.00): one decimal fewer then.
-    let s = thousands(v, decimals);
-    let rounded_magnitude = format!("{:.*}", decimals, v.abs())
-        .parse::<f64>()
-        .map(|r| r.log10().floor() as i32)
-        .unwrap_or(magnitude);
-    if rounded_magnitude > magnitude && decimals > 0 {
-        thousands(v, decimals - 1)
-    } else {
-        s
-    }
-}
+/// Grouped thousands, significant digits and TFLOPS live with the units (every layer needs
+/// them); they are re-exported here so every view finds its formats in one place.
+pub use crate::units::{sig, tflops, thousands};
 
 /// A figure with exactly the digits it was given (a datasheet's `19.5`, `67`), thousands
 /// grouped: `1,978.9`.
@@ -58,16 +12,6 @@ pub fn as_given(v: f64) -> String {
     let shown = format!("{v}");
     let decimals = shown.split_once('.').map_or(0, |(_, f)| f.len());
     thousands(v, decimals)
-}
-
-/// TFLOPS (or any throughput): 4 significant digits below 100 (`12.34`, `0.07914`), one
-/// decimal above (`812.3`, `1,979.0`).
-pub fn tflops(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        thousands(v, 1)
-    } else {
-        sig(v, 4)
-    }
 }
 
 /// A fraction as a percentage with 3 significant digits (one decimal at least below 100):
@@ -89,6 +33,51 @@ pub fn days(v: f64) -> String {
         "1 day".into()
     } else {
         format!("{n} days")
+    }
+}
+
+/// A rate or amount with sensible precision: 3 significant figures below 1,000, whole
+/// numbers with separators above.
+pub fn amount(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1000.0 {
+        thousands(v, 0)
+    } else if a >= 100.0 {
+        thousands(v, 1)
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Scientific notation for FLOPs: `5.477e23`.
+pub fn sci(v: f64) -> String {
+    format!("{v:.3e}")
+}
+
+/// A fraction as a percentage: `47.6 %`.
+pub fn pct(v: f64) -> String {
+    format!("{:.1} %", v * 100.0)
+}
+
+/// Dollars: `$142,790,000`.
+pub fn usd(v: f64) -> String {
+    format!("${}", thousands(v, 0))
+}
+
+/// Signed relative change `b / a − 1`: `+12.3 %`, `−4.0 %`.
+pub fn change(a: f64, b: f64) -> String {
+    if a == 0.0 || !a.is_finite() || !b.is_finite() {
+        return String::new();
+    }
+    let r = (b / a - 1.0) * 100.0;
+    if r.abs() < 0.05 {
+        "same".to_string()
+    } else if r > 0.0 {
+        format!("+{r:.1} %")
+    } else {
+        format!("−{:.1} %", -r)
     }
 }
 
@@ -142,39 +131,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grouped_thousands() {
-        assert_eq!(thousands(1_023_410.4, 0), "1,023,410");
-        assert_eq!(thousands(999.0, 0), "999");
-        assert_eq!(thousands(-1234.5, 1), "-1,234.5");
-        assert_eq!(thousands(-0.01, 0), "0");
-    }
-
-    #[test]
     fn figures_as_given() {
         assert_eq!(as_given(1978.9), "1,978.9");
         assert_eq!(as_given(19.5), "19.5");
         assert_eq!(as_given(67.0), "67");
-    }
-
-    #[test]
-    fn significant_digits() {
-        assert_eq!(sig(0.0791, 3), "0.0791");
-        assert_eq!(sig(0.07914, 3), "0.0791");
-        assert_eq!(sig(12.345, 3), "12.3");
-        assert_eq!(sig(167_054.05, 3), "167,054");
-        assert_eq!(sig(9.996, 3), "10.0");
-        assert_eq!(sig(0.0, 3), "0");
-        assert_eq!(sig(-0.5, 2), "-0.50");
-    }
-
-    #[test]
-    fn small_tflops_keep_their_digits() {
-        // 0.0791 TFLOPS used to print as 0.1 and 0.0.
-        assert_eq!(tflops(0.0791), "0.07910");
-        assert_eq!(tflops(812.34), "812.3");
-        assert_eq!(tflops(12.346), "12.35");
-        assert_eq!(tflops(1979.0), "1,979.0");
-        assert_eq!(tflops(99.996), "100.0");
     }
 
     #[test]
@@ -208,5 +168,23 @@ mod tests {
             wrap("after 0.05 s warm-up", 10, ""),
             "after\n0.05 s\nwarm-up"
         );
+    }
+
+    #[test]
+    fn planning_formats() {
+        assert_eq!(thousands(1_023_410.4, 0), "1,023,410");
+        assert_eq!(thousands(142_790_000.0, 0), "142,790,000");
+        assert_eq!(thousands(999.0, 0), "999");
+        assert_eq!(thousands(-1234.5, 1), "-1,234.5");
+        assert_eq!(thousands(-0.01, 0), "0");
+        assert_eq!(usd(142_790_000.0), "$142,790,000");
+        assert_eq!(pct(0.4765), "47.6 %");
+        assert_eq!(sci(5.4768e23), "5.477e23");
+        assert_eq!(amount(380.0), "380.0");
+        assert_eq!(amount(778_240.0), "778,240");
+        assert_eq!(amount(20.8234), "20.82");
+        assert_eq!(change(100.0, 112.3), "+12.3 %");
+        assert_eq!(change(100.0, 96.0), "−4.0 %");
+        assert_eq!(change(100.0, 100.0), "same");
     }
 }

@@ -1,11 +1,40 @@
 //! Everything gpubench says on the terminal: one table type that fits a width, number
 //! formats shared by every view and export, warnings that carry their advice, progress bars,
-//! and the views of a profile (`run`, `show`, `sweep`, a sustained run).
+//! and the views of what the layers below compute.
+//!
+//! Layering: output sits above every module that computes something (`backend`, `profile`,
+//! `telemetry`, `measure`, `estimate`, `calibrate`, `sweep`) and imports from them; none of
+//! them imports from here, so a figure is computed once, below, and shown here. Only the
+//! exporters (`export`) and the command line (`cli`, `commands`) build on it.
+//!
+//! - [`table`]: the one column aligner (alignment, priorities, fitting a width);
+//!   [`sections`]: titled sections of rows over it, the layout of the planning reports.
+//! - [`format`](mod@format): number formats (re-exporting those of [`crate::units`]).
+//! - [`results`], [`sustained`], [`sweep`], [`warnings`], [`progress`]: the views of a
+//!   profile (`run`, `show`, `sweep`, a sustained run) and of a measurement under way.
+//! - [`calibrated`]: the calibrated-estimate block `run` prints under its table.
+//! - [`estimate`] and [`layout`]: an estimate and a layout estimate as text.
+//! - [`step`]: a `gpubench calibrate` step breakdown as text.
 
 pub mod calibrated;
+pub mod estimate;
 pub mod format;
+pub mod layout;
 pub mod progress;
 pub mod results;
+pub mod sections;
+pub mod step;
 pub mod sustained;
+pub mod sweep;
 pub mod table;
 pub mod warnings;
+
+/// Writes `text` to stdout; a closed pipe (`gpubench models | head`) is not an error.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -35,8 +35,8 @@ pub mod compute;
 pub mod memory;
 pub mod pipeline;
 pub mod rates;
-pub mod report;
 pub mod search;
+pub mod training;
 
 use comm::{Link, Links, Scope};
 
@@ -401,7 +401,7 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
         params
     };
     let optimizer_s =
-        updated * crate::calibrate::membound::optimizer_bytes_per_param(DType::Bf16) / mem_bw;
+        updated * crate::estimate::memory::optimizer_bytes_per_param(DType::Bf16) / mem_bw;
 
     let step = compute_s + tp_s + bubble_s + p2p_s + dp_exposed + optimizer_s;
 
@@ -459,4 +459,4 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,11 +1,7 @@
 //! The rates a layout's compute runs at, so the step time can start from the spec sheet, a
 //! measured GEMM profile, or a `gpubench calibrate` file of the model's own shapes, through
-//! one efficiency model (the module docs of [`super`]).
-
-use std::collections::HashMap;
-
-use crate::calibrate::file::CalibrationFile;
-use crate::calibrate::step::GemmKind;
+//! one efficiency model (the module docs of [`super`]). A calibration file is read into a
+//! [`MeasuredStep`] by `calibrate::rates`, above this layer.
 
 use super::{ATTENTION_EFFICIENCY, GEMM_EFFICIENCY, LAYER_EFFICIENCY, MEMORY_EFFICIENCY};
 
@@ -45,42 +41,46 @@ pub fn from_measured(measured_tflops: f64, memory_gbps: f64, what: &str) -> Rate
     }
 }
 
-/// From a calibration: the measured rate of the model's own linear-layer GEMMs, of its
-/// attention products, and the measured copy bandwidth, each × [`LAYER_EFFICIENCY`] for the
-/// GEMMs. `None` when the file holds no timed linear-layer product.
-pub fn from_calibration(c: &CalibrationFile, origin: &str) -> Option<Rates> {
-    let time: HashMap<_, f64> = c.shapes.iter().map(|s| (s.shape, s.median_s)).collect();
-    let (mut lin_f, mut lin_s, mut att_f, mut att_s) = (0.0, 0.0, 0.0, 0.0);
-    for g in &c.gemms {
-        let Some(t) = time.get(&g.shape) else {
-            continue;
-        };
-        let secs = t * g.count as f64;
-        if g.kind == GemmKind::AttentionCore {
-            att_f += g.flops();
-            att_s += secs;
-        } else {
-            lin_f += g.flops();
-            lin_s += secs;
-        }
-    }
-    if lin_s <= 0.0 || lin_f <= 0.0 {
+/// A model's own step as measured on one device (what a calibration file holds), summed
+/// by kind: the linear layers' GEMMs, the attention core's batched products, and the copy
+/// bandwidth the memory-bound passes run at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredStep {
+    /// The device measured (named in the note).
+    pub device: String,
+    /// FLOPs and seconds of the linear layers' GEMMs in one step.
+    pub linear_flops: f64,
+    pub linear_s: f64,
+    /// FLOPs and seconds of the attention core's products in one step (zero when the step
+    /// has none timed).
+    pub attention_flops: f64,
+    pub attention_s: f64,
+    /// Measured copy bandwidth, bytes per second.
+    pub copy_bytes_per_s: f64,
+}
+
+/// From a measured step: the linear layers' and the attention core's measured rates, each ×
+/// [`LAYER_EFFICIENCY`], and the measured copy bandwidth; an attention core that was not timed
+/// runs at [`ATTENTION_EFFICIENCY`] of the linear rate. `None` when no linear-layer product
+/// was timed.
+pub fn from_step(m: &MeasuredStep, origin: &str) -> Option<Rates> {
+    if m.linear_s <= 0.0 || m.linear_flops <= 0.0 {
         return None;
     }
-    let lin = lin_f / lin_s / 1e12;
-    let att = if att_s > 0.0 && att_f > 0.0 {
-        att_f / att_s / 1e12
+    let lin = m.linear_flops / m.linear_s / 1e12;
+    let att = if m.attention_s > 0.0 && m.attention_flops > 0.0 {
+        m.attention_flops / m.attention_s / 1e12
     } else {
         lin * ATTENTION_EFFICIENCY
     };
-    let mem = c.bandwidth.bytes_per_s / 1e9;
+    let mem = m.copy_bytes_per_s / 1e9;
     Some(Rates {
         compute_tflops: lin * LAYER_EFFICIENCY,
         attention_tflops: att * LAYER_EFFICIENCY,
         memory_gbps: mem,
         note: format!(
             "calibrated on {} ({origin}): linear layers {lin:.1} TFLOPS, attention {att:.1}, copy {mem:.0} GB/s measured, × layer {LAYER_EFFICIENCY}",
-            c.device.name
+            m.device
         ),
     })
 }
@@ -101,19 +101,36 @@ mod tests {
     }
 
     #[test]
-    fn calibration_rates_come_from_its_own_shapes() {
-        let c = crate::calibrate::tests::tiny_calibration();
-        let r = from_calibration(&c, "cal.json").expect("rates");
-        assert!(r.compute_tflops > 0.0 && r.attention_tflops > 0.0 && r.memory_gbps > 0.0);
-        // The linear-layer rate is the FLOP-weighted rate of its shapes: between their extremes.
-        let tf: Vec<f64> = c
-            .shapes
-            .iter()
-            .map(|s| s.tflops * LAYER_EFFICIENCY)
-            .collect();
-        let (lo, hi) = tf
-            .iter()
-            .fold((f64::MAX, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
-        assert!(r.compute_tflops >= lo * 0.999 && r.compute_tflops <= hi * 1.001);
+    fn measured_step_rates() {
+        let m = MeasuredStep {
+            device: "gpu0".into(),
+            linear_flops: 200e12,
+            linear_s: 1.0,
+            attention_flops: 50e12,
+            attention_s: 0.5,
+            copy_bytes_per_s: 1.5e12,
+        };
+        let r = from_step(&m, "cal.json").expect("rates");
+        assert!((r.compute_tflops - 200.0 * LAYER_EFFICIENCY).abs() < 1e-9);
+        assert!((r.attention_tflops - 100.0 * LAYER_EFFICIENCY).abs() < 1e-9);
+        assert!((r.memory_gbps - 1500.0).abs() < 1e-9);
+        assert!(
+            r.note.contains("calibrated on gpu0 (cal.json)"),
+            "{}",
+            r.note
+        );
+        // No attention product timed: the default share of the linear rate.
+        let r = from_step(
+            &MeasuredStep {
+                attention_flops: 0.0,
+                attention_s: 0.0,
+                ..m.clone()
+            },
+            "cal.json",
+        )
+        .unwrap();
+        assert!((r.attention_tflops / r.compute_tflops - ATTENTION_EFFICIENCY).abs() < 1e-12);
+        // No linear-layer product timed: no rates.
+        assert!(from_step(&MeasuredStep { linear_s: 0.0, ..m }, "cal.json").is_none());
     }
 }

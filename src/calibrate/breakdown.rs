@@ -1,13 +1,11 @@
 //! The per-step breakdown: where one training step's time goes (GEMMs by kind, attention,
 //! memory-bound passes, optimizer), the predicted step time, tokens per second, the model
-//! TFLOPS achieved and MFU; and its text rendering.
+//! TFLOPS achieved and MFU (shown by `output::step`).
 //!
 //! GEMM time = Σ over the step's GEMMs of calls × the measured median of their shape.
 //! Memory-bound time = Σ over passes of calls × max(bytes / copy bandwidth, small-copy
 //! time). Optimizer time = parameters × bytes per parameter / copy bandwidth. The parts run
 //! one after another on one GPU, so the step time is their sum.
-
-use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +13,6 @@ use super::membound::MemoryPass;
 use super::shapes::{Bandwidth, MeasuredShape};
 use super::step::{GemmKind, Pass, StepGemm};
 use crate::estimate::defaults::DEFAULT_MFU;
-use crate::output::format::{percent, sig, tflops};
-use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// One row of the breakdown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,133 +201,8 @@ fn memory_label(p: &MemoryPass) -> &'static str {
     }
 }
 
-/// The breakdown as an aligned text table, each figure with its unit and source.
-pub fn render(b: &Breakdown) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<44} {:>12} {:>7} {:>8} {:>12}",
-        "part of one step", "time", "share", "calls", "work"
-    );
-    let mut group = "";
-    for p in &b.parts {
-        if p.group != group {
-            group = match p.group.as_str() {
-                "gemm" => {
-                    let _ = writeln!(s, "GEMMs (measured per shape on this device):");
-                    "gemm"
-                }
-                "memory" => {
-                    let _ = writeln!(
-                        s,
-                        "memory-bound passes (bytes at the measured copy bandwidth):"
-                    );
-                    "memory"
-                }
-                _ => {
-                    let _ = writeln!(s, "optimizer (bytes at the measured copy bandwidth):");
-                    "optimizer"
-                }
-            };
-        }
-        let work = match (p.flops, p.bytes) {
-            (Some(f), _) if f >= 1e3 => format!("{}FLOP", fmt_count(f)),
-            (Some(f), _) => format!("{f:.0} FLOP"),
-            (_, Some(by)) => fmt_bytes(by),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            s,
-            "  {:<42} {:>12} {:>6.1}% {:>8} {:>12}",
-            p.label,
-            fmt_seconds(p.seconds),
-            100.0 * p.seconds / b.step_time_s,
-            p.calls,
-            work
-        );
-    }
-    let _ = writeln!(s);
-    let line = |s: &mut String, k: &str, v: String| {
-        let _ = writeln!(s, "{k:<44} {v}");
-    };
-    line(
-        &mut s,
-        "GEMMs / memory-bound / optimizer",
-        format!(
-            "{} / {} / {}",
-            fmt_seconds(b.gemm_s),
-            fmt_seconds(b.memory_s),
-            fmt_seconds(b.optimizer_s)
-        ),
-    );
-    line(
-        &mut s,
-        "predicted step time",
-        format!(
-            "{} (derived: sum of the measured parts)",
-            fmt_seconds(b.step_time_s)
-        ),
-    );
-    line(
-        &mut s,
-        "tokens per second (one device)",
-        format!(
-            "{} (derived: {} tokens per step)",
-            sig(b.tokens_per_sec, 4),
-            b.tokens_per_step
-        ),
-    );
-    line(
-        &mut s,
-        "model TFLOPS achieved",
-        format!(
-            "{} (derived: 6·N·D + attention = {:.4e} FLOPs per step)",
-            tflops(b.model_tflops),
-            b.model_flops
-        ),
-    );
-    line(
-        &mut s,
-        "hardware TFLOPS (with recomputation)",
-        format!(
-            "{} (derived: {:.4e} FLOPs per step)",
-            tflops(b.hardware_tflops),
-            b.hardware_flops
-        ),
-    );
-    match (&b.mfu, &b.spec_peak) {
-        (Some(m), Some(p)) => line(
-            &mut s,
-            "MFU",
-            format!(
-                "{} (of the spec-sheet peak {} TFLOPS, {})",
-                percent(*m),
-                tflops(p.tflops),
-                p.gpu
-            ),
-        ),
-        _ => line(
-            &mut s,
-            "MFU",
-            "n/a (this device has no spec-sheet peak in the GPU table)".into(),
-        ),
-    }
-    if let Some(t) = b.default_mfu_step_s {
-        line(
-            &mut s,
-            "step time a default MFU guess predicts",
-            format!(
-                "{} (default: {:.1} % MFU, docs/sources.md §12)",
-                fmt_seconds(t),
-                100.0 * DEFAULT_MFU
-            ),
-        );
-    }
-    s
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::membound::memory_passes;
     use super::super::shapes::distinct_shapes;
     use super::super::step::tests::{spec, tiny_llama};
@@ -365,36 +236,62 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn parts_add_up() {
+    /// The tiny model's step with every shape at 1 TFLOPS and copies at 1 GB/s.
+    pub(crate) struct Fixture {
+        pub gemms: Vec<StepGemm>,
+        pub shapes: Vec<MeasuredShape>,
+        pub passes: Vec<MemoryPass>,
+        pub bw: Bandwidth,
+        pub flops: f64,
+        pub tokens: u64,
+    }
+
+    pub(crate) fn fixture() -> Fixture {
         let sp = spec(tiny_llama(), Recompute::None);
         let gemms = sp.gemms();
-        let shapes = at_one_tflops(&gemms);
-        let passes = memory_passes(&sp, DType::Bf16);
-        let bw = Bandwidth {
-            bytes_per_s: 1e9,
-            copy_bytes: 1 << 20,
-            small_copy_s: 0.0,
-            small_bytes: 1,
-            iters: 1,
-            method: "test".into(),
-        };
-        let flops = super::super::flops::model_flops(&sp);
-        let b = compute(&Inputs {
-            gemms: &gemms,
-            shapes: &shapes,
-            passes: &passes,
-            bandwidth: &bw,
-            params: 1000.0,
-            optimizer_bytes_per_param: 40.0,
-            tokens_per_step: sp.tokens(),
-            model_flops: flops,
-            spec_peak: Some(SpecPeak {
-                tflops: 2.0,
-                gpu: "test".into(),
-            }),
-        })
-        .unwrap();
+        Fixture {
+            shapes: at_one_tflops(&gemms),
+            gemms,
+            passes: memory_passes(&sp, DType::Bf16),
+            bw: Bandwidth {
+                bytes_per_s: 1e9,
+                copy_bytes: 1 << 20,
+                small_copy_s: 0.0,
+                small_bytes: 1,
+                iters: 1,
+                method: "test".into(),
+            },
+            flops: super::super::flops::model_flops(&sp),
+            tokens: sp.tokens(),
+        }
+    }
+
+    impl Fixture {
+        /// 1,000 parameters at 40 bytes each, against a 2 TFLOPS spec peak.
+        pub(crate) fn inputs(&self) -> Inputs<'_> {
+            Inputs {
+                gemms: &self.gemms,
+                shapes: &self.shapes,
+                passes: &self.passes,
+                bandwidth: &self.bw,
+                params: 1000.0,
+                optimizer_bytes_per_param: 40.0,
+                tokens_per_step: self.tokens,
+                model_flops: self.flops,
+                spec_peak: Some(SpecPeak {
+                    tflops: 2.0,
+                    gpu: "test".into(),
+                }),
+            }
+        }
+    }
+
+    #[test]
+    fn parts_add_up() {
+        let fx = fixture();
+        let (gemms, shapes, passes, bw, flops) =
+            (&fx.gemms, &fx.shapes, &fx.passes, &fx.bw, fx.flops);
+        let b = compute(&fx.inputs()).unwrap();
         // At 1 TFLOPS the GEMM time is the FLOPs / 1e12.
         assert!((b.gemm_s - flops / 1e12).abs() < 1e-15);
         let bytes: f64 = passes.iter().map(MemoryPass::total_bytes).sum();
@@ -407,24 +304,14 @@ mod tests {
         assert!((b.mfu.unwrap() - b.model_tflops / 2.0).abs() < 1e-12);
         assert!(b.model_tflops < 1.0);
         assert!((b.default_mfu_step_s.unwrap() - flops / (0.476 * 2e12)).abs() < 1e-15);
-        let text = render(&b);
-        for want in [
-            "MLP",
-            "attention scores and context",
-            "norms",
-            "AdamW (40 B",
-            "MFU",
-        ] {
-            assert!(text.contains(want), "{want}\n{text}");
-        }
         // A shape left unmeasured is an error, not a zero.
         assert!(compute(&Inputs {
             shapes: &shapes[1..],
             ..Inputs {
-                gemms: &gemms,
-                shapes: &shapes,
-                passes: &passes,
-                bandwidth: &bw,
+                gemms,
+                shapes,
+                passes,
+                bandwidth: bw,
                 params: 1.0,
                 optimizer_bytes_per_param: 40.0,
                 tokens_per_step: 64,

@@ -4,7 +4,9 @@
 //! A [`Workload`] says how much work (N, D, C); a [`Rate`] says how fast one GPU does it —
 //! a token rate, a hardware FLOP/s figure, GPU-hours, or a utilization of a peak; a
 //! [`Scale`] fixes the GPU count or a deadline. [`evaluate`] turns one rate into an
-//! [`Outcome`]; the command evaluates a spec-sheet and a calibrated rate side by side.
+//! [`Outcome`]; the command evaluates a spec-sheet and a calibrated rate side by side and
+//! gathers them in an [`Estimate`], which `output::estimate` shows as a table and
+//! [`super::json`] as JSON.
 //!
 //! Convention: utilizations are of *model* FLOPs (6N per token, PaLM's MFU definition), so
 //! they already account for any recomputation a run did; hardware FLOP/s (`--achieved-tflops`,
@@ -17,8 +19,11 @@ use super::compute::{self, Recompute};
 use super::cost::{self, Bought};
 use super::energy;
 use super::time::{self, whole_gpus};
+use super::warnings::Warning;
 use super::{Source, Sourced, DAY_S};
+use crate::dtype::DType;
 use crate::error::usage;
+use crate::units::{tflops, thousands};
 
 /// How much work a run is.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +186,36 @@ pub struct Outcome {
     pub cost_bought: Option<Bought>,
 }
 
+/// Everything `gpubench estimate` prints.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    /// Preset or config name, and which.
+    pub model: Option<(String, Source)>,
+    /// How much work; `None` when starting from `--gpu-hours` alone.
+    pub work: Option<Workload>,
+    pub dtype: DType,
+    pub ctx: Context,
+    pub scale: Scale,
+    pub outcomes: Vec<Outcome>,
+    /// The scenario the top-level JSON keys describe (calibrated when there is one).
+    pub primary: usize,
+    pub dataset_tokens: Option<f64>,
+    pub warnings: Vec<Warning>,
+    /// Hints about what further flags would add.
+    pub notes: Vec<String>,
+}
+
+impl Estimate {
+    /// D / N, where both are known.
+    pub fn tokens_per_param(&self) -> Option<f64> {
+        let w = self.work.as_ref()?;
+        match (&w.params, &w.tokens) {
+            (Some(n), Some(t)) => Some(t.value / n.value),
+            _ => None,
+        }
+    }
+}
+
 fn derived(v: f64, note: impl Into<String>) -> Sourced {
     Sourced::noted(v, Source::Derived, note)
 }
@@ -295,7 +330,7 @@ pub fn evaluate(
                         whole_gpus(exact),
                         format!(
                             "C ÷ (FLOP/s per GPU × deadline) = {}, rounded up",
-                            crate::output::format::thousands(exact, 1)
+                            thousands(exact, 1)
                         ),
                     )
                 }
@@ -332,7 +367,7 @@ fn finish(
         if let Some(p) = &ctx.spec_peak {
             o.mfu = Some(derived(
                 f / (p.value * 1e12),
-                format!("of {} TFLOPS", crate::output::format::tflops(p.value)),
+                format!("of {} TFLOPS", tflops(p.value)),
             ));
             let attention = work.and_then(|w| w.attention_per_token.as_ref());
             if let (Some(a), Some(pt)) = (attention, per_token) {
@@ -343,7 +378,7 @@ fn finish(
         if let Some(m) = &ctx.measured_peak {
             o.gemm_utilization = Some(derived(
                 f / (m.value * 1e12),
-                format!("of {} TFLOPS", crate::output::format::tflops(m.value)),
+                format!("of {} TFLOPS", tflops(m.value)),
             ));
         }
     }

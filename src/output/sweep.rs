@@ -4,14 +4,13 @@
 
 use std::fmt::Write;
 
-use crate::output::format::{sig, wrap};
-use crate::output::results::{device_line, efficiency_cell, fmt_tflops};
-use crate::output::table::{Align, Table, Width};
-use crate::output::warnings;
-use crate::profile::Profile;
-
-use super::summary::{summarize, DtypeSummary};
+use super::format::{sig, wrap};
+use super::results::{device_line, efficiency_cell, fmt_tflops};
+use super::table::{Align, Table, Width};
+use super::warnings;
 use crate::measure::point::algo_search_of;
+use crate::profile::Profile;
+use crate::sweep::summary::{summarize, DtypeSummary};
 
 /// One line per dtype: best, median, geometric mean.
 pub fn summary_lines(p: &Profile) -> String {

@@ -1,0 +1,79 @@
+//! A calibration file as the rates the layout model runs at, so `gpubench plan` and
+//! `gpubench estimate --calibration` price a step with the model's own measured shapes: the
+//! file's GEMMs summed by kind into the layout model's [`MeasuredStep`], turned into rates by
+//! its formula ([`rates::from_step`]).
+
+use std::collections::HashMap;
+
+use super::file::CalibrationFile;
+use super::step::GemmKind;
+use crate::estimate::layout::rates::{self, MeasuredStep, Rates};
+
+/// The file's step: calls × measured median per GEMM, summed into linear layers and the
+/// attention core, with the measured copy bandwidth. GEMMs whose shape was not timed are
+/// left out.
+pub fn measured_step(c: &CalibrationFile) -> MeasuredStep {
+    let time: HashMap<_, f64> = c.shapes.iter().map(|s| (s.shape, s.median_s)).collect();
+    let mut m = MeasuredStep {
+        device: c.device.name.clone(),
+        linear_flops: 0.0,
+        linear_s: 0.0,
+        attention_flops: 0.0,
+        attention_s: 0.0,
+        copy_bytes_per_s: c.bandwidth.bytes_per_s,
+    };
+    for g in &c.gemms {
+        let Some(t) = time.get(&g.shape) else {
+            continue;
+        };
+        let secs = t * g.count as f64;
+        if g.kind == GemmKind::AttentionCore {
+            m.attention_flops += g.flops();
+            m.attention_s += secs;
+        } else {
+            m.linear_flops += g.flops();
+            m.linear_s += secs;
+        }
+    }
+    m
+}
+
+/// The layout model's rates from a calibration (`origin` names the file in the note); `None`
+/// when the file holds no timed linear-layer product.
+pub fn layout_rates(c: &CalibrationFile, origin: &str) -> Option<Rates> {
+    rates::from_step(&measured_step(c), origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::layout::LAYER_EFFICIENCY;
+
+    #[test]
+    fn calibration_rates_come_from_its_own_shapes() {
+        let c = crate::calibrate::tests::tiny_calibration();
+        let r = layout_rates(&c, "cal.json").expect("rates");
+        assert!(r.compute_tflops > 0.0 && r.attention_tflops > 0.0 && r.memory_gbps > 0.0);
+        // The linear-layer rate is the FLOP-weighted rate of its shapes: between their extremes.
+        let tf: Vec<f64> = c
+            .shapes
+            .iter()
+            .map(|s| s.tflops * LAYER_EFFICIENCY)
+            .collect();
+        let (lo, hi) = tf
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
+        assert!(r.compute_tflops >= lo * 0.999 && r.compute_tflops <= hi * 1.001);
+    }
+
+    #[test]
+    fn untimed_shapes_are_left_out() {
+        let mut c = crate::calibrate::tests::tiny_calibration();
+        let all = measured_step(&c);
+        c.shapes.clear();
+        let none = measured_step(&c);
+        assert!(all.linear_s > 0.0 && all.linear_flops > 0.0);
+        assert_eq!((none.linear_s, none.attention_s), (0.0, 0.0));
+        assert!(layout_rates(&c, "cal.json").is_none());
+    }
+}
