@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::values::{gpus, money, nonneg, num, util};
+use crate::cli::values::{gpu_count, money, nonneg, num, util};
 use crate::estimate::compute::Recompute;
 
 /// Flags of `gpubench estimate`.
@@ -37,8 +37,8 @@ pub struct EstimateArgs {
     pub seq_len: Option<f64>,
 
     /// Number of GPUs.
-    #[arg(long, value_name = "N", conflicts_with = "days", allow_hyphen_values = true, value_parser = gpus("--gpus"))]
-    pub gpus: Option<f64>,
+    #[arg(long, value_name = "N", conflicts_with = "days", allow_hyphen_values = true, value_parser = gpu_count("--gpus"))]
+    pub gpus: Option<u64>,
     /// A deadline in days: how many GPUs are needed.
     #[arg(long, value_name = "D", allow_hyphen_values = true, value_parser = num("--days"))]
     pub days: Option<f64>,

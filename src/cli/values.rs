@@ -34,14 +34,8 @@ pub fn nonneg(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clon
     clap_parser(flag, crate::estimate::input::non_negative)
 }
 /// A whole number of GPUs (`2048`, `10,830`, `2k`).
-pub fn gpus(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, crate::estimate::input::gpus)
-}
-
-/// A whole number of GPUs (`2048`, `2k`), as an integer.
 pub fn gpu_count(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    let parse = gpus(flag);
-    move |s| parse(s).map(|v| v as u64)
+    clap_parser(flag, crate::estimate::input::gpus)
 }
 
 /// A whole count (layers, hidden size, heads) within the flag's physical range.
@@ -68,6 +62,15 @@ mod tests {
             .contains("whole number"));
         assert!(whole("--layers")("0").is_err());
         assert_eq!(gpu_count("--gpus")("2k"), Ok(2000));
+        assert_eq!(gpu_count("--gpus")("10,830"), Ok(10_830));
+        assert_eq!(gpu_count("--gpus")("1e9"), Ok(1_000_000_000));
         assert!(gpu_count("--gpus")("1.5").is_err());
+        assert!(gpu_count("--gpus")("2e9")
+            .unwrap_err()
+            .contains("whole number of GPUs"));
+        assert_eq!(
+            gpu_count("--gpus")("0").unwrap_err(),
+            "'0' must be greater than zero"
+        );
     }
 }

@@ -97,7 +97,7 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
     };
     let rates = resolve_rates(args, &peaks, calibration.as_ref())?;
     let scale = match (args.gpus, args.days) {
-        (Some(n), _) => Scale::Gpus(Sourced::new(n, Source::Given)),
+        (Some(n), _) => Scale::Gpus(n),
         (None, Some(d)) => Scale::DeadlineDays(Sourced::new(d, Source::Given)),
         _ => Scale::Unset,
     };

@@ -222,14 +222,14 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
     let (tp, pp) = (f.tp.unwrap_or(1), f.pp.unwrap_or(1));
     layout::check_split(&m, tp, pp)?;
     let dp = match (f.dp, args.gpus) {
-        (Some(d), Some(g)) if (tp * pp * d) as f64 != g => {
+        (Some(d), Some(g)) if tp * pp * d != g => {
             return Err(usage(format!(
                 "--gpus {g} is not --tp {tp} × --pp {pp} × --dp {d} = {}; give one of --gpus and --dp",
                 tp * pp * d
             )))
         }
         (Some(d), _) => d,
-        (None, Some(g)) => layout::derive_dp(g as u64, tp, pp)?,
+        (None, Some(g)) => layout::derive_dp(g, tp, pp)?,
         (None, None) => {
             return Err(usage(
                 "a layout needs its size: give --gpus N (the data-parallel degree is derived) or --dp D",

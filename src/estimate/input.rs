@@ -101,15 +101,15 @@ pub fn opt_money(s: &Option<String>, flag: &str) -> anyhow::Result<Option<f64>> 
     s.as_deref().map(|v| money(v, flag)).transpose()
 }
 
-/// A whole number of GPUs (`2048`, `10,830`, `2k`).
-pub fn gpus(s: &str, flag: &str) -> anyhow::Result<f64> {
+/// A whole number of GPUs (`2048`, `10,830`, `2k`), at least one and at most a billion.
+pub fn gpus(s: &str, flag: &str) -> anyhow::Result<u64> {
     let v = parse_count(s, flag)?;
     if v.fract() != 0.0 || v > 1e9 {
         return Err(usage(format!(
             "{flag}: '{s}' must be a whole number of GPUs, such as 2048"
         )));
     }
-    Ok(v)
+    Ok(v as u64)
 }
 
 #[cfg(test)]
@@ -137,7 +137,7 @@ mod tests {
         assert!(non_negative("-1", "--staff-cost").is_err());
         assert_eq!(money("$10,000", "--gpu-price").unwrap(), 1e4);
         assert!(money("0", "--gpu-price").is_err());
-        assert_eq!(gpus("10,830", "--gpus").unwrap(), 10830.0);
+        assert_eq!(gpus("10,830", "--gpus").unwrap(), 10830);
         assert!(gpus("2.5", "--gpus").is_err());
         assert!(gpus("0", "--gpus").is_err());
     }
