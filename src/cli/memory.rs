@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::values::{gpu_count, num, whole};
+use crate::cli::values::{gpu_count, num, whole, Quantity};
 use crate::estimate::compute::Recompute;
 use crate::estimate::defaults::DEFAULT_CUDA_CONTEXT_GB;
 use crate::estimate::memory::{Optimizer, Precision};
@@ -22,7 +22,7 @@ pub struct MemoryArgs {
     #[arg(long, value_name = "FILE")]
     pub model_config: Option<PathBuf>,
     /// Parameters (6B, 6e9); overrides the model's.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params"))]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params", Quantity::Params))]
     pub params: Option<f64>,
     /// Training precision: fp32, or bf16/fp16 mixed precision (fp32 master weights).
     #[arg(long, value_enum, default_value_t = Precision::Bf16)]
@@ -43,19 +43,19 @@ pub struct MemoryArgs {
     #[arg(long, value_enum, default_value_t = Recompute::None)]
     pub recompute: Recompute,
     /// Sequence length for activations [the model's context].
-    #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = num("--seq-len"))]
+    #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = num("--seq-len", Quantity::SeqLen))]
     pub seq_len: Option<f64>,
     /// Sequences per GPU per step, for activations [1].
-    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = num("--micro-batch"))]
+    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = num("--micro-batch", Quantity::MicroBatch))]
     pub micro_batch: Option<f64>,
     /// Layers (for activations without --model).
-    #[arg(long, value_name = "L", allow_hyphen_values = true, value_parser = whole("--layers"))]
+    #[arg(long, value_name = "L", allow_hyphen_values = true, value_parser = whole("--layers", Quantity::Layers))]
     pub layers: Option<u64>,
     /// Hidden size (for activations without --model).
-    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = whole("--hidden"))]
+    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = whole("--hidden", Quantity::Hidden))]
     pub hidden: Option<u64>,
     /// Attention heads (for activations without --model).
-    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = whole("--heads"))]
+    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = whole("--heads", Quantity::Heads))]
     pub heads: Option<u64>,
     /// GPU from the table: its memory decides whether it fits.
     #[arg(long, value_name = "NAME")]
@@ -64,7 +64,7 @@ pub struct MemoryArgs {
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
     /// Memory per GPU in GB, instead of --gpu or --profile.
-    #[arg(long, value_name = "GB", allow_hyphen_values = true, value_parser = num("--device-memory-gb"))]
+    #[arg(long, value_name = "GB", allow_hyphen_values = true, value_parser = num("--device-memory-gb", Quantity::MemoryGb))]
     pub device_memory_gb: Option<f64>,
     /// Print one JSON object instead of the table.
     #[arg(long)]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::values::{gpu_count, num, util};
+use crate::cli::values::{gpu_count, positive, util};
 
 /// Link figures that override the GPU table's server.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -12,10 +12,10 @@ pub struct LinkFlags {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub gpus_per_node: Option<u64>,
     /// Bandwidth within a node per GPU per direction, GB/s [the table's NVLink].
-    #[arg(long, value_name = "GB/s", allow_hyphen_values = true, value_parser = num("--intra-node-gbps"))]
+    #[arg(long, value_name = "GB/s", allow_hyphen_values = true, value_parser = positive("--intra-node-gbps"))]
     pub intra_node_gbps: Option<f64>,
     /// Network bandwidth per node per direction, GB/s [the table's InfiniBand ports].
-    #[arg(long, value_name = "GB/s", allow_hyphen_values = true, value_parser = num("--network-gbps-per-node"))]
+    #[arg(long, value_name = "GB/s", allow_hyphen_values = true, value_parser = positive("--network-gbps-per-node"))]
     pub network_gbps_per_node: Option<f64>,
     /// NCCL bus bandwidth as a fraction of the link bandwidth, 0–1 or % [0.8].
     #[arg(long, value_name = "E", allow_hyphen_values = true, value_parser = util("--link-efficiency"))]
