@@ -1,10 +1,8 @@
 //! The flags of `gpubench calibrate`: the model, the step's shape and the timing per GEMM
 //! shape.
 
-use std::path::PathBuf;
-
 use crate::backend::DeviceChoice;
-use crate::cli::flags::TimingFlags;
+use crate::cli::flags::{arg_mut, ModelFlags, TimingFlags};
 use crate::dtype::DType;
 use crate::estimate::compute::Recompute;
 
@@ -13,14 +11,11 @@ use crate::estimate::compute::Recompute;
 #[command(after_help = "Examples:
   gpubench calibrate --model llama-2-7b --dry-run      # the step's GEMMs, measuring nothing
   gpubench calibrate --model gpt2 --seq 256 -o gpt2-cal.json
-  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json")]
+  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json",
+          mut_args(arg_mut("model_config", |a| a.help("A Hugging Face config.json (LLaMA- or GPT-2-style keys)"))))]
 pub struct CalibrateArgs {
-    /// A model preset (see 'gpubench models').
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json (LLaMA- or GPT-2-style keys).
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelFlags,
     /// Sequence length [2048, or the model's context when shorter].
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
     pub seq: Option<u64>,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::cli::flags::{arg_mut, ModelFlags};
 use crate::cli::values::{gpu_count, money, nonneg, num, positive, util, Quantity};
 use crate::estimate::compute::Recompute;
 
@@ -12,14 +13,12 @@ use crate::estimate::compute::Recompute;
   gpubench estimate --model llama-65b --gpus 2048 --gpu a100-sxm-80gb --tokens-per-sec-per-gpu 380
   gpubench run -o gpu.json && gpubench estimate --model llama-7b --gpus 64 --profile gpu.json --price-per-gpu-hour 2.5
   gpubench estimate --params 100B --tokens 2T --days 10 --gpu h100-sxm
-  gpubench estimate --gpu-hours 1e6 --gpu a100 --pue 1.1")]
+  gpubench estimate --gpu-hours 1e6 --gpu a100 --pue 1.1",
+          mut_args(arg_mut("model", |a| a.help("A model preset (see 'gpubench models'): fills --params, --tokens and the architecture"))),
+          mut_args(arg_mut("model_config", |a| a.help("A Hugging Face config.json: the parameter count and architecture are computed from it"))))]
 pub struct EstimateArgs {
-    /// A model preset (see 'gpubench models'): fills --params, --tokens and the architecture.
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json: the parameter count and architecture are computed from it.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelFlags,
     /// Parameters N (65e9, 65B).
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params", Quantity::Params))]
     pub params: Option<f64>,

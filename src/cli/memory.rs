@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::cli::flags::{arg_mut, ModelFlags};
 use crate::cli::values::{gpu_count, num, whole, Quantity};
 use crate::estimate::compute::Recompute;
 use crate::estimate::defaults::DEFAULT_CUDA_CONTEXT_GB;
@@ -13,14 +14,11 @@ use crate::estimate::memory::{Optimizer, Precision};
 #[command(after_help = "Examples:
   gpubench memory --params 6B --precision fp32 --optimizer adamw      # the source's 97 GB
   gpubench memory --model llama-2-7b --gpus 8 --zero 3 --recompute selective --gpu h100-sxm
-  gpubench memory --model llama-2-70b --gpus 64 --zero 3 --gpu h100-sxm --recompute full")]
+  gpubench memory --model llama-2-70b --gpus 64 --zero 3 --gpu h100-sxm --recompute full",
+          mut_args(arg_mut("model", |a| a.help("A model preset ('gpubench models'): parameters and architecture (for activations)"))))]
 pub struct MemoryArgs {
-    /// A model preset ('gpubench models'): parameters and architecture (for activations).
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelFlags,
     /// Parameters (6B, 6e9); overrides the model's.
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params", Quantity::Params))]
     pub params: Option<f64>,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::cli::flags::{arg_mut, ModelFlags};
 use crate::cli::values::{gpu_count, positive, util};
 
 /// Link figures that override the GPU table's server.
@@ -90,19 +91,11 @@ impl LayoutFlags {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   gpubench plan --model llama-2-70b --gpus 1024 --global-batch 1024 --seq 4096 --gpu h100-sxm
-  gpubench plan --model gpt3-175b --gpus 64 --global-batch 64 --gpu a100 --top 5 --json")]
+  gpubench plan --model gpt3-175b --gpus 64 --global-batch 64 --gpu a100 --top 5 --json",
+          mut_args(arg_mut("model", |a| a.required_unless_present("model_config"))))]
 pub struct PlanArgs {
-    /// A model preset (see 'gpubench models').
-    #[arg(
-        long,
-        value_name = "NAME",
-        conflicts_with = "model_config",
-        required_unless_present = "model_config"
-    )]
-    pub model: Option<String>,
-    /// A Hugging Face config.json.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelFlags,
     /// GPUs in the cluster.
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = gpu_count("--gpus"))]
     pub gpus: u64,

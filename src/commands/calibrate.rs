@@ -26,7 +26,7 @@ pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
 
 /// The model the flags name.
 fn load_model(args: &CalibrateArgs) -> anyhow::Result<ModelConfig> {
-    match (&args.model, &args.model_config) {
+    match (&args.model.name, &args.model.config) {
         (Some(name), _) => Ok(model::lookup(name)?.clone()),
         (None, Some(path)) => ModelConfig::from_hf_config(path),
         (None, None) => Err(usage(

@@ -86,7 +86,7 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
 
 /// Resolves every input and evaluates the scenarios (no printing).
 pub fn build(args: &EstimateArgs) -> anyhow::Result<Report> {
-    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let model = resolve_model(args.model.name.as_deref(), args.model.config.as_deref())?;
     let mut warnings: Vec<Warning> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let work = resolve_work(args, model.as_ref())?;

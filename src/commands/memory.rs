@@ -41,7 +41,7 @@ struct Figures {
 
 /// Runs `gpubench memory`.
 pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
-    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let model = resolve_model(args.model.name.as_deref(), args.model.config.as_deref())?;
     let params = params_of(&args, &model)?;
     let bpp = BytesPerParam::of(args.precision, args.optimizer);
     let context = args.cuda_context_gb * 1e9;

@@ -217,7 +217,7 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let f = &args.layout;
-    let m = model_of(args.model.as_deref(), args.model_config.as_deref())?;
+    let m = model_of(args.model.name.as_deref(), args.model.config.as_deref())?;
     let seq = seq_of(&m, args.seq_len, "--seq")?;
     let (tp, pp) = (f.tp.unwrap_or(1), f.pp.unwrap_or(1));
     layout::check_split(&m, tp, pp)?;
@@ -296,7 +296,7 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `gpubench plan`.
 pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let m = model_of(args.model.as_deref(), args.model_config.as_deref())?;
+    let m = model_of(args.model.name.as_deref(), args.model.config.as_deref())?;
     let seq = seq_of(&m, args.seq.map(|s| s as f64), "--seq")?;
     if args.global_batch == 0 {
         return Err(usage(

@@ -37,7 +37,7 @@ fn law_json(law: &Law, n: f64, d: f64, c: f64, k: f64) -> Value {
 
 /// Runs `gpubench scale`.
 pub fn execute(args: ScaleArgs) -> anyhow::Result<ExitCode> {
-    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let model = resolve_model(args.model.name.as_deref(), args.model.config.as_deref())?;
     let params = match (args.params, &model) {
         (Some(p), _) => Some(Sourced::new(p, Source::Given)),
         (None, Some((m, s))) => Some(Sourced::noted(m.params, *s, m.name.clone())),
