@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::cli::flags::{arg_mut, ModelFlags};
-use crate::cli::values::{gpu_count, num, whole, Quantity};
+use crate::cli::values::{gpu_count, nonneg, num, whole, Quantity};
 use crate::estimate::compute::Recompute;
 use crate::estimate::defaults::DEFAULT_CUDA_CONTEXT_GB;
 use crate::estimate::memory::{Optimizer, Precision};
@@ -29,7 +29,7 @@ pub struct MemoryArgs {
     #[arg(long, value_enum, default_value_t = Optimizer::Adamw)]
     pub optimizer: Optimizer,
     /// CUDA context and library workspace per GPU, GB.
-    #[arg(long, value_name = "GB", allow_hyphen_values = true, default_value_t = DEFAULT_CUDA_CONTEXT_GB, value_parser = nonneg_gb)]
+    #[arg(long, value_name = "GB", allow_hyphen_values = true, default_value_t = DEFAULT_CUDA_CONTEXT_GB, value_parser = nonneg("--cuda-context-gb"))]
     pub cuda_context_gb: f64,
     /// Data-parallel GPUs that ZeRO shards across.
     #[arg(long, value_name = "N", allow_hyphen_values = true, default_value = "1", value_parser = gpu_count("--gpus"))]
@@ -67,13 +67,4 @@ pub struct MemoryArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-}
-
-fn nonneg_gb(s: &str) -> Result<f64, String> {
-    crate::estimate::input::non_negative(s, "--cuda-context-gb").map_err(|e| {
-        let m = e.to_string();
-        m.strip_prefix("--cuda-context-gb: ")
-            .unwrap_or(&m)
-            .to_string()
-    })
 }
