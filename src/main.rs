@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gpubench::cli::execute(cli))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gpubench::commands::dispatch(cli)
+    })) {
         Ok(Ok(code)) => code,
         Ok(Err(err)) => gpubench::error::report(&err),
         Err(_) if PIPE_CLOSED.load(Ordering::SeqCst) => ExitCode::SUCCESS,

@@ -705,6 +705,8 @@ fn bad_input_is_one_line_exit_2() {
         ),
         (with(&["--gpus", "8", "--mfu", "0"]), vec!["--mfu"]),
         (with(&["--gpus", "2.5"]), vec!["--gpus", "whole number"]),
+        (with(&["--gpus", "0"]), vec!["--gpus", "greater than zero"]),
+        (with(&["--gpus", "2e9"]), vec!["--gpus", "whole number"]),
         (
             with(&["--gpus", "8", "--days", "3"]),
             vec!["--gpus", "--days"],

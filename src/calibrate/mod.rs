@@ -178,15 +178,15 @@ pub(crate) mod tests {
         spec.validate().unwrap();
         let plan = StepPlan::new(spec, DType::Fp32);
         let opts = Options {
-            settings: crate::cli::flags::TimingFlags {
-                warmup_iters: Some(1),
-                warmup_time: Some(0.0),
-                iters: Some(2),
-                min_time: Some(0.0),
-                verify_points: Some(16),
-                ..Default::default()
-            }
-            .resolve(crate::backend::BackendKind::Cpu),
+            settings: TimingSettings {
+                warmup_iters: 1,
+                warmup_secs: 0.0,
+                min_iters: 2,
+                min_secs: 0.0,
+                max_iters: 100_000,
+                cold: false,
+                verify_points: 16,
+            },
             algos: 1,
             seed: 7,
             bandwidth_iters: 3,

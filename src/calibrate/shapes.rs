@@ -222,14 +222,15 @@ mod tests {
         let be = CpuBackend::new();
         let opts = ShapeOptions {
             dtype: DType::Fp32,
-            settings: crate::cli::flags::TimingFlags {
-                warmup_iters: Some(1),
-                warmup_time: Some(0.0),
-                iters: Some(3),
-                min_time: Some(0.0),
-                ..Default::default()
-            }
-            .resolve(crate::backend::BackendKind::Cpu),
+            settings: TimingSettings {
+                warmup_iters: 1,
+                warmup_secs: 0.0,
+                min_iters: 3,
+                min_secs: 0.0,
+                max_iters: 100_000,
+                cold: false,
+                verify_points: 256,
+            },
             algos: 4,
             seed: 1,
         };

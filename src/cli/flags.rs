@@ -1,5 +1,5 @@
-//! Flag groups and value parsers shared by the measuring commands (`#[command(flatten)]`):
-//! timing, saving, a rank of a job, and the parsers of `--device`, `--seed` and dimensions. Clap only: each
+//! Flag groups and value parsers shared by several commands (`#[command(flatten)]`): timing,
+//! saving, a rank of a job, the model, and the parsers of `--device`, `--seed` and dimensions. Clap only: each
 //! group turns into library settings here ([`TimingFlags::resolve_with`],
 //! [`SaveFlags::target`]) and no library code reads a flag.
 
@@ -76,6 +76,34 @@ pub fn dim_flag(s: &str) -> Result<u64, String> {
 /// clap value parser for `--dtype`: a comma-separated list or `all`.
 pub fn dtypes_flag(s: &str) -> Result<crate::dtype::DtypeSelection, String> {
     s.parse().map_err(|e: anyhow::Error| e.to_string())
+}
+
+/// The model a planning command works on: a preset or a Hugging Face config.json, never both
+/// (`#[command(flatten)]`). A command that takes more from the model words its own help with
+/// `#[command(mut_args(arg_mut("model", ...)))]`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ModelFlags {
+    /// A model preset (see 'gpubench models').
+    #[arg(
+        id = "model",
+        long = "model",
+        value_name = "NAME",
+        conflicts_with = "model_config"
+    )]
+    pub name: Option<String>,
+    /// A Hugging Face config.json.
+    #[arg(id = "model_config", long = "model-config", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+/// Changes the one argument `id` of a command whose flags come from a shared group (its help,
+/// whether it is required), in place: `#[command(mut_args(arg_mut("model", |a| a.help(..))))]`.
+/// (clap's own `mut_arg` moves the argument last, which reorders the completions.)
+pub fn arg_mut(
+    id: &'static str,
+    f: fn(clap::Arg) -> clap::Arg,
+) -> impl FnMut(clap::Arg) -> clap::Arg {
+    move |a| if a.get_id() == id { f(a) } else { a }
 }
 
 /// Where a measuring command saves its file (`run`, `calibrate`; `#[command(flatten)]`).
@@ -266,6 +294,74 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(f.resolve(crate::backend::BackendKind::Cuda).max_iters, 500);
+    }
+
+    #[test]
+    fn model_flags_keep_each_commands_help_and_place() {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let args = |cmd: &str| -> Vec<clap::Arg> {
+            cli.find_subcommand(cmd)
+                .unwrap()
+                .get_arguments()
+                .cloned()
+                .collect()
+        };
+        let help = |cmd: &str, id: &str| -> String {
+            let a = args(cmd).into_iter().find(|a| a.get_id() == id).unwrap();
+            a.get_help().unwrap().to_string()
+        };
+        assert_eq!(
+            help("estimate", "model"),
+            "A model preset (see 'gpubench models'): fills --params, --tokens and the architecture"
+        );
+        assert_eq!(
+            help("estimate", "model_config"),
+            "A Hugging Face config.json: the parameter count and architecture are computed from it"
+        );
+        assert_eq!(
+            help("memory", "model"),
+            "A model preset ('gpubench models'): parameters and architecture (for activations)"
+        );
+        assert_eq!(help("memory", "model_config"), "A Hugging Face config.json");
+        assert_eq!(
+            help("calibrate", "model"),
+            "A model preset (see 'gpubench models')"
+        );
+        assert_eq!(
+            help("calibrate", "model_config"),
+            "A Hugging Face config.json (LLaMA- or GPT-2-style keys)"
+        );
+        // Reworded in place: the flags keep their order (help, completions).
+        let first = |cmd: &str, n: usize| -> Vec<String> {
+            args(cmd)
+                .iter()
+                .take(n)
+                .map(|a| a.get_id().to_string())
+                .collect()
+        };
+        for cmd in ["estimate", "memory", "plan", "calibrate"] {
+            assert_eq!(first(cmd, 2), ["model", "model_config"], "{cmd}");
+        }
+        assert_eq!(first("scale", 3), ["params", "model", "model_config"]);
+        // Only plan requires a model, and either flag gives one.
+        let plan = |extra: &[&str]| {
+            let base = ["gpubench", "plan", "--gpus", "8", "--global-batch", "8"];
+            crate::cli::parse_from(base.iter().chain(extra)).is_ok()
+        };
+        assert!(!plan(&[]));
+        assert!(plan(&["--model", "gpt2"]));
+        assert!(plan(&["--model-config", "config.json"]));
+        assert!(crate::cli::parse_from(["gpubench", "memory"]).is_ok());
+    }
+
+    #[test]
+    fn arg_mut_changes_only_the_named_argument() {
+        let mut f = arg_mut("b", |a| a.help("changed"));
+        let a = f(clap::Arg::new("a").help("kept"));
+        let b = f(clap::Arg::new("b").help("old"));
+        assert_eq!(a.get_help().unwrap().to_string(), "kept");
+        assert_eq!(b.get_help().unwrap().to_string(), "changed");
     }
 
     #[test]

@@ -1,18 +1,31 @@
-//! The command line, clap only: the top-level parser and its subcommands, the dispatch to
-//! each command, the flag groups and value parsers the commands share ([`flags`]), and every
+//! The command line, clap only: the top-level parser and its subcommands, each subcommand's
+//! flags, the flag groups and value parsers they share ([`flags`], [`values`]), and every
 //! parse error in gpubench's one-line, exit-code-2 form, in one place.
 //!
-//! Each subcommand's own flags live beside the code that runs it, in `src/commands/<name>.rs`
-//! (a clap `Args` struct plus an `execute` function); `commands` imports only [`flags`] from
-//! here, so the two never import each other.
+//! Each subcommand's flags are a clap `Args` struct in `src/cli/<name>.rs`; the code that
+//! runs it is `src/commands/<name>.rs`, reached through [`crate::commands::dispatch`]. This
+//! module imports the library (for value parsers and value types) but never `commands`.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::commands;
-
+pub mod calibrate;
+pub mod comm;
+pub mod compare;
+pub mod completions;
+pub mod estimate;
 pub mod flags;
+pub mod gpus;
+pub mod memory;
+pub mod models;
+pub mod plan;
+pub mod plot;
+pub mod report;
+pub mod run;
+pub mod scale;
+pub mod show;
+pub mod sweep;
 pub mod values;
 
 /// gpubench: measure the GEMM throughput a GPU really delivers, and plan LLM training with it.
@@ -33,60 +46,38 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure GEMM throughput (TFLOPS) on a GPU or the CPU and save a profile.
-    Run(commands::run::RunArgs),
+    Run(run::RunArgs),
     /// Print a saved profile as the run did.
-    Show(commands::show::ShowArgs),
+    Show(show::ShowArgs),
     /// Measure many shapes (ranges of n, or of m/n/k) and report the best.
-    Sweep(commands::sweep::SweepArgs),
+    Sweep(sweep::SweepArgs),
     /// Draw a profile as SVG: TFLOPS against size, telemetry over time.
-    Plot(commands::plot::PlotArgs),
+    Plot(plot::PlotArgs),
     /// Print two profiles side by side with ratios.
-    Compare(commands::compare::CompareArgs),
+    Compare(compare::CompareArgs),
     /// Training time, GPU count, cost, energy and carbon for an LLM run.
-    Estimate(commands::estimate::EstimateArgs),
+    Estimate(estimate::EstimateArgs),
     /// Training memory: weights, gradients, optimizer states, activations, ZeRO sharding.
-    Memory(commands::memory::MemoryArgs),
+    Memory(memory::MemoryArgs),
     /// Chinchilla and Kaplan scaling: tokens for a model, compute-optimal N and D.
-    Scale(commands::scale::ScaleArgs),
+    Scale(scale::ScaleArgs),
     /// List the GPU presets (spec-sheet peaks, memory, TDP) with sources.
-    Gpus(commands::gpus::GpusArgs),
+    Gpus(gpus::GpusArgs),
     /// List the model presets with sources.
-    Models(commands::models::ModelsArgs),
+    Models(models::ModelsArgs),
     /// Predict a model's training step from its own GEMM shapes measured on this device.
-    Calibrate(commands::calibrate::CalibrateArgs),
+    Calibrate(calibrate::CalibrateArgs),
     /// Rank every parallel layout (TP, PP, DP, ZeRO, recomputation) of a model on a cluster.
-    Plan(commands::plan::PlanArgs),
+    Plan(plan::PlanArgs),
     /// NCCL collectives between this machine's GPUs (busbw, nccl-tests style); saves a comm profile.
-    Comm(commands::comm::CommArgs),
+    Comm(comm::CommArgs),
     /// Merge the rank files of a cluster job; flag slow or failing GPUs, missing ranks (exit 4).
-    Report(commands::report::ReportArgs),
+    Report(report::ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
-    Completions(commands::completions::CompletionsArgs),
+    Completions(completions::CompletionsArgs),
     /// Print the man page (roff) on standard output.
     #[command(hide = true)]
-    Man(commands::completions::ManArgs),
-}
-
-/// Runs the parsed command (each command's `execute` in `src/commands/`).
-pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Run(a) => commands::run::execute(a),
-        Command::Show(a) => commands::show::execute(a),
-        Command::Sweep(a) => commands::sweep::execute(a),
-        Command::Plot(a) => commands::plot::execute(a),
-        Command::Compare(a) => commands::compare::execute(a),
-        Command::Estimate(a) => commands::estimate::execute(a),
-        Command::Memory(a) => commands::memory::execute(a),
-        Command::Scale(a) => commands::scale::execute(a),
-        Command::Gpus(a) => commands::gpus::execute(a),
-        Command::Models(a) => commands::models::execute(a),
-        Command::Calibrate(a) => commands::calibrate::execute(a),
-        Command::Plan(a) => commands::plan::execute(a),
-        Command::Comm(a) => commands::comm::execute(a),
-        Command::Report(a) => commands::report::execute(a),
-        Command::Completions(a) => commands::completions::execute(a, Cli::command()),
-        Command::Man(a) => commands::completions::execute_man(a, Cli::command()),
-    }
+    Man(completions::ManArgs),
 }
 
 /// Parses `std::env::args`. On a parse error prints one line naming the problem and the

@@ -1,11 +1,14 @@
 //! clap value parsers for the planning commands' numbers (`estimate`, `memory`, `scale`,
 //! `plan`): counts with suffixes, utilizations, money, GPU counts. Each wraps an
-//! [`crate::estimate::input`] parser, whose checks know the physical range of each flag.
+//! [`crate::estimate::input`] parser; a count's flag is mapped here to the [`Quantity`] whose
+//! physical range it must lie in.
+
+pub use crate::estimate::input::Quantity;
 
 /// Adapts an `input` parser to clap (clap names the flag, so our "--flag: " prefix goes).
 fn clap_parser<T: 'static>(
     flag: &'static str,
-    f: fn(&str, &str) -> anyhow::Result<T>,
+    f: impl Fn(&str, &str) -> anyhow::Result<T> + Clone + Send + Sync + 'static,
 ) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
     move |s| {
         f(s, flag).map_err(|e| {
@@ -17,9 +20,15 @@ fn clap_parser<T: 'static>(
     }
 }
 
-/// A count with an optional suffix (65B, 1.4T) within the flag's physical range.
-pub fn num(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
-    clap_parser(flag, crate::estimate::input::count)
+/// A count with an optional suffix (65B, 1.4T) within the physical range of `quantity`.
+pub fn num(flag: &'static str, quantity: Quantity) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    clap_parser(flag, move |s, flag| {
+        crate::estimate::input::count(s, flag, quantity)
+    })
+}
+/// A positive number with an optional suffix, with no range beyond its sign (`--pue 1.1`).
+pub fn positive(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    clap_parser(flag, crate::estimate::input::positive)
 }
 /// A utilization in (0, 1]: `0.45` or `45%`.
 pub fn util(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
@@ -34,19 +43,16 @@ pub fn nonneg(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clon
     clap_parser(flag, crate::estimate::input::non_negative)
 }
 /// A whole number of GPUs (`2048`, `10,830`, `2k`).
-pub fn gpus(flag: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
+pub fn gpu_count(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
     clap_parser(flag, crate::estimate::input::gpus)
 }
 
-/// A whole number of GPUs (`2048`, `2k`), as an integer.
-pub fn gpu_count(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    let parse = gpus(flag);
-    move |s| parse(s).map(|v| v as u64)
-}
-
-/// A whole count (layers, hidden size, heads) within the flag's physical range.
-pub fn whole(flag: &'static str) -> impl Fn(&str) -> Result<u64, String> + Clone {
-    let parse = num(flag);
+/// A whole count (layers, hidden size, heads) within the physical range of `quantity`.
+pub fn whole(
+    flag: &'static str,
+    quantity: Quantity,
+) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    let parse = num(flag, quantity);
     move |s| {
         let v = parse(s)?;
         if v.fract() != 0.0 || v >= u64::MAX as f64 {
@@ -62,12 +68,21 @@ mod tests {
 
     #[test]
     fn whole_counts_and_gpus() {
-        assert_eq!(whole("--layers")("32"), Ok(32));
-        assert!(whole("--layers")("32.5")
+        assert_eq!(whole("--layers", Quantity::Layers)("32"), Ok(32));
+        assert!(whole("--layers", Quantity::Layers)("32.5")
             .unwrap_err()
             .contains("whole number"));
-        assert!(whole("--layers")("0").is_err());
+        assert!(whole("--layers", Quantity::Layers)("0").is_err());
         assert_eq!(gpu_count("--gpus")("2k"), Ok(2000));
+        assert_eq!(gpu_count("--gpus")("10,830"), Ok(10_830));
+        assert_eq!(gpu_count("--gpus")("1e9"), Ok(1_000_000_000));
         assert!(gpu_count("--gpus")("1.5").is_err());
+        assert!(gpu_count("--gpus")("2e9")
+            .unwrap_err()
+            .contains("whole number of GPUs"));
+        assert_eq!(
+            gpu_count("--gpus")("0").unwrap_err(),
+            "'0' must be greater than zero"
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! distinct shape and the copy bandwidth on this device, and predict the step time, tokens
 //! per second and MFU; save it as a calibration file for `gpubench estimate --calibration`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::backend::{self, Backend, DeviceChoice};
@@ -10,77 +9,15 @@ use crate::calibrate::file::CalibrationFile;
 use crate::calibrate::shapes::{check_fits, ShapeOptions};
 use crate::calibrate::step::StepSpec;
 use crate::calibrate::{self, Options, StepPlan};
+use crate::cli::calibrate::CalibrateArgs;
 use crate::cli::flags::TimingFlags;
 use crate::commands::session::{exit_code, MeasureSession};
 use crate::dtype::DType;
 use crate::error::usage;
-use crate::estimate::compute::Recompute;
 use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
 use crate::profile::TimingSettings;
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
-
-/// Flags of `gpubench calibrate`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpubench calibrate --model llama-2-7b --dry-run      # the step's GEMMs, measuring nothing
-  gpubench calibrate --model gpt2 --seq 256 -o gpt2-cal.json
-  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json")]
-pub struct CalibrateArgs {
-    /// A model preset (see 'gpubench models').
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json (LLaMA- or GPT-2-style keys).
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
-    /// Sequence length [2048, or the model's context when shorter].
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = crate::cli::flags::dim_flag)]
-    pub seq: Option<u64>,
-    /// Sequences per micro-batch on one GPU.
-    #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
-          value_parser = crate::cli::flags::dim_flag)]
-    pub micro_batch: u64,
-    /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
-    #[arg(long, value_name = "DTYPE")]
-    pub dtype: Option<DType>,
-    /// Activation recomputation: none, selective (attention core) or full (every layer).
-    #[arg(long, value_name = "WHICH", default_value = "none", value_parser = parse_recompute)]
-    pub recompute: Recompute,
-    /// Separate Q/K/V and gate/up products (Hugging Face's modules) instead of fused ones.
-    #[arg(long)]
-    pub unfused: bool,
-    /// Device: auto (a GPU when one loads, else the CPU), cpu, cuda, or cuda:N.
-    #[arg(long, default_value = "auto", value_parser = crate::cli::flags::device_flag)]
-    pub device: DeviceChoice,
-    /// Timing per shape. calibrate's defaults are shorter than run's: warm-up 3 products and
-    /// 0.2 s, timing 20 products and 0.3 s on a GPU (CPU: 1 / 0.02 s, 3 / 0.05 s).
-    #[command(flatten)]
-    pub timing: TimingFlags,
-    /// Candidate cuBLASLt algorithms timed per shape; the fastest verified one is kept.
-    #[arg(long, value_name = "N", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub algos: u32,
-    /// Seed of the random inputs.
-    #[arg(long, default_value_t = 0x6770_7562, value_parser = crate::cli::flags::seed_flag)]
-    pub seed: u64,
-    /// List the step's GEMMs, counts and FLOPs and the memory-bound bytes; measure nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print the calibration (or, with --dry-run, the plan) as JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub save: crate::cli::flags::SaveFlags,
-}
-
-fn parse_recompute(s: &str) -> Result<Recompute, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "none" => Ok(Recompute::None),
-        "selective" => Ok(Recompute::Selective),
-        "full" => Ok(Recompute::Full),
-        _ => Err(format!("'{s}': choose none, selective or full")),
-    }
-}
 
 /// Timing per shape: the user's flags, else calibrate's short defaults.
 pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
@@ -89,7 +26,7 @@ pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
 
 /// The model the flags name.
 fn load_model(args: &CalibrateArgs) -> anyhow::Result<ModelConfig> {
-    match (&args.model, &args.model_config) {
+    match (&args.model.name, &args.model.config) {
         (Some(name), _) => Ok(model::lookup(name)?.clone()),
         (None, Some(path)) => ModelConfig::from_hf_config(path),
         (None, None) => Err(usage(

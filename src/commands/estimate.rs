@@ -6,14 +6,13 @@
 //! denominator: `--mfu` is relative to the spec-sheet peak (as papers report MFU),
 //! `--gemm-utilization` to the measured GEMM throughput of a profile (what calibration needs).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::calibrate::file::{load_throughput, CalibrationThroughput};
-use crate::cli::values::{gpus, money, nonneg, num, util};
+use crate::cli::estimate::EstimateArgs;
 use crate::dtype::DType;
 use crate::error::usage;
-use crate::estimate::compute::{self, Recompute};
+use crate::estimate::compute;
 use crate::estimate::defaults::{DEFAULT_GEMM_UTILIZATION, DEFAULT_MFU};
 use crate::estimate::scenario::{self, Basis, Context, Estimate, Rate, Scale, Workload};
 use crate::estimate::warnings::{self, Warning};
@@ -22,125 +21,6 @@ use crate::model::ModelConfig;
 use crate::output::emit;
 use crate::peak::{self, GpuSpec};
 use crate::profile::Profile;
-
-/// Flags of `gpubench estimate`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpubench estimate --model llama-65b --gpus 2048 --gpu a100-sxm-80gb --tokens-per-sec-per-gpu 380
-  gpubench run -o gpu.json && gpubench estimate --model llama-7b --gpus 64 --profile gpu.json --price-per-gpu-hour 2.5
-  gpubench estimate --params 100B --tokens 2T --days 10 --gpu h100-sxm
-  gpubench estimate --gpu-hours 1e6 --gpu a100 --pue 1.1")]
-pub struct EstimateArgs {
-    /// A model preset (see 'gpubench models'): fills --params, --tokens and the architecture.
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json: the parameter count and architecture are computed from it.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
-    /// Parameters N (65e9, 65B).
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params"))]
-    pub params: Option<f64>,
-    /// Training tokens D (1.4T).
-    #[arg(long, value_name = "D", allow_hyphen_values = true, value_parser = num("--tokens"))]
-    pub tokens: Option<f64>,
-    /// Training compute C in model FLOPs (= 6ND), instead of --params or --tokens.
-    #[arg(long, value_name = "C", allow_hyphen_values = true, value_parser = num("--flops"))]
-    pub flops: Option<f64>,
-    /// Activation recomputation: full runs the forward pass twice (8ND hardware FLOPs).
-    #[arg(long, value_enum, default_value_t = Recompute::None)]
-    pub recompute: Recompute,
-    /// Sequence length T for PaLM's attention term [the model's context].
-    #[arg(long, value_name = "T", visible_alias = "seq", allow_hyphen_values = true, value_parser = num("--seq-len"))]
-    pub seq_len: Option<f64>,
-
-    /// Number of GPUs.
-    #[arg(long, value_name = "N", conflicts_with = "days", allow_hyphen_values = true, value_parser = gpus("--gpus"))]
-    pub gpus: Option<f64>,
-    /// A deadline in days: how many GPUs are needed.
-    #[arg(long, value_name = "D", allow_hyphen_values = true, value_parser = num("--days"))]
-    pub days: Option<f64>,
-
-    /// GPU from the table ('gpubench gpus'): spec-sheet peak, memory and TDP.
-    #[arg(long, value_name = "NAME")]
-    pub gpu: Option<String>,
-    /// Training dtype whose peak is used [bf16, else fp16].
-    #[arg(long, value_name = "DTYPE")]
-    pub dtype: Option<String>,
-    /// A measured profile (gpubench run/sweep): its best valid result for the dtype is the
-    /// measured peak of the calibrated estimate. With a layout (--tp, ...) also a
-    /// 'gpubench calibrate' file: the model's own measured rates.
-    #[arg(long, value_name = "FILE", conflicts_with = "measured_tflops")]
-    pub profile: Option<PathBuf>,
-    /// A spec-sheet peak per GPU in TFLOPS, instead of the --gpu table's.
-    #[arg(long, value_name = "TFLOPS", allow_hyphen_values = true, value_parser = num("--peak-tflops"))]
-    pub peak_tflops: Option<f64>,
-    /// A measured GEMM throughput per GPU in TFLOPS from elsewhere, instead of --profile.
-    #[arg(long, value_name = "TFLOPS", allow_hyphen_values = true, value_parser = num("--measured-tflops"))]
-    pub measured_tflops: Option<f64>,
-
-    /// A 'gpubench calibrate' file: its predicted tokens/s for this model's own training step
-    /// is the calibrated column (one GPU's compute and memory traffic, no communication).
-    #[arg(long, value_name = "FILE",
-          conflicts_with_all = ["profile", "measured_tflops", "gemm_utilization", "tokens_per_sec_per_gpu", "achieved_tflops", "gpu_hours"])]
-    pub calibration: Option<PathBuf>,
-    /// Observed tokens per second per GPU (gives the MFU it implies).
-    #[arg(long, value_name = "R", allow_hyphen_values = true, value_parser = num("--tokens-per-sec-per-gpu"),
-          conflicts_with_all = ["achieved_tflops", "gpu_hours", "mfu", "gemm_utilization"])]
-    pub tokens_per_sec_per_gpu: Option<f64>,
-    /// Achieved hardware TFLOPS per GPU (counting recomputation, as Megatron-LM reports).
-    #[arg(long, value_name = "TFLOPS", allow_hyphen_values = true, value_parser = num("--achieved-tflops"),
-          conflicts_with_all = ["gpu_hours", "mfu", "gemm_utilization"])]
-    pub achieved_tflops: Option<f64>,
-    /// Total GPU-hours, to start from hours (energy, carbon, cost).
-    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = num("--gpu-hours"),
-          conflicts_with_all = ["mfu", "gemm_utilization"])]
-    pub gpu_hours: Option<f64>,
-    /// Model FLOPs utilization relative to the SPEC-SHEET peak, 0–1 or % [0.476: LLaMA-65B on A100].
-    #[arg(long, value_name = "U", allow_hyphen_values = true, value_parser = util("--mfu"))]
-    pub mfu: Option<f64>,
-    /// Model FLOPs relative to the MEASURED GEMM throughput (--profile or --measured-tflops),
-    /// 0–1 or % [0.55: LLaMA-65B vs 271 TFLOPS measured on A100].
-    #[arg(long, value_name = "G", allow_hyphen_values = true, value_parser = util("--gemm-utilization"))]
-    pub gemm_utilization: Option<f64>,
-
-    /// Unique tokens in the dataset (warns when training repeats it).
-    #[arg(long, value_name = "D", allow_hyphen_values = true, value_parser = num("--dataset-tokens"))]
-    pub dataset_tokens: Option<f64>,
-
-    /// Power per GPU in watts [the profile's measured mean, else the table's TDP].
-    #[arg(long, value_name = "W", allow_hyphen_values = true, value_parser = num("--power-watts"))]
-    pub power_watts: Option<f64>,
-    /// Data-centre power usage effectiveness [1.1, the LLaMA paper's].
-    #[arg(long, value_name = "PUE", allow_hyphen_values = true, value_parser = num("--pue"))]
-    pub pue: Option<f64>,
-    /// Grid carbon intensity in tCO2eq per MWh [0.385, US average].
-    #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = num("--carbon-intensity"))]
-    pub carbon_intensity: Option<f64>,
-
-    /// Renting: USD per GPU-hour.
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = money("--price-per-gpu-hour"))]
-    pub price_per_gpu_hour: Option<f64>,
-    /// Buying: USD per GPU.
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = money("--gpu-price"))]
-    pub gpu_price: Option<f64>,
-    /// Buying: other hardware as a fraction of the GPU cost [0.2].
-    #[arg(long, value_name = "F", allow_hyphen_values = true, value_parser = nonneg("--other-hardware-fraction"))]
-    pub other_hardware_fraction: Option<f64>,
-    /// Buying: data centre as a fraction of the GPU cost [0.1].
-    #[arg(long, value_name = "F", allow_hyphen_values = true, value_parser = nonneg("--datacenter-fraction"))]
-    pub datacenter_fraction: Option<f64>,
-    /// Buying: staff cost in USD [2,000,000].
-    #[arg(long, value_name = "USD", allow_hyphen_values = true, value_parser = nonneg("--staff-cost"))]
-    pub staff_cost: Option<f64>,
-
-    /// A parallel layout (--tp, --pp, --dp, --global-batch, ...): its step time, see 'gpubench plan'.
-    #[command(flatten)]
-    pub layout: Box<super::plan::LayoutFlags>,
-
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// A model from `--model` or `--model-config`, with the source of its figures.
 pub(crate) fn resolve_model(
@@ -205,7 +85,7 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
 
 /// Resolves every input and evaluates the scenarios (no printing).
 pub fn build(args: &EstimateArgs) -> anyhow::Result<Estimate> {
-    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let model = resolve_model(args.model.name.as_deref(), args.model.config.as_deref())?;
     let mut warnings: Vec<Warning> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let work = resolve_work(args, model.as_ref())?;
@@ -216,7 +96,7 @@ pub fn build(args: &EstimateArgs) -> anyhow::Result<Estimate> {
     };
     let rates = resolve_rates(args, &peaks, calibration.as_ref())?;
     let scale = match (args.gpus, args.days) {
-        (Some(n), _) => Scale::Gpus(Sourced::new(n, Source::Given)),
+        (Some(n), _) => Scale::Gpus(n),
         (None, Some(d)) => Scale::DeadlineDays(Sourced::new(d, Source::Given)),
         _ => Scale::Unset,
     };

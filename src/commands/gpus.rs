@@ -3,25 +3,11 @@
 
 use std::process::ExitCode;
 
+use crate::cli::gpus::GpusArgs;
 use crate::dtype::DType;
 use crate::output::emit;
 use crate::output::sections::{Section, Sections};
 use crate::peak;
-
-/// Flags of `gpubench gpus`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpubench gpus                 # every preset, peaks in TFLOPS
-  gpubench gpus h100            # one GPU (key or alias) with its sources
-  gpubench gpus --json > gpus.json")]
-pub struct GpusArgs {
-    /// Show one GPU (key or alias) with its source.
-    #[arg(value_name = "NAME")]
-    pub name: Option<String>,
-    /// Print the table as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 fn peak_cell(v: Option<f64>) -> String {
     v.map(crate::output::format::as_given)

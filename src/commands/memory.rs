@@ -4,16 +4,15 @@
 //!
 //! Formulas live in [`crate::estimate::memory`]; this file resolves flags and prints.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
 
 use super::estimate::resolve_model;
-use crate::cli::values::{gpu_count, num, whole};
+use crate::cli::memory::MemoryArgs;
 use crate::error::usage;
-use crate::estimate::compute::Recompute;
-use crate::estimate::memory::{self, BytesPerParam, MemoryBreakdown, Optimizer, Precision};
+use crate::estimate::defaults::DEFAULT_CUDA_CONTEXT_GB;
+use crate::estimate::memory::{self, BytesPerParam, MemoryBreakdown, Precision};
 use crate::estimate::{measured, Source, Sourced};
 use crate::model::ModelConfig;
 use crate::output::emit;
@@ -21,81 +20,6 @@ use crate::output::format::thousands;
 use crate::output::sections::{Section, Sections};
 use crate::peak;
 use crate::units::fmt_count;
-
-/// The source's CUDA context overhead, GB (`docs/sources.md` §4).
-pub const DEFAULT_CUDA_CONTEXT_GB: f64 = 1.3;
-
-/// Flags of `gpubench memory`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpubench memory --params 6B --precision fp32 --optimizer adamw      # the source's 97 GB
-  gpubench memory --model llama-2-7b --gpus 8 --zero 3 --recompute selective --gpu h100-sxm
-  gpubench memory --model llama-2-70b --gpus 64 --zero 3 --gpu h100-sxm --recompute full")]
-pub struct MemoryArgs {
-    /// A model preset ('gpubench models'): parameters and architecture (for activations).
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
-    /// Parameters (6B, 6e9); overrides the model's.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params"))]
-    pub params: Option<f64>,
-    /// Training precision: fp32, or bf16/fp16 mixed precision (fp32 master weights).
-    #[arg(long, value_enum, default_value_t = Precision::Bf16)]
-    pub precision: Precision,
-    /// Optimizer (bytes of state per parameter: adamw/adam 8, sgd-momentum 4, adam-8bit 2, sgd 0).
-    #[arg(long, value_enum, default_value_t = Optimizer::Adamw)]
-    pub optimizer: Optimizer,
-    /// CUDA context and library workspace per GPU, GB.
-    #[arg(long, value_name = "GB", allow_hyphen_values = true, default_value_t = DEFAULT_CUDA_CONTEXT_GB, value_parser = nonneg_gb)]
-    pub cuda_context_gb: f64,
-    /// Data-parallel GPUs that ZeRO shards across.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, default_value = "1", value_parser = gpu_count("--gpus"))]
-    pub gpus: u64,
-    /// ZeRO stage: 0 none, 1 optimizer states, 2 + gradients, 3 + weights.
-    #[arg(long, value_name = "STAGE", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
-    pub zero: u8,
-    /// Activation recomputation (Korthikanti et al. 2022).
-    #[arg(long, value_enum, default_value_t = Recompute::None)]
-    pub recompute: Recompute,
-    /// Sequence length for activations [the model's context].
-    #[arg(long, value_name = "T", allow_hyphen_values = true, value_parser = num("--seq-len"))]
-    pub seq_len: Option<f64>,
-    /// Sequences per GPU per step, for activations [1].
-    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = num("--micro-batch"))]
-    pub micro_batch: Option<f64>,
-    /// Layers (for activations without --model).
-    #[arg(long, value_name = "L", allow_hyphen_values = true, value_parser = whole("--layers"))]
-    pub layers: Option<u64>,
-    /// Hidden size (for activations without --model).
-    #[arg(long, value_name = "H", allow_hyphen_values = true, value_parser = whole("--hidden"))]
-    pub hidden: Option<u64>,
-    /// Attention heads (for activations without --model).
-    #[arg(long, value_name = "A", allow_hyphen_values = true, value_parser = whole("--heads"))]
-    pub heads: Option<u64>,
-    /// GPU from the table: its memory decides whether it fits.
-    #[arg(long, value_name = "NAME")]
-    pub gpu: Option<String>,
-    /// A measured profile: its device's memory decides whether it fits.
-    #[arg(long, value_name = "FILE")]
-    pub profile: Option<PathBuf>,
-    /// Memory per GPU in GB, instead of --gpu or --profile.
-    #[arg(long, value_name = "GB", allow_hyphen_values = true, value_parser = num("--device-memory-gb"))]
-    pub device_memory_gb: Option<f64>,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn nonneg_gb(s: &str) -> Result<f64, String> {
-    crate::estimate::input::non_negative(s, "--cuda-context-gb").map_err(|e| {
-        let m = e.to_string();
-        m.strip_prefix("--cuda-context-gb: ")
-            .unwrap_or(&m)
-            .to_string()
-    })
-}
 
 fn gb(bytes: f64) -> String {
     format!("{} GB", thousands(bytes / 1e9, 1))
@@ -119,7 +43,7 @@ struct Figures {
 
 /// Runs `gpubench memory`.
 pub fn execute(args: MemoryArgs) -> anyhow::Result<ExitCode> {
-    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let model = resolve_model(args.model.name.as_deref(), args.model.config.as_deref())?;
     let params = params_of(&args, &model)?;
     let bpp = BytesPerParam::of(args.precision, args.optimizer);
     let context = args.cuda_context_gb * 1e9;

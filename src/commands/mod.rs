@@ -1,7 +1,14 @@
-//! One module per subcommand: its clap flags and the function that runs it.
+//! One module per subcommand: the function that runs it, from the flags [`crate::cli`]
+//! parsed.
 //!
 //! Commands turn flags into settings, call the library (measuring, estimating, exporting),
 //! print, and return an exit code. They hold no formulas and no CUDA calls.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command};
 
 pub mod calibrate;
 pub mod comm;
@@ -20,6 +27,28 @@ pub mod scale;
 pub mod session;
 pub mod show;
 pub mod sweep;
+
+/// Runs the parsed command (each command's `execute` in `src/commands/`).
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(a) => run::execute(a),
+        Command::Show(a) => show::execute(a),
+        Command::Sweep(a) => sweep::execute(a),
+        Command::Plot(a) => plot::execute(a),
+        Command::Compare(a) => compare::execute(a),
+        Command::Estimate(a) => estimate::execute(a),
+        Command::Memory(a) => memory::execute(a),
+        Command::Scale(a) => scale::execute(a),
+        Command::Gpus(a) => gpus::execute(a),
+        Command::Models(a) => models::execute(a),
+        Command::Calibrate(a) => calibrate::execute(a),
+        Command::Plan(a) => plan::execute(a),
+        Command::Comm(a) => comm::execute(a),
+        Command::Report(a) => report::execute(a),
+        Command::Completions(a) => completions::execute(a, Cli::command()),
+        Command::Man(a) => completions::execute_man(a, Cli::command()),
+    }
+}
 
 /// Loads a profile a command reads, warning on standard error when it is not complete (a
 /// run that was interrupted, or killed before it saved its last result).

@@ -2,33 +2,15 @@
 //! parameter counts, architecture, training tokens and sources; with a name (or
 //! `--model-config`), one model's parameter count part by part.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::json;
 
+use crate::cli::models::ModelsArgs;
 use crate::model::{self, ModelConfig};
 use crate::output::emit;
 use crate::output::sections::{Section, Sections};
 use crate::units::fmt_count;
-
-/// Flags of `gpubench models`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpubench models                # every preset
-  gpubench models llama-2-7b     # its parameters part by part, with the source
-  gpubench models --json > models.json")]
-pub struct ModelsArgs {
-    /// Show one preset (name or alias) part by part.
-    #[arg(value_name = "NAME", conflicts_with = "model_config")]
-    pub name: Option<String>,
-    /// Show the parameter count of a Hugging Face config.json part by part.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Runs `gpubench models`.
 pub fn execute(args: ModelsArgs) -> anyhow::Result<ExitCode> {

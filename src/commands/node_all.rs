@@ -11,8 +11,9 @@ use std::sync::Barrier;
 
 use crate::backend::GemmRequest;
 use crate::cli::flags;
+use crate::cli::run::RunArgs;
 use crate::cluster::outliers::{self, Point, Reason, Rules};
-use crate::commands::run::{shape_from_flags, RunArgs};
+use crate::commands::run::shape_from_flags;
 use crate::commands::session::{open_backend, MeasureSession, Saver};
 use crate::error::{usage, EXIT_FLAGGED};
 use crate::export::files::ExportTargets;

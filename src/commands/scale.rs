@@ -7,13 +7,12 @@
 //! parameters and tokens under Chinchilla and Kaplan side by side. Always: how model and data
 //! grow for `--growth` k× more compute. Formulas in [`crate::estimate::scaling`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
 
 use super::estimate::resolve_model;
-use crate::cli::values::num;
+use crate::cli::scale::ScaleArgs;
 use crate::error::usage;
 use crate::estimate::compute::{self, CHINCHILLA_TOKENS_PER_PARAM};
 use crate::estimate::scaling::{self, Law, CHINCHILLA, KAPLAN};
@@ -28,37 +27,6 @@ pub const DEFAULT_BYTES_PER_TOKEN: f64 = 4.0;
 /// Compute growth factor shown when `--growth` is not given.
 pub const DEFAULT_GROWTH: f64 = 10.0;
 
-/// Flags of `gpubench scale`.
-#[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:
-  gpubench scale --params 7B                 # 140B tokens, 560 GB at 4 bytes/token
-  gpubench scale --compute 5.76e23           # Chinchilla vs Kaplan compute-optimal N and D
-  gpubench scale --compute 1e23 --growth 10  # 3.16x / 3.16x vs 5.37x / 1.86x")]
-pub struct ScaleArgs {
-    /// Parameters (7B): tokens under the Chinchilla rule.
-    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = num("--params"),
-          conflicts_with_all = ["model", "model_config"])]
-    pub params: Option<f64>,
-    /// A model preset: its parameters (and its actual training tokens for comparison).
-    #[arg(long, value_name = "NAME", conflicts_with = "model_config")]
-    pub model: Option<String>,
-    /// A Hugging Face config.json: its computed parameter count.
-    #[arg(long, value_name = "FILE")]
-    pub model_config: Option<PathBuf>,
-    /// A compute budget in FLOPs (5.76e23): compute-optimal N and D under each law.
-    #[arg(long, value_name = "C", allow_hyphen_values = true, value_parser = num("--compute"))]
-    pub compute: Option<f64>,
-    /// Bytes per token of tokenized data [4: int32 ids].
-    #[arg(long, value_name = "B", allow_hyphen_values = true, value_parser = num("--bytes-per-token"))]
-    pub bytes_per_token: Option<f64>,
-    /// Show how N and D grow for this many times more compute [10].
-    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = num("--growth"))]
-    pub growth: Option<f64>,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
-}
-
 fn law_json(law: &Law, n: f64, d: f64, c: f64, k: f64) -> Value {
     let (gn, gd) = law.growth(k);
     json!({
@@ -71,7 +39,7 @@ fn law_json(law: &Law, n: f64, d: f64, c: f64, k: f64) -> Value {
 
 /// Runs `gpubench scale`.
 pub fn execute(args: ScaleArgs) -> anyhow::Result<ExitCode> {
-    let model = resolve_model(args.model.as_deref(), args.model_config.as_deref())?;
+    let model = resolve_model(args.model.name.as_deref(), args.model.config.as_deref())?;
     let params = match (args.params, &model) {
         (Some(p), _) => Some(Sourced::new(p, Source::Given)),
         (None, Some((m, s))) => Some(Sourced::noted(m.params, *s, m.name.clone())),

@@ -8,3 +8,6 @@ pub const DEFAULT_MFU: f64 = 0.476;
 /// Default utilization of measured GEMM throughput: the same run against the 271 TFLOPS
 /// measured A100 bf16 maximum (docs/sources.md §12).
 pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
+
+/// The source's CUDA context overhead, GB (`docs/sources.md` §4).
+pub const DEFAULT_CUDA_CONTEXT_GB: f64 = 1.3;

@@ -136,7 +136,8 @@ pub enum Rate {
 /// The cluster size or the deadline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scale {
-    Gpus(Sourced),
+    /// A given number of GPUs.
+    Gpus(u64),
     DeadlineDays(Sourced),
     Unset,
 }
@@ -220,6 +221,11 @@ fn derived(v: f64, note: impl Into<String>) -> Sourced {
     Sourced::noted(v, Source::Derived, note)
 }
 
+/// A given GPU count as the figure the formulas multiply by.
+fn given_gpus(n: u64) -> Sourced {
+    Sourced::new(n as f64, Source::Given)
+}
+
 /// Evaluates one scenario.
 pub fn evaluate(
     label: &str,
@@ -299,8 +305,9 @@ pub fn evaluate(
     // GPUs, time, GPU-hours.
     match (rate, scale) {
         (Rate::GpuHours(h), Scale::Gpus(n)) => {
-            o.gpus = Some(n.clone());
+            let n = given_gpus(*n);
             o.days = Some(derived(h.value / n.value / 24.0, "GPU-hours ÷ GPUs"));
+            o.gpus = Some(n);
         }
         (Rate::GpuHours(h), Scale::DeadlineDays(d)) => {
             let exact = h.value / (d.value * 24.0);
@@ -322,7 +329,7 @@ pub fn evaluate(
                 ));
             };
             let n = match scale {
-                Scale::Gpus(n) => n.clone(),
+                Scale::Gpus(n) => given_gpus(*n),
                 Scale::DeadlineDays(d) => {
                     let exact = time::gpus_for_deadline(c, f, d.value * DAY_S);
                     o.gpus_exact = Some(exact);
@@ -443,7 +450,7 @@ mod tests {
             "x",
             Some(&w),
             &Rate::TokensPerSec(given(380.0)),
-            &Scale::Gpus(given(2048.0)),
+            &Scale::Gpus(2048),
             &ctx(),
         )
         .unwrap();
@@ -461,7 +468,7 @@ mod tests {
             peak_tflops: Sourced::new(312.0, Source::Spec),
             basis: Basis::Spec,
         };
-        let o = evaluate("x", Some(&w), &rate, &Scale::Gpus(given(1000.0)), &ctx()).unwrap();
+        let o = evaluate("x", Some(&w), &rate, &Scale::Gpus(1000), &ctx()).unwrap();
         assert!((o.days.unwrap().value - 23.29).abs() < 0.01);
         assert!(o.tokens_per_sec_per_gpu.is_none());
     }
@@ -491,7 +498,7 @@ mod tests {
         full.recompute = Recompute::Full;
         assert_eq!(full.hardware_flops(), 8.0 * 175e9 * 300e9);
         let x = Rate::HardwareTflops(given(150.0));
-        let n = Scale::Gpus(given(1024.0));
+        let n = Scale::Gpus(1024);
         let a = evaluate("a", Some(&base), &x, &n, &ctx()).unwrap();
         let b = evaluate("b", Some(&full), &x, &n, &ctx()).unwrap();
         // Megatron: time = 8TP / (nX).
@@ -524,7 +531,7 @@ mod tests {
             "x",
             None,
             &Rate::GpuHours(given(48_000.0)),
-            &Scale::Gpus(given(100.0)),
+            &Scale::Gpus(100),
             &ctx(),
         )
         .unwrap();
@@ -536,7 +543,7 @@ mod tests {
             "x",
             None,
             &Rate::HardwareTflops(given(100.0)),
-            &Scale::Gpus(given(8.0)),
+            &Scale::Gpus(8),
             &ctx(),
         )
         .unwrap_err();
@@ -583,15 +590,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn double_gpus_half_days(n in 1e8f64..1e12, d in 1e9f64..1e13, g in 1f64..1e4, u in 0.05f64..1.0) {
+        fn double_gpus_half_days(n in 1e8f64..1e12, d in 1e9f64..1e13, g in 1u64..10_000, u in 0.05f64..1.0) {
             let w = work(n, d);
             let rate = Rate::Utilization { util: given(u), peak_tflops: given(989.4), basis: Basis::Spec };
-            let a = evaluate("a", Some(&w), &rate, &Scale::Gpus(given(g)), &ctx()).unwrap();
-            let b = evaluate("b", Some(&w), &rate, &Scale::Gpus(given(2.0 * g)), &ctx()).unwrap();
+            let a = evaluate("a", Some(&w), &rate, &Scale::Gpus(g), &ctx()).unwrap();
+            let b = evaluate("b", Some(&w), &rate, &Scale::Gpus(2 * g), &ctx()).unwrap();
             let (da, db) = (a.days.unwrap().value, b.days.unwrap().value);
             prop_assert!((da / db - 2.0).abs() < 1e-9);
             // time × throughput = C
-            let tput = g * a.model_tflops_per_gpu.unwrap().value * 1e12;
+            let tput = g as f64 * a.model_tflops_per_gpu.unwrap().value * 1e12;
             prop_assert!((da * DAY_S * tput / w.flops.value - 1.0).abs() < 1e-9);
             // GPU-hours do not depend on the GPU count.
             prop_assert!((a.gpu_hours.unwrap().value / b.gpu_hours.unwrap().value - 1.0).abs() < 1e-9);
