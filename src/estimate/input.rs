@@ -44,6 +44,26 @@ pub enum Quantity {
 }
 
 impl Quantity {
+    /// Every quantity, for checks that go through them all.
+    pub const ALL: [Quantity; 16] = [
+        Self::Params,
+        Self::Tokens,
+        Self::Flops,
+        Self::Days,
+        Self::GpuHours,
+        Self::SeqLen,
+        Self::MicroBatch,
+        Self::Layers,
+        Self::Heads,
+        Self::Hidden,
+        Self::Tflops,
+        Self::TokensPerSec,
+        Self::PowerWatts,
+        Self::MemoryGb,
+        Self::BytesPerToken,
+        Self::Growth,
+    ];
+
     /// The least and greatest value, and what bounds them (the unit, or why the bound); beyond
     /// it the results overflow or describe nothing real (`--params 1e308` gave `inf` FLOPs,
     /// `--days 1e-300` a 300-digit GPU count).
@@ -177,25 +197,7 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("greater than zero"));
-        let all = [
-            Params,
-            Tokens,
-            Flops,
-            Days,
-            GpuHours,
-            SeqLen,
-            MicroBatch,
-            Layers,
-            Heads,
-            Hidden,
-            Tflops,
-            TokensPerSec,
-            PowerWatts,
-            MemoryGb,
-            BytesPerToken,
-            Growth,
-        ];
-        for q in all {
+        for q in Quantity::ALL {
             let (lo, hi, _) = q.range();
             assert!(0.0 < lo && lo < hi && hi.is_finite(), "{q:?}");
             assert_eq!(count(&format!("{lo:e}"), "--x", q).unwrap(), lo, "{q:?}");
