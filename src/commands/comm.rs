@@ -64,6 +64,10 @@ pub struct CommArgs {
     pub json: bool,
     #[command(flatten)]
     pub cluster: ClusterFlags,
+    /// Save this node's profile as comm-<host>.json in DIR (a folder every node sees), for
+    /// `gpubench report DIR` to compare the nodes' links; one process per node drives its GPUs.
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
 }
 
 /// The largest message accepted.
