@@ -246,3 +246,75 @@ fn a_burn_in_of_four_gpus_flags_the_slower_and_the_throttling_one() {
         assert_eq!(reasons.is_empty(), i != 3, "cuda:{i}: {t}");
     }
 }
+
+#[test]
+fn show_and_estimate_read_a_node_profile_by_its_median_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::new()
+        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
+        .set("DEVICES", 4)
+        .set("SLOW_DEVICE", 2)
+        .set("SLOW_FACTOR", 0.5)
+        .set("THROTTLE_DEVICE", 3)
+        .set("THROTTLE_AFTER_PRODUCTS", 1)
+        .set("THROTTLE_CLOCK", 0.6);
+    assert_eq!(run_all(&emu, dir.path(), "0.1").code, 4);
+
+    let show = gpubench(dir.path())
+        .args(["show", "node.json"])
+        .output()
+        .unwrap();
+    assert_eq!(show.status.code(), Some(0), "{show:?}");
+    let text = String::from_utf8_lossy(&show.stdout);
+    for i in 0..4 {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("cuda:{i} "))),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("Node, 4 GPUs, fp16 128×128×128: median"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
+        "{text}"
+    );
+
+    // 800, 800, 400 and 480 TFLOPS: the median is 640, the fastest 800
+    let est = gpubench(dir.path())
+        .args([
+            "estimate",
+            "--profile",
+            "node.json",
+            "--dtype",
+            "fp16",
+            "--params",
+            "7e9",
+            "--tokens",
+            "1.4e11",
+            "--gpus",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&est.stdout);
+    assert_eq!(est.status.code(), Some(0), "{text}\n{est:?}");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("measured GEMM per GPU"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("median of 4 GPUs, fp16 128×128×128 (fastest"),
+        "{line}"
+    );
+    let tflops: f64 = line
+        .split_whitespace()
+        .skip_while(|w| *w != "GPU")
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(close(tflops, FP16_TFLOPS * 0.8, 0.05), "{line}");
+}

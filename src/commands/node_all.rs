@@ -425,7 +425,7 @@ fn check_points(points: &[Point], failed: &[u32], threshold: f64) -> Vec<outlier
 }
 
 /// A flag's reason in the words of one node.
-fn describe(r: &Reason) -> String {
+pub fn describe(r: &Reason) -> String {
     match r {
         Reason::BelowMedian { tflops, median } => format!(
             "{:.0} % of the node median ({} of {} TFLOPS)",
@@ -520,11 +520,14 @@ pub fn render_sustained(results: &[GemmResult]) -> String {
             crate::output::format::tflops(r.tflops),
             drift
                 .map(|d| {
+                    // a change that rounds to zero reads +0.0 %, not -0.0 %
+                    let pct = Some(d.change() * 100.0)
+                        .filter(|p| p.abs() >= 0.05)
+                        .unwrap_or(0.0);
                     format!(
-                        "{} → {} ({:+.1} %)",
+                        "{} → {} ({pct:+.1} %)",
                         crate::output::format::tflops(d.first_tflops),
                         crate::output::format::tflops(d.last_tflops),
-                        d.change() * 100.0 + 0.0 // no "-0.0 %"
                     )
                 })
                 .unwrap_or_else(|| "–".into()),
