@@ -129,8 +129,53 @@ fn a_wrong_sum_is_an_error_not_a_figure() {
 fn a_communicator_that_never_forms_is_timed_out() {
     let dir = tempfile::tempdir().unwrap();
     let emu = machine().set("NCCL_HANG_INIT", 1);
+    let t0 = std::time::Instant::now();
+    // the harness fails the test on a communicator left open: each one was aborted
     let out = comm(&emu, dir.path(), &["--timeout", "1"]);
-    out.assert_one_error(1, &["ncclCommInitAll", "within 1 s"]);
+    out.assert_one_error(
+        1,
+        &[
+            "ncclCommInitRankConfig",
+            "within 1 s",
+            "cuda:0, cuda:1, cuda:2, cuda:3 never formed",
+            "aborted (ncclCommAbort)",
+        ],
+    );
+    let took = t0.elapsed().as_secs_f64();
+    assert!(took < 15.0, "gave up after {took:.1} s, not about 1 s");
+}
+
+#[test]
+fn a_rank_that_never_joins_the_communicator_is_aborted_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = machine().set("DEVICES", 1);
+    let hung = good.clone().set("NCCL_HANG_INIT", 1);
+    let t0 = std::time::Instant::now();
+    let ranks = [
+        start_rank(&good, dir.path(), 0, 2, &["--timeout", "1"]),
+        start_rank(&hung, dir.path(), 1, 2, &["--timeout", "1"]),
+    ];
+    // both met at the rendezvous; rank 1 never joins the communicator, so rank 0's never
+    // forms either: each aborts its own after --timeout, leaving nothing open
+    for (r, c) in ranks.into_iter().enumerate() {
+        let (code, _, err) = finish_rank(c, dir.path(), r as u32);
+        assert_eq!(code, 1, "rank {r}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("Error:")).collect();
+        assert_eq!(errors.len(), 1, "rank {r}: {err}");
+        for part in [
+            "ncclCommInitRankConfig did not complete within 1 s",
+            &format!("rank {r} of 2 waited for the other ranks"),
+            "aborted (ncclCommAbort)",
+        ] {
+            assert!(
+                errors[0].contains(part),
+                "rank {r}: {part:?} in {}",
+                errors[0]
+            );
+        }
+    }
+    let took = t0.elapsed().as_secs_f64();
+    assert!(took < 20.0, "gave up after {took:.1} s, not about 1 s");
 }
 
 #[test]
