@@ -438,8 +438,6 @@ fn init_comms(
         }
     };
     let call = "ncclCommInitRankConfig";
-    let config = nccl::Config::non_blocking();
-    let mut comms = vec![std::ptr::null_mut::<c_void>(); ctxs.len()];
     let start = Instant::now();
     let abort_all = |comms: &[Comm]| {
         for c in comms.iter().filter(|c| !c.is_null()) {
@@ -447,35 +445,57 @@ fn init_comms(
             unsafe { (nccl.abort)(*c) };
         }
     };
-    // SAFETY: the group is closed below whatever the calls answer.
-    nccl.check(unsafe { (nccl.group_start)() }, "ncclGroupStart")?;
-    let mut failed = None;
-    for (i, ctx) in ctxs.iter().enumerate() {
-        if let Err(e) = ctx.bind_to_thread() {
-            failed.get_or_insert(anyhow::anyhow!("binding cuda:{}: {e}", plan.devices[i]));
-            break;
+    // The calls return at once; they run on a thread of their own all the same, so that a
+    // creation made blocking from outside (NCCL_COMM_BLOCKING=1 overrides the config) is
+    // still bounded by the timeout, though it cannot be aborted then.
+    let (owned, devices) = (ctxs.to_vec(), plan.devices.clone());
+    let created = with_timeout(plan.timeout, move || {
+        let config = nccl::Config::non_blocking();
+        let mut comms = vec![std::ptr::null_mut::<c_void>(); owned.len()];
+        // SAFETY: the group is closed below whatever the calls answer.
+        if let Err(e) = nccl.check(unsafe { (nccl.group_start)() }, "ncclGroupStart") {
+            return (Vec::new(), Some(e));
         }
-        // SAFETY: writes one communicator for the GPU current on this thread; the id is this
-        // process's or rank 0's, and `config` outlives the call.
-        let r = unsafe {
-            (nccl.init_rank_config)(
-                &mut comms[i],
-                world as i32,
-                id,
-                (first + i as u32) as i32,
-                &config,
-            )
-        };
-        if r != 0 && r != nccl::IN_PROGRESS {
-            failed.get_or_insert_with(|| nccl.check(r, call).unwrap_err());
-            break;
+        let mut failed = None;
+        for (i, ctx) in owned.iter().enumerate() {
+            if let Err(e) = ctx.bind_to_thread() {
+                failed.get_or_insert(anyhow::anyhow!("binding cuda:{}: {e}", devices[i]));
+                break;
+            }
+            // SAFETY: writes one communicator for the GPU current on this thread; the id is
+            // this process's or rank 0's, and `config` outlives the call.
+            let r = unsafe {
+                (nccl.init_rank_config)(
+                    &mut comms[i],
+                    world as i32,
+                    id,
+                    (first + i as u32) as i32,
+                    &config,
+                )
+            };
+            if r != 0 && r != nccl::IN_PROGRESS {
+                failed.get_or_insert_with(|| nccl.check(r, call).unwrap_err());
+                break;
+            }
         }
-    }
-    // SAFETY: closes the group opened above.
-    let end = unsafe { (nccl.group_end)() };
-    if end != 0 && end != nccl::IN_PROGRESS {
-        failed.get_or_insert_with(|| nccl.check(end, "ncclGroupEnd").unwrap_err());
-    }
+        // SAFETY: closes the group opened above.
+        let end = unsafe { (nccl.group_end)() };
+        if end != 0 && end != nccl::IN_PROGRESS {
+            failed.get_or_insert_with(|| nccl.check(end, "ncclGroupEnd").unwrap_err());
+        }
+        let raw = comms
+            .into_iter()
+            .map(|c| Raw(c as usize))
+            .collect::<Vec<Raw>>();
+        (raw, failed)
+    });
+    let Ok((raw, failed)) = created else {
+        anyhow::bail!(
+            "{call} did not return within {} s (communicator creation made blocking, e.g. by NCCL_COMM_BLOCKING=1, cannot be aborted); check that every rank runs and the GPUs with nvidia-smi, or raise --timeout",
+            plan.timeout.as_secs_f64()
+        );
+    };
+    let comms: Vec<Comm> = raw.iter().map(|r| r.0 as Comm).collect();
     if let Some(e) = failed {
         abort_all(&comms);
         return Err(e);
@@ -542,7 +562,8 @@ fn settle(cl: &Clique, what: &str) -> anyhow::Result<()> {
             };
             match state {
                 0 => break,
-                nccl::IN_PROGRESS => std::thread::sleep(Duration::from_micros(200)),
+                // a call's own launch: spin, so the GPU waits as little as it can
+                nccl::IN_PROGRESS => std::thread::yield_now(),
                 e => return cl.nccl.check(e, &format!("{what} (ncclCommGetAsyncError)")),
             }
         }
