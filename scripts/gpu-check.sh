@@ -10,6 +10,9 @@
 #   calib    calibrate three GPT sizes and time the same PyTorch training steps
 #   comm     NCCL collectives on this machine's GPUs, 8 B to 8 GiB (gpubench finds the
 #            libnccl.so.2 of PyTorch's wheel under site-packages/nvidia/nccl/lib by itself)
+#   node     every GPU of the machine at once, then a 60 s burn-in of all of them; this
+#            node's links saved for `gpubench report` (several nodes: run it on each into one
+#            shared folder, LINKS=/shared/dir)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu/out}
@@ -58,5 +61,14 @@ if want comm; then
   # one to read; every result is still checked. Several GPUs give every curve.
   step "$b" comm --dtype bf16,fp32 --max-bytes 8G --save results/comm.json --force
   [ -f results/comm.json ] && step "$b" estimate --model llama-2-70b --tokens 2T --gpus 1024 --tp 8 --pp 4 --micro-batch 1 --global-batch 1024 --seq 4096 --gpu h200 --comm-profile results/comm.json
+fi
+if want node; then
+  # One GPU gives one row and no flags; the outlier rules need a node of several GPUs.
+  step "$b" run --device all --dtype bf16 --n 8192 -o results/node.json --force
+  step "$b" run --device all --dtype bf16 --n 8192 --duration 60 -o results/node-burn-in.json --force
+  step "$b" show results/node-burn-in.json
+  links=${LINKS:-results/links}
+  step "$b" comm --op all_reduce,send_recv --max-bytes 1G --results-dir "$links" --force
+  step "$b" report "$links"
 fi
 cp results/*.json results/*.svg "$out/" 2>/dev/null || true

@@ -2,7 +2,8 @@
 //! `tests/emulated-device/src/nccl.rs`): one process driving four emulated GPUs, every
 //! collective's result checked and its bus bandwidth equal to the configured one, a slow link
 //! named, a wrong sum refused, a communicator that never forms timed out, the saved profile
-//! read by `estimate --comm-profile`, and a missing NCCL reported in one line.
+//! read by `estimate --comm-profile`, a missing NCCL reported in one line, and three nodes'
+//! `--results-dir` files compared by `gpubench report`, the node with a slow link flagged.
 
 mod common;
 
@@ -128,8 +129,53 @@ fn a_wrong_sum_is_an_error_not_a_figure() {
 fn a_communicator_that_never_forms_is_timed_out() {
     let dir = tempfile::tempdir().unwrap();
     let emu = machine().set("NCCL_HANG_INIT", 1);
+    let t0 = std::time::Instant::now();
+    // the harness fails the test on a communicator left open: each one was aborted
     let out = comm(&emu, dir.path(), &["--timeout", "1"]);
-    out.assert_one_error(1, &["ncclCommInitAll", "within 1 s"]);
+    out.assert_one_error(
+        1,
+        &[
+            "ncclCommInitRankConfig",
+            "within 1 s",
+            "cuda:0, cuda:1, cuda:2, cuda:3 never formed",
+            "aborted (ncclCommAbort)",
+        ],
+    );
+    let took = t0.elapsed().as_secs_f64();
+    assert!(took < 15.0, "gave up after {took:.1} s, not about 1 s");
+}
+
+#[test]
+fn a_rank_that_never_joins_the_communicator_is_aborted_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = machine().set("DEVICES", 1);
+    let hung = good.clone().set("NCCL_HANG_INIT", 1);
+    let t0 = std::time::Instant::now();
+    let ranks = [
+        start_rank(&good, dir.path(), 0, 2, &["--timeout", "1"]),
+        start_rank(&hung, dir.path(), 1, 2, &["--timeout", "1"]),
+    ];
+    // both met at the rendezvous; rank 1 never joins the communicator, so rank 0's never
+    // forms either: each aborts its own after --timeout, leaving nothing open
+    for (r, c) in ranks.into_iter().enumerate() {
+        let (code, _, err) = finish_rank(c, dir.path(), r as u32);
+        assert_eq!(code, 1, "rank {r}: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("Error:")).collect();
+        assert_eq!(errors.len(), 1, "rank {r}: {err}");
+        for part in [
+            "ncclCommInitRankConfig did not complete within 1 s",
+            &format!("rank {r} of 2 waited for the other ranks"),
+            "aborted (ncclCommAbort)",
+        ] {
+            assert!(
+                errors[0].contains(part),
+                "rank {r}: {part:?} in {}",
+                errors[0]
+            );
+        }
+    }
+    let took = t0.elapsed().as_secs_f64();
+    assert!(took < 20.0, "gave up after {took:.1} s, not about 1 s");
 }
 
 #[test]
@@ -388,4 +434,103 @@ fn nccl_is_found_in_a_pip_wheel_layout() {
     let found = format!("({})", lib.join("libnccl.so.2").display());
     assert!(stdout.contains(&found), "{stdout}");
     assert_eq!(std::fs::read_to_string(&report).unwrap_or_default(), "");
+}
+
+/// `gpubench comm --results-dir DIR` on node `host` (`SLURMD_NODENAME`, as Slurm names it).
+fn node_comm(emu: &Emu, dir: &Path, results: &Path, host: &str, extra: &[&str]) -> Outcome {
+    let results = results.to_str().unwrap();
+    let mut a = vec![
+        "--op",
+        "all_reduce,send_recv",
+        "--iters",
+        "5",
+        "--results-dir",
+        results,
+    ];
+    a.extend(extra);
+    comm(&emu.clone().var("SLURMD_NODENAME", host), dir, &a)
+}
+
+#[test]
+fn nodes_links_are_compared_and_the_slow_node_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("links");
+    for host in ["gpu01", "gpu02", "gpu03"] {
+        let emu = if host == "gpu02" {
+            // one slow link on this node: every collective over its GPUs, and the pair into cuda:2
+            machine()
+                .set("NCCL_SLOW_RANK", 2)
+                .set("NCCL_SLOW_FACTOR", 0.5)
+        } else {
+            machine()
+        };
+        let out = node_comm(&emu, dir.path(), &results, host, &[]);
+        assert_eq!(out.code, 0, "{host}: {}", out.stderr);
+        let p: Value = serde_json::from_str(
+            &std::fs::read_to_string(results.join(format!("comm-{host}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(p["host"], host);
+        assert_eq!(p["span"], "node");
+    }
+    // a node's file is not replaced by a later run without --force, before anything runs
+    node_comm(&machine(), dir.path(), &results, "gpu01", &[])
+        .assert_one_error(2, &["already holds comm-gpu01.json", "--force"]);
+
+    let report = common::gpubench(dir.path())
+        .args(["report", results.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(4), "{report:?}");
+    let s: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(s["bad_hosts"], serde_json::json!(["gpu02"]), "{s}");
+    assert_eq!(s["ok"], false);
+    let flagged = s["links"]["flagged"].as_array().unwrap();
+    let ops: Vec<&str> = flagged.iter().map(|f| f["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["all_reduce", "send_recv"], "{s}");
+    for f in flagged {
+        assert_eq!(f["host"], "gpu02", "{f}");
+        assert_eq!(f["bytes"], 4 << 20, "{f}");
+        assert_eq!(f["reason"], "busbw_below_median");
+        let ratio = f["busbw_gbps"].as_f64().unwrap() / f["median_busbw_gbps"].as_f64().unwrap();
+        assert!((ratio - 0.5).abs() < 0.02, "{f}");
+    }
+    assert_eq!(flagged[0]["slowest_pair"], Value::Null);
+    assert_eq!(flagged[1]["slowest_pair"]["from"], "cuda:1", "{s}");
+    assert_eq!(flagged[1]["slowest_pair"]["to"], "cuda:2", "{s}");
+
+    // the text names the node, what and why
+    let text = common::gpubench(dir.path())
+        .args(["report", results.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("gpu02 send_recv bf16 at 4.00 MiB: busbw")
+            && text.contains("slowest pair cuda:1 -> cuda:2"),
+        "{text}"
+    );
+    assert!(text.contains("Bad hosts: gpu02"), "{text}");
+    // a looser threshold passes every node
+    let loose = common::gpubench(dir.path())
+        .args(["report", results.to_str().unwrap(), "--threshold", "0.4"])
+        .output()
+        .unwrap();
+    assert_eq!(loose.status.code(), Some(0), "{loose:?}");
+}
+
+#[test]
+fn results_dir_is_one_process_per_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("links");
+    // the second task of a node under srun
+    let emu = machine()
+        .var("SLURM_PROCID", 1)
+        .var("SLURM_NTASKS", 2)
+        .var("SLURM_LOCALID", 1);
+    node_comm(&emu, dir.path(), &results, "gpu01", &[])
+        .assert_one_error(2, &["--results-dir", "one task per node"]);
+    node_comm(&machine(), dir.path(), &results, "gpu01", &["--rank", "0"])
+        .assert_one_error(2, &["--results-dir", "--rank"]);
 }

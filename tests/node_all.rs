@@ -1,7 +1,8 @@
 //! `gpubench run --device all` through the built binary on several emulated GPUs
 //! (`tests/emulated-device`, see `common/emulated.rs`): every GPU measured into one profile,
-//! a slower GPU and a throttling GPU flagged with exit code 4, equal GPUs passing, and a
-//! machine without a GPU answered with one line.
+//! a slower GPU and a throttling GPU flagged with exit code 4 (after one timed product each, and
+//! after a burn-in of sustained loops), equal GPUs passing, and a machine without a GPU answered
+//! with one line.
 
 mod common;
 
@@ -153,4 +154,167 @@ fn device_all_is_not_one_rank_of_a_job() {
         2,
         &["--device all", "--device auto"],
     );
+}
+
+#[test]
+fn a_burn_in_of_four_gpus_flags_the_slower_and_the_throttling_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::new()
+        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
+        .set("DEVICES", 4)
+        .set("SLOW_DEVICE", 2)
+        .set("SLOW_FACTOR", 0.5)
+        .set("THROTTLE_DEVICE", 3)
+        .set("THROTTLE_AFTER_PRODUCTS", 20)
+        .set("THROTTLE_CLOCK", 0.6);
+    let out = emu.run(
+        dir.path(),
+        &[
+            "run",
+            "--device",
+            "all",
+            "--dtype",
+            "fp16",
+            "--n",
+            "256",
+            "--duration",
+            "1.5",
+            "-o",
+            "burn.json",
+        ],
+    );
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let flagged = flagged_lines(&out.stderr);
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:3 ")
+                && l.ends_with("throttled: sw_thermal_slowdown")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:0 ") || l.starts_with("flagged: cuda:1 ")),
+        "{}",
+        out.stderr
+    );
+    // One progress line for all GPUs now and then, not a bar per GPU.
+    let progress = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("burn-in fp16 256×256×256: "))
+        .count();
+    assert!(progress <= 4, "{}", out.stderr);
+    assert!(out.stdout.contains("Burn-in, per GPU"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Node, 4 GPUs, fp16 256×256×256: median"),
+        "{}",
+        out.stdout
+    );
+
+    let p = read_json(&dir.path().join("burn.json"));
+    assert_eq!(p["kind"], "sustained", "{p}");
+    let results = p["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "{p}");
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["gpu"]["ordinal"], i as u64, "{r}");
+        let t = &r["telemetry"];
+        assert_eq!(t["source"], "nvml", "{t}");
+        let timeline = t["timeline"].as_array().unwrap();
+        assert!(timeline.len() >= 3, "cuda:{i}: {timeline:?}");
+        let last = timeline.last().unwrap()["tflops"].as_f64().unwrap();
+        let want = match i {
+            2 => FP16_TFLOPS * 0.5,
+            3 => FP16_TFLOPS * 0.6,
+            _ => FP16_TFLOPS,
+        };
+        assert!(
+            close(last, want, 0.05),
+            "cuda:{i}: last window {last}, want {want}"
+        );
+        let reasons = t["throttle_reasons"].as_array().unwrap();
+        assert_eq!(reasons.is_empty(), i != 3, "cuda:{i}: {t}");
+    }
+}
+
+#[test]
+fn show_and_estimate_read_a_node_profile_by_its_median_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::new()
+        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
+        .set("DEVICES", 4)
+        .set("SLOW_DEVICE", 2)
+        .set("SLOW_FACTOR", 0.5)
+        .set("THROTTLE_DEVICE", 3)
+        .set("THROTTLE_AFTER_PRODUCTS", 1)
+        .set("THROTTLE_CLOCK", 0.6);
+    assert_eq!(run_all(&emu, dir.path(), "0.1").code, 4);
+
+    let show = gpubench(dir.path())
+        .args(["show", "node.json"])
+        .output()
+        .unwrap();
+    assert_eq!(show.status.code(), Some(0), "{show:?}");
+    let text = String::from_utf8_lossy(&show.stdout);
+    for i in 0..4 {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("cuda:{i} "))),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("Node, 4 GPUs, fp16 128×128×128: median"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
+        "{text}"
+    );
+
+    // 800, 800, 400 and 480 TFLOPS: the median is 640, the fastest 800
+    let est = gpubench(dir.path())
+        .args([
+            "estimate",
+            "--profile",
+            "node.json",
+            "--dtype",
+            "fp16",
+            "--params",
+            "7e9",
+            "--tokens",
+            "1.4e11",
+            "--gpus",
+            "64",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&est.stdout);
+    assert_eq!(est.status.code(), Some(0), "{text}\n{est:?}");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("measured GEMM per GPU"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("median of 4 GPUs, fp16 128×128×128 (fastest"),
+        "{line}"
+    );
+    let tflops: f64 = line
+        .split_whitespace()
+        .skip_while(|w| *w != "GPU")
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(close(tflops, FP16_TFLOPS * 0.8, 0.05), "{line}");
 }

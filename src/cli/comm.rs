@@ -13,6 +13,7 @@ use crate::comm::measure::Elem;
   gpubench comm                                   # every GPU, every operation, bf16, 8 B to 1 GiB
   gpubench comm --device 0,1 --op all_reduce --max-bytes 8G --save comm.json
   srun -N2 --ntasks-per-node=8 --gpus-per-task=1 gpubench comm --rendezvous tcp --save comm.json
+  srun -N16 --ntasks-per-node=1 gpubench comm --results-dir links/ && gpubench report links/
   gpubench estimate --model llama-70b --gpus 64 --gpu h100-sxm --comm-profile comm.json")]
 pub struct CommArgs {
     /// GPUs driven by this process: `all` or a list of ordinals (`0,1,2,3`). As one rank of
@@ -56,4 +57,8 @@ pub struct CommArgs {
     pub json: bool,
     #[command(flatten)]
     pub cluster: ClusterFlags,
+    /// Save this node's profile as comm-<host>.json in DIR (a folder every node sees), for
+    /// `gpubench report DIR` to compare the nodes' links; one process per node drives its GPUs.
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
 }

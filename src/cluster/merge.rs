@@ -1,6 +1,8 @@
 //! `gpubench report DIR`: the rank files of one job merged into one picture: a table per
 //! node, the GPUs the rules in [`super::outliers`] flag, the ranks that never wrote a file,
 //! and those that stopped early (stragglers), with a list of bad hosts a script can read.
+//! The nodes' `comm-<host>.json` files in the same folder add the links inside each node,
+//! compared across nodes ([`super::links`]).
 //!
 //! Loading gathers; [`stragglers`] and [`missing_ranks`] are pure functions; rendering only
 //! formats. It reports and never acts on a node.
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::links::{self, NodeLinks};
 use super::outliers::{self, Flag, Point, Rules};
 use super::rankfile::{self, ClusterInfo};
 use crate::error::usage;
@@ -30,10 +33,14 @@ pub struct Loaded {
     pub ranks: Vec<RankFile>,
     /// (rank from the file name, problem), for files that are damaged or not rank files.
     pub problems: Vec<(u32, String)>,
+    /// The nodes' communication profiles (`comm-<host>.json`), in file name order.
+    pub comm: Vec<NodeLinks>,
+    /// Communication files that could not be used, with why.
+    pub comm_problems: Vec<String>,
 }
 
-/// Loads every `rank-NNNNN.json` in `dir`, in rank order. A damaged file is kept as a
-/// problem (its rank is then reported), not an error.
+/// Loads every `rank-NNNNN.json` in `dir`, in rank order, and every `comm-<host>.json`. A
+/// damaged file is kept as a problem (its rank is then reported), not an error.
 pub fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
     if !dir.is_dir() {
         return Err(usage(format!(
@@ -41,23 +48,36 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Loaded> {
             dir.display()
         )));
     }
-    let mut names: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
+    let entries: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .map_err(|e| usage(format!("{}: cannot read the folder: {e}", dir.display())))?
         .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            Some((rankfile::rank_of(&name)?, e.path()))
-        })
+        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
+        .collect();
+    let mut names: Vec<(u32, PathBuf)> = entries
+        .iter()
+        .filter_map(|(name, path)| Some((rankfile::rank_of(name)?, path.clone())))
         .collect();
     names.sort();
-    if names.is_empty() {
+    let mut comm: Vec<&PathBuf> = entries
+        .iter()
+        .filter(|(name, _)| links::is_comm_file(name))
+        .map(|(_, p)| p)
+        .collect();
+    comm.sort();
+    if names.is_empty() && comm.is_empty() {
         return Err(usage(format!(
-            "{}: holds no rank-NNNNN.json files; run 'gpubench run --results-dir {}' under srun, mpirun or torchrun first",
+            "{}: holds no rank-NNNNN.json files (nor comm-<host>.json); run 'gpubench run --results-dir {}' under srun, mpirun or torchrun first",
             dir.display(),
             dir.display()
         )));
     }
     let mut out = Loaded::default();
+    for path in comm {
+        match links::load(path) {
+            Ok(n) => out.comm.push(n),
+            Err(e) => out.comm_problems.push(format!("{e:#}")),
+        }
+    }
     for (rank, path) in names {
         let name = path
             .file_name()
@@ -199,6 +219,10 @@ pub struct Report {
     pub problems: Vec<String>,
     /// Per rank: (host, local rank, device name).
     pub ranks: BTreeMap<u32, (String, Option<u32>, String)>,
+    /// The nodes' links compared (empty without `comm-<host>.json` files).
+    pub links: links::Compared,
+    /// Per node with a communication file: (host, file name, GPUs).
+    pub link_nodes: Vec<(String, String, u32)>,
 }
 
 /// The key points of one result compare under: dtype and shape.
@@ -300,7 +324,25 @@ pub fn build(dir: &Path, loaded: &Loaded, rules: Rules, stale_after_s: f64) -> R
         .iter()
         .map(|f| f.info.launcher.clone())
         .collect();
+    let mut problems: Vec<String> = loaded.problems.iter().map(|(_, p)| p.clone()).collect();
+    problems.extend(loaded.comm_problems.iter().cloned());
     Report {
+        links: links::compare(&loaded.comm, rules.threshold),
+        link_nodes: loaded
+            .comm
+            .iter()
+            .map(|n| {
+                (
+                    n.host.clone(),
+                    n.path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                    n.gpus,
+                )
+            })
+            .collect(),
         dir: dir.display().to_string(),
         world_size,
         ranks_found: loaded.ranks.len(),
@@ -310,19 +352,20 @@ pub fn build(dir: &Path, loaded: &Loaded, rules: Rules, stale_after_s: f64) -> R
         flags,
         missing: missing_ranks(world_size, &present),
         stragglers,
-        problems: loaded.problems.iter().map(|(_, p)| p.clone()).collect(),
+        problems,
         ranks,
     }
 }
 
 impl Report {
-    /// Hosts with a flagged GPU or a straggling rank, sorted.
+    /// Hosts with a flagged GPU, a straggling rank or a slow link, sorted.
     pub fn bad_hosts(&self) -> Vec<String> {
         let hosts: BTreeSet<String> = self
             .flags
             .iter()
             .map(|f| f.host.clone())
             .chain(self.stragglers.iter().map(|s| s.host.clone()))
+            .chain(self.links.flags.iter().map(|f| f.host.clone()))
             .filter(|h| h != "?")
             .collect();
         hosts.into_iter().collect()
@@ -330,7 +373,10 @@ impl Report {
 
     /// Whether anything needs a look (exit code 4).
     pub fn anything_flagged(&self) -> bool {
-        !(self.flags.is_empty() && self.missing.is_empty() && self.stragglers.is_empty())
+        !(self.flags.is_empty()
+            && self.missing.is_empty()
+            && self.stragglers.is_empty()
+            && self.links.flags.is_empty())
     }
 
     /// Per node and key: ranks, devices, median, min, max of TFLOPS.
@@ -401,6 +447,33 @@ impl Report {
                 "max_tflops": n.tflops.iter().copied().reduce(f64::max),
                 "flagged_ranks": n.flagged,
             })).collect::<Vec<_>>(),
+            "links": {
+                "nodes": self.link_nodes.iter().map(|(h, f, g)| json!({
+                    "host": h, "file": f, "gpus": g,
+                })).collect::<Vec<_>>(),
+                "compared": self.links.rows.iter().map(|r| json!({
+                    "op": r.op,
+                    "dtype": r.dtype,
+                    "bytes": r.bytes,
+                    "at": if r.bytes.is_some() { "largest size all nodes measured" } else { "each node's peak" },
+                    "median_busbw_gbps": r.median_gbps,
+                    "busbw_gbps": r.busbw.iter().cloned().collect::<BTreeMap<String, f64>>(),
+                })).collect::<Vec<_>>(),
+                "flagged": self.links.flags.iter().map(|f| json!({
+                    "host": f.host,
+                    "what": f.what(),
+                    "op": f.op,
+                    "dtype": f.dtype,
+                    "bytes": f.bytes,
+                    "busbw_gbps": f.busbw_gbps,
+                    "median_busbw_gbps": f.median_gbps,
+                    "slowest_pair": f.slowest_pair.as_ref().map(|p| json!({
+                        "from": p.from, "to": p.to, "bytes": p.bytes, "busbw_gbps": p.busbw_gbps,
+                    })),
+                    "reason": links::LinkFlag::TAG,
+                    "detail": f.detail(),
+                })).collect::<Vec<_>>(),
+            },
             "problems": self.problems,
         })
     }
@@ -409,18 +482,120 @@ impl Report {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let (all, _) = outliers::medians(&self.points);
+        let rank_part = self.ranks_found > 0 || !self.stragglers.is_empty();
+        if rank_part {
+            out.push_str(&format!(
+                "Cluster report: {} ({} rank file{} of world size {}, launcher {}{})\n",
+                self.dir,
+                self.ranks_found,
+                if self.ranks_found == 1 { "" } else { "s" },
+                self.world_size,
+                if self.launchers.is_empty() {
+                    "unknown".into()
+                } else {
+                    self.launchers.join(", ")
+                },
+                if self.link_nodes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} node link files", self.link_nodes.len())
+                }
+            ));
+            self.render_ranks(&mut out, &all);
+        } else {
+            out.push_str(&format!(
+                "Cluster report: {} ({} node link file{}, no rank files)\n",
+                self.dir,
+                self.link_nodes.len(),
+                if self.link_nodes.len() == 1 { "" } else { "s" },
+            ));
+        }
+        self.render_links(&mut out);
+        let bad = self.bad_hosts();
         out.push_str(&format!(
-            "Cluster report: {} ({} rank file{} of world size {}, launcher {})\n",
-            self.dir,
-            self.ranks_found,
-            if self.ranks_found == 1 { "" } else { "s" },
-            self.world_size,
-            if self.launchers.is_empty() {
-                "unknown".into()
+            "\nBad hosts: {}\n",
+            if bad.is_empty() {
+                "none".into()
             } else {
-                self.launchers.join(", ")
+                bad.join(" ")
             }
         ));
+        out
+    }
+
+    /// The links inside each node, compared across nodes (`comm-<host>.json` files).
+    fn render_links(&self, out: &mut String) {
+        if self.link_nodes.is_empty() && self.links.rows.is_empty() {
+            return;
+        }
+        out.push_str(&format!(
+            "\nLinks inside each node (gpubench comm busbw, measured; threshold {:.2} of the median of nodes)\n",
+            self.rules.threshold
+        ));
+        let mut rows = vec![vec![
+            "node".to_string(),
+            "GPUs".into(),
+            "op".into(),
+            "dtype".into(),
+            "size".into(),
+            "busbw GB/s".into(),
+            "vs median".into(),
+            "flagged".into(),
+        ]];
+        let gpus: BTreeMap<&str, u32> = self
+            .link_nodes
+            .iter()
+            .map(|(h, _, g)| (h.as_str(), *g))
+            .collect();
+        for r in &self.links.rows {
+            for (host, bw) in &r.busbw {
+                let flagged = self
+                    .links
+                    .flags
+                    .iter()
+                    .any(|f| &f.host == host && f.op == r.op && f.dtype == r.dtype);
+                rows.push(vec![
+                    host.clone(),
+                    gpus.get(host.as_str())
+                        .map(|g| g.to_string())
+                        .unwrap_or_default(),
+                    r.op.clone(),
+                    r.dtype.clone(),
+                    match r.bytes {
+                        Some(b) => crate::units::fmt_bytes(b as f64),
+                        None => "peak".into(),
+                    },
+                    format!("{bw:.1}"),
+                    if r.median_gbps > 0.0 {
+                        format!("{:.0} %", bw / r.median_gbps * 100.0)
+                    } else {
+                        "–".into()
+                    },
+                    if flagged { "yes".into() } else { String::new() },
+                ]);
+            }
+        }
+        out.push_str(&align(&rows, &[1, 4, 5, 6]));
+        if self.links.flags.is_empty() {
+            out.push_str("No node's links flagged.\n");
+        } else {
+            out.push_str("\nFlagged links\n");
+            for f in &self.links.flags {
+                out.push_str(&format!("  {} {}: {}\n", f.host, f.what(), f.detail()));
+            }
+        }
+        let comm_problems: Vec<&String> = self
+            .problems
+            .iter()
+            .filter(|p| p.starts_with("comm-"))
+            .collect();
+        for p in comm_problems {
+            out.push_str(&format!("  not compared: {p}\n"));
+        }
+    }
+
+    /// The ranks' part: per node, flagged GPUs, missing ranks, stragglers.
+    fn render_ranks(&self, out: &mut String, all: &BTreeMap<String, f64>) {
         out.push_str("\nPer node\n");
         let mut rows = vec![vec![
             "node".to_string(),
@@ -504,16 +679,6 @@ impl Report {
                 out.push_str(&format!("  rank {} ({}): {}\n", s.rank, s.host, s.why));
             }
         }
-        let bad = self.bad_hosts();
-        out.push_str(&format!(
-            "\nBad hosts: {}\n",
-            if bad.is_empty() {
-                "none".into()
-            } else {
-                bad.join(" ")
-            }
-        ));
-        out
     }
 }
 

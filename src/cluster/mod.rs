@@ -10,6 +10,7 @@
 
 pub mod hostlist;
 pub mod launcher;
+pub mod links;
 pub mod merge;
 pub mod outliers;
 pub mod rankfile;
@@ -50,6 +51,16 @@ pub struct SaveRequest<'a> {
 pub enum RendezvousFlag {
     Tcp,
     File(PathBuf),
+}
+
+/// The node's name in reports: Slurm's name for it where there is one (`SLURMD_NODENAME`, what
+/// `scontrol` and `sinfo` take), else the host's own name.
+pub fn node_name(vars: &Vars) -> String {
+    vars.get("SLURMD_NODENAME")
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .or_else(|| crate::profile::HostInfo::detect().hostname)
+        .unwrap_or_else(|| "unknown-host".into())
 }
 
 /// A `gpubench run` that is one rank of a job: where it sits, its device, its file.
@@ -126,14 +137,7 @@ impl RankRun {
             }
         };
         let saver = rankfile::RankSaver::check(save.results_dir, placement.rank, save.force)?;
-        // Slurm's name for the node where there is one (what `scontrol` and `sinfo` take),
-        // else the host's own name.
-        let host = vars
-            .get("SLURMD_NODENAME")
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .or_else(|| crate::profile::HostInfo::detect().hostname)
-            .unwrap_or_else(|| "unknown-host".into());
+        let host = node_name(vars);
         let info = ClusterInfo {
             launcher: placement.launcher.into(),
             rank: placement.rank,

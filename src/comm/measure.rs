@@ -1,14 +1,18 @@
-//! One process driving several GPUs of a node through NCCL (`ncclCommInitAll`): every
-//! operation at every size, warm-up then timed iterations between CUDA events on each GPU's
-//! stream, the slowest GPU's time, and each result checked against the value it must hold.
+//! One process driving several GPUs of a node through NCCL (one non-blocking
+//! `ncclCommInitRankConfig` per GPU in one group): every operation at every size, warm-up then
+//! timed iterations between CUDA events on each GPU's stream, the slowest GPU's time, and each
+//! result checked against the value it must hold.
 //!
-//! Every wait has a timeout: a collective that does not complete in time is aborted
-//! (`ncclCommAbort`) and reported, never waited on forever.
+//! Every wait has a timeout: a communicator that does not form in time, or a collective that
+//! does not complete, is aborted (`ncclCommAbort`) and reported, never waited on forever. The
+//! communicators are non-blocking (`ncclConfig_t.blocking = 0`), so their creation returns at
+//! once and is polled with `ncclCommGetAsyncError`; a call may answer `ncclInProgress`, and
+//! is then polled the same way.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cudarc::driver::sys::{self, CUevent_flags};
 use cudarc::driver::{CudaContext, CudaEvent, CudaSlice, CudaStream, DevicePtr};
@@ -211,6 +215,9 @@ struct Clique {
     /// This process's ranks.
     ranks: Vec<Rank>,
     aborted: AtomicBool,
+    /// Held while a communicator's state is read or while they are aborted, so that no thread
+    /// asks an aborted (freed) communicator for its state.
+    gate: Mutex<()>,
 }
 
 // SAFETY: the communicators are used by one thread at a time (the batch's), except for
@@ -278,7 +285,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         names.push(ctx.name().unwrap_or_else(|_| format!("cuda:{d}")));
         ctxs.push(ctx);
     }
-    let (comms, first, world) = init_comms(nccl, plan)?;
+    let (comms, first, world) = init_comms(nccl, plan, &ctxs)?;
     let mut ranks = Vec::new();
     let event = |ctx: &Arc<CudaContext>| {
         ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
@@ -321,6 +328,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         world,
         ranks,
         aborted: AtomicBool::new(false),
+        gate: Mutex::new(()),
     });
     let n = world;
     let one_host = if plan.ranks.is_some() {
@@ -385,29 +393,26 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
     })
 }
 
-/// Creates this process's communicators: `ncclCommInitAll` over its GPUs, or, as one rank of
-/// several, `ncclCommInitRank` with rank 0's unique id shared through the rendezvous. Both
-/// block until every rank joined: bounded by the timeout. Returns the communicators, the
-/// first one's rank and the number of ranks.
-fn init_comms(nccl: &'static Nccl, plan: &Plan) -> anyhow::Result<(Vec<Raw>, u32, u32)> {
-    type Init = Option<(nccl::NcclResult, Vec<Raw>, u32, u32)>;
-    let (call, init): (&str, Init) = match &plan.ranks {
+/// Creates this process's communicators, one per GPU (`ctxs`), each with
+/// `ncclCommInitRankConfig` in non-blocking mode inside one group: over this process's GPUs
+/// with a unique id of its own, or, as one rank of several, with rank 0's id shared through
+/// the rendezvous. Their state is polled (`ncclCommGetAsyncError`) until every one has formed;
+/// past the timeout, or on an error, every one is aborted (`ncclCommAbort`) and the error
+/// names what never formed. Returns the communicators, the first one's rank and the number of
+/// ranks.
+fn init_comms(
+    nccl: &'static Nccl,
+    plan: &Plan,
+    ctxs: &[Arc<CudaContext>],
+) -> anyhow::Result<(Vec<Raw>, u32, u32)> {
+    let mut id = nccl::UniqueId([0; 128]);
+    let (first, world) = match &plan.ranks {
         None => {
-            let list: Vec<i32> = plan.devices.iter().map(|d| *d as i32).collect();
-            let n = list.len() as u32;
-            let init = with_timeout(plan.timeout, move || {
-                let mut comms = vec![std::ptr::null_mut::<c_void>(); list.len()];
-                // SAFETY: `comms` has room for one communicator per listed device.
-                let r = unsafe {
-                    (nccl.init_all)(comms.as_mut_ptr(), list.len() as i32, list.as_ptr())
-                };
-                let raw: Vec<Raw> = comms.into_iter().map(|c| Raw(c as usize)).collect();
-                (r, raw)
-            });
-            ("ncclCommInitAll", init.ok().map(|(r, c)| (r, c, 0, n)))
+            // SAFETY: writes the 128-byte id.
+            nccl.check(unsafe { (nccl.unique_id)(&mut id) }, "ncclGetUniqueId")?;
+            (0, ctxs.len() as u32)
         }
         Some(rk) => {
-            let mut id = nccl::UniqueId([0; 128]);
             if rk.rank == 0 {
                 // SAFETY: writes the 128-byte id.
                 nccl.check(unsafe { (nccl.unique_id)(&mut id) }, "ncclGetUniqueId")?;
@@ -429,32 +434,141 @@ fn init_comms(nccl: &'static Nccl, plan: &Plan) -> anyhow::Result<(Vec<Raw>, u32
             for (d, b) in id.0.iter_mut().zip(&blob) {
                 *d = *b as std::ffi::c_char;
             }
-            let (rank, world) = (rk.rank, rk.world);
-            let device = plan.devices[0];
-            let ctx = CudaContext::new(device as usize).map_err(|e| {
-                anyhow::anyhow!("could not create a CUDA context on cuda:{device}: {e}")
-            })?;
-            let init = with_timeout(plan.timeout, move || {
-                let _ = ctx.bind_to_thread();
-                let mut comm = std::ptr::null_mut::<c_void>();
-                // SAFETY: writes one communicator; the id came from rank 0's ncclGetUniqueId.
-                let r = unsafe { (nccl.init_rank)(&mut comm, world as i32, id, rank as i32) };
-                (r, vec![Raw(comm as usize)])
-            });
-            (
-                "ncclCommInitRank",
-                init.ok().map(|(r, c)| (r, c, rank, world)),
-            )
+            (rk.rank, rk.world)
         }
     };
-    let Some((r, comms, first, world)) = init else {
+    let call = "ncclCommInitRankConfig";
+    let start = Instant::now();
+    let abort_all = |comms: &[Comm]| {
+        for c in comms.iter().filter(|c| !c.is_null()) {
+            // SAFETY: a communicator this function created, never used elsewhere.
+            unsafe { (nccl.abort)(*c) };
+        }
+    };
+    // The calls return at once; they run on a thread of their own all the same, so that a
+    // creation made blocking from outside (NCCL_COMM_BLOCKING=1 overrides the config) is
+    // still bounded by the timeout, though it cannot be aborted then.
+    let (owned, devices) = (ctxs.to_vec(), plan.devices.clone());
+    let created = with_timeout(plan.timeout, move || {
+        let config = nccl::Config::non_blocking();
+        let mut comms = vec![std::ptr::null_mut::<c_void>(); owned.len()];
+        // SAFETY: the group is closed below whatever the calls answer.
+        if let Err(e) = nccl.check(unsafe { (nccl.group_start)() }, "ncclGroupStart") {
+            return (Vec::new(), Some(e));
+        }
+        let mut failed = None;
+        for (i, ctx) in owned.iter().enumerate() {
+            if let Err(e) = ctx.bind_to_thread() {
+                failed.get_or_insert(anyhow::anyhow!("binding cuda:{}: {e}", devices[i]));
+                break;
+            }
+            // SAFETY: writes one communicator for the GPU current on this thread; the id is
+            // this process's or rank 0's, and `config` outlives the call.
+            let r = unsafe {
+                (nccl.init_rank_config)(
+                    &mut comms[i],
+                    world as i32,
+                    id,
+                    (first + i as u32) as i32,
+                    &config,
+                )
+            };
+            if r != 0 && r != nccl::IN_PROGRESS {
+                failed.get_or_insert_with(|| nccl.check(r, call).unwrap_err());
+                break;
+            }
+        }
+        // SAFETY: closes the group opened above.
+        let end = unsafe { (nccl.group_end)() };
+        if end != 0 && end != nccl::IN_PROGRESS {
+            failed.get_or_insert_with(|| nccl.check(end, "ncclGroupEnd").unwrap_err());
+        }
+        let raw = comms
+            .into_iter()
+            .map(|c| Raw(c as usize))
+            .collect::<Vec<Raw>>();
+        (raw, failed)
+    });
+    let Ok((raw, failed)) = created else {
         anyhow::bail!(
-            "{call} did not complete within {} s (a rank never joined); check that every rank started and the GPUs with nvidia-smi, or raise --timeout",
+            "{call} did not return within {} s (communicator creation made blocking, e.g. by NCCL_COMM_BLOCKING=1, cannot be aborted); check that every rank runs and the GPUs with nvidia-smi, or raise --timeout",
             plan.timeout.as_secs_f64()
         );
     };
-    nccl.check(r, call)?;
-    Ok((comms, first, world))
+    let comms: Vec<Comm> = raw.iter().map(|r| r.0 as Comm).collect();
+    if let Some(e) = failed {
+        abort_all(&comms);
+        return Err(e);
+    }
+    loop {
+        // SAFETY: live communicators made above.
+        let states: Vec<nccl::NcclResult> = comms
+            .iter()
+            .map(|c| unsafe { nccl.async_error(*c) })
+            .collect();
+        if let Some(&e) = states.iter().find(|s| **s != 0 && **s != nccl::IN_PROGRESS) {
+            abort_all(&comms);
+            return Err(nccl.check(e, call).unwrap_err());
+        }
+        if states.iter().all(|s| *s == 0) {
+            break;
+        }
+        if start.elapsed() >= plan.timeout {
+            abort_all(&comms);
+            let forming: Vec<String> = states
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s == nccl::IN_PROGRESS)
+                .map(|(i, _)| format!("cuda:{}", plan.devices[i]))
+                .collect();
+            let who = match &plan.ranks {
+                None => format!(
+                    "the communicator of {} never formed ({} still waiting for the others to join)",
+                    forming.join(", "),
+                    if forming.len() == 1 { "it was" } else { "they were" }
+                ),
+                Some(rk) => format!(
+                    "rank {} of {} waited for the other ranks to join its communicator (all met at the rendezvous: one failed or hangs since)",
+                    rk.rank, rk.world
+                ),
+            };
+            anyhow::bail!(
+                "{call} did not complete within {} s: {who}; aborted (ncclCommAbort); check that every rank runs and the GPUs with nvidia-smi, or raise --timeout",
+                plan.timeout.as_secs_f64()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok((
+        comms.into_iter().map(|c| Raw(c as usize)).collect(),
+        first,
+        world,
+    ))
+}
+
+/// Waits until every communicator of `cl` has finished what it was given (a call answered
+/// `ncclInProgress`, as a non-blocking communicator may): polls `ncclCommGetAsyncError`.
+/// Stops when the communicators are aborted (the caller's timeout), never asking a freed one.
+fn settle(cl: &Clique, what: &str) -> anyhow::Result<()> {
+    for rk in &cl.ranks {
+        loop {
+            let state = {
+                let _gate = cl.gate.lock().unwrap_or_else(|e| e.into_inner());
+                if cl.aborted.load(Ordering::SeqCst) {
+                    anyhow::bail!("{what}: aborted");
+                }
+                // SAFETY: a live communicator (not aborted: checked under the gate).
+                unsafe { cl.nccl.async_error(rk.comm) }
+            };
+            match state {
+                0 => break,
+                // a call's own launch: spin, so the GPU waits as little as it can
+                nccl::IN_PROGRESS => std::thread::yield_now(),
+                e => return cl.nccl.check(e, &format!("{what} (ncclCommGetAsyncError)")),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A hash of this host's name (to tell whether every rank runs on one node).
@@ -524,12 +638,15 @@ fn gather_calls(cl: &Clique) -> anyhow::Result<()> {
                 rk.stream.cu_stream() as *mut c_void,
             )
         };
-        if res.is_ok() {
+        if res.is_ok() && r != nccl::IN_PROGRESS {
             res = nc.check(r, "ncclAllGather");
         }
     }
     // SAFETY: closes the group.
-    let end = nc.check(unsafe { (nc.group_end)() }, "ncclGroupEnd");
+    let end = match unsafe { (nc.group_end)() } {
+        nccl::IN_PROGRESS => settle(cl, "ncclGroupEnd"),
+        r => nc.check(r, "ncclGroupEnd"),
+    };
     res.and(end)?;
     for rk in &cl.ranks {
         rk.ctx
@@ -616,12 +733,15 @@ fn issue(cl: &Clique, op: Op, elem: Elem, count: u64, pairs: &[(u32, u32)]) -> a
                 }
             }
         };
-        if result.is_ok() {
+        if result.is_ok() && st != nccl::IN_PROGRESS {
             result = nc.check(st, name);
         }
     }
     // SAFETY: closes the group opened above.
-    let end = nc.check(unsafe { (nc.group_end)() }, "ncclGroupEnd");
+    let end = match unsafe { (nc.group_end)() } {
+        nccl::IN_PROGRESS => settle(cl, "ncclGroupEnd"),
+        r => nc.check(r, "ncclGroupEnd"),
+    };
     result.and(end)
 }
 
@@ -648,10 +768,13 @@ fn batch(
     match done {
         Ok(r) => r.map_err(|e| anyhow::anyhow!("{what}: {e:#}")),
         Err(late) => {
-            cl.aborted.store(true, Ordering::SeqCst);
-            for r in &cl.ranks {
-                // SAFETY: aborting a communicator is NCCL's documented way out of a hang.
-                unsafe { (cl.nccl.abort)(r.comm) };
+            {
+                let _gate = cl.gate.lock().unwrap_or_else(|e| e.into_inner());
+                cl.aborted.store(true, Ordering::SeqCst);
+                for r in &cl.ranks {
+                    // SAFETY: aborting a communicator is NCCL's documented way out of a hang.
+                    unsafe { (cl.nccl.abort)(r.comm) };
+                }
             }
             // the abort ends the hung calls: let the thread let go of the buffers
             let _ = late.recv_timeout(Duration::from_secs(5));

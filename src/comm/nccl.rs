@@ -20,6 +20,35 @@ pub struct UniqueId(pub [c_char; 128]);
 
 /// `ncclInProgress`.
 pub const IN_PROGRESS: NcclResult = 7;
+
+/// `ncclConfig_t`, as far as gpubench sets it: the fields every NCCL since 2.14 starts with.
+/// NCCL copies `size` bytes of it and gives the fields a config of an older `version` lacks
+/// their defaults, so this layout stays valid for later versions.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    size: usize,
+    magic: u32,
+    version: u32,
+    blocking: c_int,
+    /// `cgaClusterSize`, left undefined (`NCCL_CONFIG_UNDEF_INT`): NCCL's default.
+    cga_cluster_size: c_int,
+}
+
+impl Config {
+    /// `NCCL_CONFIG_INITIALIZER` of NCCL 2.14 with `blocking = 0`: calls on the communicator
+    /// return at once (`ncclInProgress`) and `ncclCommGetAsyncError` tells when they are
+    /// done, so a communicator that never forms can be given up on (`ncclCommAbort`).
+    pub fn non_blocking() -> Config {
+        Config {
+            size: std::mem::size_of::<Config>(),
+            magic: 0xcafe_beef,
+            version: 21400,
+            blocking: 0,
+            cga_cluster_size: c_int::MIN,
+        }
+    }
+}
 /// `ncclSum`.
 pub const SUM: c_int = 0;
 /// `ncclFloat64`.
@@ -28,9 +57,9 @@ pub const FLOAT64: c_int = 8;
 type Stream = *mut c_void;
 type GetVersion = unsafe extern "C" fn(*mut c_int) -> NcclResult;
 type GetErrorString = unsafe extern "C" fn(NcclResult) -> *const c_char;
-type CommInitAll = unsafe extern "C" fn(*mut Comm, c_int, *const c_int) -> NcclResult;
 type GetUniqueId = unsafe extern "C" fn(*mut UniqueId) -> NcclResult;
-type CommInitRank = unsafe extern "C" fn(*mut Comm, c_int, UniqueId, c_int) -> NcclResult;
+type CommInitRankConfig =
+    unsafe extern "C" fn(*mut Comm, c_int, UniqueId, c_int, *const Config) -> NcclResult;
 type CommOne = unsafe extern "C" fn(Comm) -> NcclResult;
 type CommAsyncError = unsafe extern "C" fn(Comm, *mut NcclResult) -> NcclResult;
 type Group = unsafe extern "C" fn() -> NcclResult;
@@ -61,9 +90,8 @@ type Recv = unsafe extern "C" fn(*mut c_void, usize, c_int, c_int, Comm, Stream)
 pub const SYMBOLS: &[&str] = &[
     "ncclGetVersion",
     "ncclGetErrorString",
-    "ncclCommInitAll",
     "ncclGetUniqueId",
-    "ncclCommInitRank",
+    "ncclCommInitRankConfig",
     "ncclCommDestroy",
     "ncclCommAbort",
     "ncclCommGetAsyncError",
@@ -84,9 +112,8 @@ pub struct Nccl {
     pub found: String,
     get_version: GetVersion,
     error_string: GetErrorString,
-    pub(crate) init_all: CommInitAll,
     pub(crate) unique_id: GetUniqueId,
-    pub(crate) init_rank: CommInitRank,
+    pub(crate) init_rank_config: CommInitRankConfig,
     pub(crate) destroy: CommOne,
     pub(crate) abort: CommOne,
     async_error: CommAsyncError,
@@ -177,7 +204,7 @@ fn open() -> Result<Nccl, String> {
         .collect();
     if !missing.is_empty() {
         return Err(format!(
-            "the NCCL library found ({found}) lacks {} (older than NCCL 2.7?); {}",
+            "the NCCL library found ({found}) lacks {} (older than NCCL 2.14?); {}",
             missing.join(", "),
             install_hint()
         ));
@@ -193,9 +220,8 @@ fn open() -> Result<Nccl, String> {
         Ok(Nccl {
             get_version: sym!("ncclGetVersion"),
             error_string: sym!("ncclGetErrorString"),
-            init_all: sym!("ncclCommInitAll"),
             unique_id: sym!("ncclGetUniqueId"),
-            init_rank: sym!("ncclCommInitRank"),
+            init_rank_config: sym!("ncclCommInitRankConfig"),
             destroy: sym!("ncclCommDestroy"),
             abort: sym!("ncclCommAbort"),
             async_error: sym!("ncclCommGetAsyncError"),
@@ -268,6 +294,15 @@ impl Nccl {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_config_is_the_2_14_layout() {
+        let c = super::Config::non_blocking();
+        // size_t size; unsigned magic, version; int blocking, cgaClusterSize
+        assert_eq!(std::mem::size_of::<super::Config>(), 24);
+        assert_eq!(c.size, 24);
+        assert_eq!((c.magic, c.version, c.blocking), (0xcafe_beef, 21400, 0));
+    }
+
     #[test]
     fn versions() {
         assert_eq!(super::version_text(22807), "2.28.7");

@@ -2,6 +2,7 @@
 //! (sizes from `--min-bytes` to `--max-bytes`, algbw and busbw), each result checked, the
 //! busbw curves saved as a profile `gpubench estimate --comm-profile` reads (docs/comm.md).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -88,7 +89,14 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
     // flags first (no GPU needed), then the libraries
     plan(&args, vec![0], None)?;
     let vars = launcher::process_vars();
-    let ranks = ranks(&args.cluster, &vars)?;
+    let node_file = match &args.results_dir {
+        Some(dir) => Some(node_file(dir, &args.cluster, &vars, args.force)?),
+        None => None,
+    };
+    let ranks = match node_file {
+        Some(_) => None,
+        None => ranks(&args.cluster, &vars)?,
+    };
     let lead = ranks.as_ref().is_none_or(|r| r.0.rank == 0);
     let save = match &args.save {
         Some(p) if lead => Some(crate::profile::check_output_file("--save", p, args.force)?),
@@ -147,7 +155,10 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let span = if m.one_host { Span::Node } else { Span::Nodes };
-    let json = profile::to_json(&m, span, plan.elems[0], &crate::profile::now_utc());
+    let mut json = profile::to_json(&m, span, plan.elems[0], &crate::profile::now_utc());
+    if let Some((_, host)) = &node_file {
+        json["host"] = host.clone().into();
+    }
     if quiet {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
@@ -183,7 +194,50 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
         crate::profile::write_atomic(&path, text.as_bytes(), args.force)?;
         eprintln!("saved {}", path.display());
     }
+    if let Some((path, _)) = node_file {
+        let text = serde_json::to_string_pretty(&json)? + "\n";
+        crate::profile::write_atomic(&path, text.as_bytes(), args.force)?;
+        eprintln!("saved {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--results-dir`: this node's file (`comm-<host>.json`) and the node's name, checked
+/// before anything is measured. One process drives the node's GPUs: under a launcher, only
+/// the first task of a node may run (`srun --ntasks-per-node=1`), and rank flags are refused.
+fn node_file(
+    dir: &std::path::Path,
+    flags: &ClusterFlags,
+    vars: &launcher::Vars,
+    force: bool,
+) -> anyhow::Result<(PathBuf, String)> {
+    if flags.rank.is_some() || flags.world_size.is_some() || flags.rendezvous.is_some() {
+        return Err(usage(
+            "--results-dir measures this node's GPUs from one process, not one rank of a job: leave out --rank, --world-size and --rendezvous (or use --save for a job's ranks)",
+        ));
+    }
+    let none = RankOverrides::default();
+    if let Some(p) = launcher::detect(&none, vars)? {
+        if p.local_rank.is_some_and(|l| l > 0) {
+            return Err(usage(format!(
+                "--results-dir: this is task {} of its node ({}); one process per node drives every GPU of the node: start one task per node (srun --ntasks-per-node=1, mpirun -N 1)",
+                p.local_rank.unwrap_or(0),
+                p.launcher
+            )));
+        }
+    }
+    let host = crate::cluster::node_name(vars);
+    let target = crate::profile::OutputTarget::check(None, dir, force)?;
+    let path = target.dir.join(crate::cluster::links::file_name(&host));
+    if std::fs::symlink_metadata(&path).is_ok() && !force {
+        return Err(usage(format!(
+            "--results-dir {}: already holds {} from an earlier run on this node; give each run its own folder, or --force to replace it",
+            dir.display(),
+            crate::cluster::links::file_name(&host)
+        )));
+    }
+    let path = crate::profile::check_output_file("--results-dir", &path, true)?;
+    Ok((path, host))
 }
 
 /// As one rank of a job (a launcher's variables or `--rank`): where it sits, how the ranks

@@ -4,10 +4,16 @@
 //! prepared; one profile with a result per GPU and dtype (each naming its GPU), a node summary,
 //! and exit code 4 when a GPU is flagged by the rules of `gpubench report`
 //! ([`crate::cluster::outliers`]).
+//!
+//! With `--duration S` it is a burn-in: every GPU warms up, then all start the sustained loop
+//! ([`crate::measure::sustained`]) together and run it for S seconds under the same load, each
+//! with its own NVML telemetry; one progress line on standard error now and then for all.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::backend::GemmRequest;
 use crate::cli::flags;
@@ -15,16 +21,89 @@ use crate::cli::run::RunArgs;
 use crate::cluster::outliers::{self, Point, Reason, Rules};
 use crate::commands::run::shape_from_flags;
 use crate::commands::session::{open_backend, MeasureSession, Saver};
-use crate::error::{usage, EXIT_FLAGGED};
+use crate::error::{usage, EXIT_FLAGGED, EXIT_INTERRUPTED};
 use crate::export::files::ExportTargets;
-use crate::measure::point;
+use crate::measure::{interrupt, point, sustained};
 use crate::profile::{GemmResult, Profile, ProfileKind, ResultGpu};
 
 /// What one GPU's thread brings back: its profile (device, settings) and its results.
 struct GpuRun {
     profile: Profile,
     file_name: String,
+    /// Ctrl-C stopped its sustained loop early.
+    stopped: bool,
 }
+
+/// A start line for the GPUs' threads: [`wait`](Self::wait) returns once every thread still
+/// taking part has arrived; a thread that fails or finishes [`leave`](Self::leave)s, so the
+/// others never wait for it. Reusable: each round of arrivals opens the next.
+pub struct StartLine {
+    /// (threads taking part, arrived this round, round)
+    state: Mutex<(usize, usize, u64)>,
+    opened: Condvar,
+}
+
+impl StartLine {
+    pub fn new(parties: usize) -> StartLine {
+        StartLine {
+            state: Mutex::new((parties, 0, 0)),
+            opened: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, usize, u64)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens the round when everyone taking part has arrived.
+    fn open_if_all(&self, s: &mut (usize, usize, u64)) {
+        if s.1 > 0 && s.1 >= s.0 {
+            s.1 = 0;
+            s.2 += 1;
+            self.opened.notify_all();
+        }
+    }
+
+    /// Waits until every thread still taking part has arrived.
+    pub fn wait(&self) {
+        let mut s = self.lock();
+        let round = s.2;
+        s.1 += 1;
+        self.open_if_all(&mut s);
+        while s.2 == round {
+            s = self.opened.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// This thread takes no further part; the others no longer wait for it.
+    pub fn leave(&self) {
+        let mut s = self.lock();
+        s.0 = s.0.saturating_sub(1);
+        self.open_if_all(&mut s);
+    }
+}
+
+/// Leaves the start line when dropped (on every way out of a GPU's thread).
+struct Seat<'a>(&'a StartLine);
+
+impl Drop for Seat<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
+/// Where one GPU's sustained loop is, for the progress line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveGpu {
+    /// dtype and shape.
+    pub label: String,
+    pub elapsed_s: f64,
+    /// The last complete window's TFLOPS.
+    pub tflops: Option<f64>,
+}
+
+/// Every GPU's [`LiveGpu`] (`None` before its loop starts).
+type Live = Mutex<Vec<Option<LiveGpu>>>;
 
 /// Checks `--threshold` (a fraction of the node median in (0, 1]).
 pub fn check_threshold(t: f64) -> anyhow::Result<()> {
@@ -41,11 +120,6 @@ pub fn check_threshold(t: f64) -> anyhow::Result<()> {
 pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     args.timing.check()?;
     check_threshold(args.threshold)?;
-    if args.duration.is_some() {
-        return Err(usage(
-            "--duration with --device all: a sustained run measures one GPU; give --device cuda:N",
-        ));
-    }
     // One process measures every GPU: ranks of a job would each measure them all.
     let vars = crate::cluster::launcher::process_vars();
     let options = args.cluster.options();
@@ -66,30 +140,49 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if count == 0 {
         anyhow::bail!("--device all: the driver sees no GPU; measure the CPU with --device cpu");
     }
-    let barrier = Barrier::new(count as usize);
+    let line = StartLine::new(count as usize);
+    let live: Live = Mutex::new(vec![None; count as usize]);
+    let stop = match args.duration {
+        Some(_) => interrupt::install("every GPU's sustained loop now"),
+        None => &NEVER,
+    };
+    let done = AtomicBool::new(false);
     let runs: Vec<anyhow::Result<GpuRun>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..count)
             .map(|i| {
-                let barrier = &barrier;
-                s.spawn(move || measure_gpu(i, args, barrier))
+                let (line, live) = (&line, &live);
+                s.spawn(move || measure_gpu(i, args, line, live, stop))
             })
             .collect();
-        handles
+        if let Some(d) = args.duration {
+            let (live, done) = (&live, &done);
+            s.spawn(move || progress_lines(live, done, d));
+        }
+        let runs = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("the measuring thread panicked")))
             })
-            .collect()
+            .collect();
+        done.store(true, Ordering::SeqCst);
+        runs
     });
 
     let mut profile: Option<(Profile, String)> = None;
     let mut failed = Vec::new();
+    let mut stopped = false;
     for (i, run) in runs.into_iter().enumerate() {
         match run {
             Ok(r) => match &mut profile {
-                None => profile = Some((r.profile, r.file_name)),
-                Some((p, _)) => p.results.extend(r.profile.results),
+                None => {
+                    stopped |= r.stopped;
+                    profile = Some((r.profile, r.file_name))
+                }
+                Some((p, _)) => {
+                    stopped |= r.stopped;
+                    p.results.extend(r.profile.results)
+                }
             },
             Err(e) => {
                 eprintln!("cuda:{i}: {}", format!("{e:#}").replace('\n', " "));
@@ -102,6 +195,9 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Err(e.context("--device all: no GPU measured"));
     };
     profile.planned_results = u32::try_from(profile.results.len() + failed.len()).ok();
+    if stopped {
+        profile.interrupted = Some(true);
+    }
     let mut saver = Saver::new(target.as_ref(), format!("node-{file_name}"));
     saver.save(&profile)?;
     let exported = if exports.any() {
@@ -116,6 +212,9 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         println!("{}", profile.to_json());
     } else {
         print!("{}", render(&profile.results, count));
+        if args.duration.is_some() {
+            print!("{}", render_sustained(&profile.results));
+        }
         match saver.saved() {
             Some(p) => println!("Profile saved: {}", p.display()),
             None => println!("Profile not saved (--no-save)."),
@@ -123,6 +222,10 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
         for p in &exported {
             println!("Exported: {}", p.display());
         }
+    }
+    if stopped {
+        eprintln!("Interrupted: every GPU's sustained loop was stopped; what was done is kept in the profile.");
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     if flags.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -138,32 +241,130 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_FLAGGED))
 }
 
-/// One GPU's thread: opens it and builds the requests, waits for every other GPU at the
-/// barrier (also when this one failed, so that no thread waits forever), then measures.
-fn measure_gpu(ordinal: u32, args: &RunArgs, barrier: &Barrier) -> anyhow::Result<GpuRun> {
-    let prepared = prepare(ordinal, args);
-    barrier.wait();
-    let (ms, requests) = prepared?;
+/// A stop flag nothing sets (a timed point has no sustained loop to stop).
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+/// One GPU's thread: opens it and builds the requests, waits for every other GPU at the start
+/// line (a GPU that fails leaves it, so no thread waits forever), then measures. With
+/// `--duration`, each dtype is warmed up first and the sustained loops start together.
+fn measure_gpu(
+    ordinal: u32,
+    args: &RunArgs,
+    line: &StartLine,
+    live: &Live,
+    stop: &AtomicBool,
+) -> anyhow::Result<GpuRun> {
+    let seat = Seat(line);
+    let (ms, requests) = prepare(ordinal, args)?;
     let sampler = ms.sampler();
     let uuid = ms.backend().info().uuid.clone();
     let shapes: Vec<_> = requests.iter().map(|r| r.shape).take(1).collect();
-    let (mut profile, file_name) = ms.new_profile(ProfileKind::Run, requests.len(), &shapes);
+    let kind = match args.duration {
+        Some(_) => ProfileKind::Sustained,
+        None => ProfileKind::Run,
+    };
+    let (mut profile, file_name) = ms.new_profile(kind, requests.len(), &shapes);
+    let mut stopped = false;
+    if args.duration.is_none() {
+        seat.0.wait();
+    }
     for req in &requests {
-        let mut r = point::measure_point(
-            ms.backend(),
-            req,
-            &ms.settings,
-            1,
-            sampler.as_ref(),
-            &mut |_, _| {},
-        )?;
+        let mut r = match args.duration {
+            None => point::measure_point(
+                ms.backend(),
+                req,
+                &ms.settings,
+                1,
+                sampler.as_ref(),
+                &mut |_, _| {},
+            )?,
+            Some(d) => {
+                let warm = sustained::Warm::up(ms.backend(), req, &ms.settings, d)?;
+                seat.0.wait();
+                let label = format!("{} {}", req.dtype, req.shape);
+                let (r, s) = warm.run(d, sampler.as_ref(), stop, &mut |t, last| {
+                    if let Ok(mut l) = live.lock() {
+                        let prev = l[ordinal as usize].take();
+                        let tflops = last
+                            .map(|w| w.tflops)
+                            .or(prev.filter(|p| p.label == label).and_then(|p| p.tflops));
+                        l[ordinal as usize] = Some(LiveGpu {
+                            label: label.clone(),
+                            elapsed_s: t,
+                            tflops,
+                        });
+                    }
+                })?;
+                stopped |= s;
+                r
+            }
+        };
         r.gpu = Some(ResultGpu {
             ordinal,
             uuid: uuid.clone(),
         });
         profile.results.push(r);
+        if stopped {
+            break;
+        }
     }
-    Ok(GpuRun { profile, file_name })
+    Ok(GpuRun {
+        profile,
+        file_name,
+        stopped,
+    })
+}
+
+/// Prints where the GPUs' sustained loops are on standard error, one line for all of them:
+/// every second on a terminal, about 30 times over the run otherwise (a log stays short).
+fn progress_lines(live: &Live, done: &AtomicBool, duration_s: f64) {
+    let every = if crate::output::progress::enabled() {
+        1.0
+    } else {
+        sustained::window_len(duration_s).max(1.0)
+    };
+    let mut last = Instant::now();
+    while !done.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+        if last.elapsed().as_secs_f64() < every {
+            continue;
+        }
+        last = Instant::now();
+        let states = live.lock().map(|l| l.clone()).unwrap_or_default();
+        if let Some(text) = progress_line(&states, duration_s) {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// The progress line: the dtype and shape, seconds elapsed (the slowest GPU's), and each
+/// GPU's last window in TFLOPS; `None` before any GPU started its loop.
+pub fn progress_line(states: &[Option<LiveGpu>], duration_s: f64) -> Option<String> {
+    let started: Vec<(usize, &LiveGpu)> = states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+        .collect();
+    let label = &started.first()?.1.label;
+    let elapsed = started
+        .iter()
+        .map(|(_, s)| s.elapsed_s)
+        .fold(f64::INFINITY, f64::min);
+    let gpus: Vec<String> = started
+        .iter()
+        .map(|(i, s)| {
+            format!(
+                "cuda:{i} {}",
+                s.tflops
+                    .map(crate::output::format::tflops)
+                    .unwrap_or_else(|| "–".into())
+            )
+        })
+        .collect();
+    Some(format!(
+        "burn-in {label}: {elapsed:.0} of {duration_s} s; TFLOPS (measured, last window): {}",
+        gpus.join(", ")
+    ))
 }
 
 /// Opens GPU `ordinal` and the requests `run` would measure on it.
@@ -225,7 +426,7 @@ fn check_points(points: &[Point], failed: &[u32], threshold: f64) -> Vec<outlier
 }
 
 /// A flag's reason in the words of one node.
-fn describe(r: &Reason) -> String {
+pub fn describe(r: &Reason) -> String {
     match r {
         Reason::BelowMedian { tflops, median } => format!(
             "{:.0} % of the node median ({} of {} TFLOPS)",
@@ -287,6 +488,79 @@ pub fn render(results: &[GemmResult], gpus: u32) -> String {
     out
 }
 
+/// A burn-in's summary per GPU: median TFLOPS over the run, the first seconds against the
+/// last, and the mean SM clock, mean power, hottest reading and throttle reasons telemetry saw.
+pub fn render_sustained(results: &[GemmResult]) -> String {
+    use std::fmt::Write;
+    let f = |x: Option<f64>, p: usize| x.map(|v| format!("{v:.p$}")).unwrap_or_else(|| "–".into());
+    let mut rows = vec![vec![
+        "GPU".to_string(),
+        "dtype m×n×k".into(),
+        "TFLOPS (median)".into(),
+        "first → last".into(),
+        "SM clock (MHz)".into(),
+        "power (W)".into(),
+        "max temp. (°C)".into(),
+        "throttle".into(),
+    ]];
+    let mut source = None;
+    for r in results {
+        let t = crate::telemetry::of_result(r);
+        let Some(tl) = t.as_ref().and_then(|t| t.timeline.as_ref()) else {
+            continue;
+        };
+        if let Some(t) = &t {
+            source.get_or_insert_with(|| t.source.clone());
+        }
+        let total = tl.last().map(|w| w.t_end_s).unwrap_or(0.0);
+        let window = tl.first().map(|w| w.t_end_s - w.t_start_s).unwrap_or(0.0);
+        let drift = sustained::drift(tl, sustained::drift_span(total, window));
+        rows.push(vec![
+            format!("cuda:{}", r.gpu.as_ref().map_or(0, |g| g.ordinal)),
+            crate::cluster::merge::key(r),
+            crate::output::format::tflops(r.tflops),
+            drift
+                .map(|d| {
+                    // a change that rounds to zero reads +0.0 %, not -0.0 %
+                    let pct = Some(d.change() * 100.0)
+                        .filter(|p| p.abs() >= 0.05)
+                        .unwrap_or(0.0);
+                    format!(
+                        "{} → {} ({pct:+.1} %)",
+                        crate::output::format::tflops(d.first_tflops),
+                        crate::output::format::tflops(d.last_tflops),
+                    )
+                })
+                .unwrap_or_else(|| "–".into()),
+            f(t.as_ref().and_then(|t| t.sm_clock_mhz_mean), 0),
+            f(t.as_ref().and_then(|t| t.power_w_mean), 1),
+            f(t.as_ref().and_then(|t| t.temperature_c_max), 0),
+            t.as_ref()
+                .map(|t| t.throttle_reasons.join(","))
+                .unwrap_or_default(),
+        ]);
+    }
+    if rows.len() == 1 {
+        return String::new();
+    }
+    let mut out = String::from("Burn-in, per GPU\n");
+    out.push_str(
+        &crate::output::table::Table::from_rows(&rows).render(crate::output::table::Width::All),
+    );
+    let _ = writeln!(
+        out,
+        "TFLOPS measured; first → last compares the first and last sixth of the run (at most 10 s each); {}.",
+        match source.as_deref() {
+            Some("nvml") => format!(
+                "clock, power and temperature: NVML readings every {} ms (measured)",
+                crate::telemetry::nvml::DEFAULT_INTERVAL.as_millis()
+            ),
+            _ => "no clock, power or temperature readings (NVML not found)".to_string(),
+        }
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +612,47 @@ mod tests {
             tags(&check_points(&points, &[], 0.9)),
             [(0, "no_work"), (1, "no_work")]
         );
+    }
+
+    #[test]
+    fn the_start_line_opens_when_all_arrived_or_left() {
+        use std::sync::atomic::AtomicUsize;
+        let line = StartLine::new(3);
+        let passed = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    line.wait();
+                    passed.fetch_add(1, Ordering::SeqCst);
+                    // the second round: the third thread has left by then
+                    line.wait();
+                    passed.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(passed.load(Ordering::SeqCst), 0, "two of three arrived");
+            // The third fails before its start: the two waiting go on without it.
+            drop(Seat(&line));
+        });
+        assert_eq!(passed.load(Ordering::SeqCst), 4);
+    }
+
+    #[test]
+    fn one_progress_line_for_every_gpu() {
+        let label = "bf16 8192×8192×8192".to_string();
+        let gpu = |elapsed_s, tflops| {
+            Some(LiveGpu {
+                label: label.clone(),
+                elapsed_s,
+                tflops,
+            })
+        };
+        let states = vec![gpu(12.4, Some(801.0)), None, gpu(11.6, None)];
+        assert_eq!(
+            progress_line(&states, 60.0).unwrap(),
+            "burn-in bf16 8192×8192×8192: 12 of 60 s; TFLOPS (measured, last window): cuda:0 801.0, cuda:2 –"
+        );
+        assert_eq!(progress_line(&[None, None], 60.0), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Two profiles side by side (two GPUs, or one GPU on two days): results matched by dtype
-//! and shape with the ratio B / A, the best point of each dtype, and what only one has.
+//! and shape with the ratio B / A, the best point of each dtype, and what only one has. A
+//! node's profile (`run --device all`, a result per GPU) stands in by its median GPU, not its
+//! fastest.
 
 use std::fmt::Write;
 
@@ -122,11 +124,55 @@ fn list(keys: &[(DType, GemmShape)]) -> String {
     v.join(", ")
 }
 
+/// A node's profile (results naming two GPUs or more) with, per dtype and shape, only its
+/// median GPU's result: of the verified results (else of all), the middle one by TFLOPS, the
+/// slower of the two middle ones for an even count, so that every column is one GPU's. Returns
+/// the reduced profile and the number of GPUs; `None` for a profile of one device.
+pub fn median_gpu(p: &Profile) -> Option<(Profile, usize)> {
+    let gpus: std::collections::BTreeSet<u32> = p
+        .results
+        .iter()
+        .filter_map(|r| r.gpu.as_ref().map(|g| g.ordinal))
+        .collect();
+    if gpus.len() < 2 {
+        return None;
+    }
+    let mut reduced = p.clone();
+    reduced.results = keys(p)
+        .into_iter()
+        .filter_map(|(d, s)| {
+            let of: Vec<&GemmResult> = p
+                .results
+                .iter()
+                .filter(|r| r.dtype == d && r.shape() == s)
+                .collect();
+            let mut pool: Vec<&GemmResult> = of.iter().copied().filter(|r| r.valid()).collect();
+            if pool.is_empty() {
+                pool = of;
+            }
+            pool.sort_by(|x, y| x.tflops.total_cmp(&y.tflops));
+            pool.get((pool.len().max(1) - 1) / 2).map(|r| (*r).clone())
+        })
+        .collect();
+    Some((reduced, gpus.len()))
+}
+
 /// The side-by-side text.
 pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", describe(a, &format!("A = {a_name}")));
     let _ = writeln!(out, "{}", describe(b, &format!("B = {b_name}")));
+    let (ma, mb) = (median_gpu(a), median_gpu(b));
+    for (name, m) in [("A", &ma), ("B", &mb)] {
+        if let Some((_, n)) = m {
+            let _ = writeln!(
+                out,
+                "{name} is a node of {n} GPUs: its figures are its median GPU's for each dtype and shape (of two middle GPUs, the slower)."
+            );
+        }
+    }
+    let a = ma.as_ref().map_or(a, |(p, _)| p);
+    let b = mb.as_ref().map_or(b, |(p, _)| p);
     let _ = writeln!(out);
     let (both, only_a, only_b) = matches(a, b);
     let watts = both
@@ -205,4 +251,65 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
         )
     );
     out
+}
+
+#[cfg(test)]
+mod node_tests {
+    use super::*;
+    use crate::backend::testing::{quick_settings, FakeBackend};
+    use crate::backend::GemmRequest;
+    use crate::profile::ResultGpu;
+
+    fn profile(tflops: &[f64], node: bool) -> Profile {
+        let be = FakeBackend::new(vec![(0.001, true)]);
+        let mut p = crate::measure::setup::new_profile(
+            &be,
+            quick_settings(),
+            crate::profile::ProfileKind::Run,
+        );
+        let req = GemmRequest {
+            dtype: DType::Fp32,
+            shape: GemmShape::square(64),
+            input_sets: 1,
+            seed: 0,
+            fp8_fast_accum: false,
+        };
+        let r = crate::measure::point::measure_point(
+            &be,
+            &req,
+            &quick_settings(),
+            1,
+            None,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        for (i, t) in tflops.iter().enumerate() {
+            let mut r = r.clone();
+            r.tflops = *t;
+            r.gpu = node.then_some(ResultGpu {
+                ordinal: i as u32,
+                uuid: None,
+            });
+            p.results.push(r);
+        }
+        p
+    }
+
+    #[test]
+    fn a_node_compares_by_its_median_gpu() {
+        let node = profile(&[800.0, 400.0, 790.0, 780.0], true);
+        let (m, gpus) = median_gpu(&node).unwrap();
+        assert_eq!(gpus, 4);
+        assert_eq!(m.results.len(), 1);
+        // 400, 780, 790, 800: the slower middle GPU
+        assert_eq!(m.results[0].tflops, 780.0);
+        assert_eq!(m.results[0].gpu.as_ref().unwrap().ordinal, 3);
+        assert!(median_gpu(&profile(&[800.0], false)).is_none());
+
+        let one = profile(&[390.0], false);
+        let text = render(&one, "one.json", &node, "node.json");
+        assert!(text.contains("B is a node of 4 GPUs"), "{text}");
+        assert!(text.contains("780.0") && text.contains("2.000×"), "{text}");
+        assert!(!text.contains("800.0"), "{text}");
+    }
 }

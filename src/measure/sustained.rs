@@ -178,71 +178,124 @@ pub fn run(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(f64, Option<&TimelinePoint>),
 ) -> anyhow::Result<(GemmResult, bool)> {
-    let mut gemm = backend.prepare(req)?;
-    // A few products first: library handles, heuristics and lazy loading, not clocks.
-    let warm_start = Instant::now();
-    let warm = gemm.run(settings.warmup_iters.clamp(1, 100))?;
-    let per = warm.iter().sum::<f64>() / warm.len().max(1) as f64;
-    let warmup = WarmupRecord {
-        iterations: warm.len(),
-        seconds: warm_start.elapsed().as_secs_f64(),
-    };
-    let window_s = window_len(duration_s).max(4.0 * per);
-    let batch = ((window_s / 5.0).min(0.1) / per.max(1e-9)).clamp(1.0, 256.0) as usize;
+    Warm::up(backend, req, settings, duration_s)?.run(duration_s, sampler, stop, progress)
+}
 
-    let start = Instant::now();
-    let mut batches: Vec<Batch> = Vec::new();
-    let mut stopped = false;
-    let at = |s: f64| start + Duration::from_secs_f64(s.max(0.0));
-    let agg = |a: f64, b: f64| {
-        sampler
-            .map(|sm| telemetry::aggregate(&sm.window(at(a), at(b))))
-            .unwrap_or_default()
-    };
-    loop {
-        if start.elapsed().as_secs_f64() >= duration_s {
-            break;
-        }
-        if stop.load(Ordering::SeqCst) {
-            stopped = true;
-            break;
-        }
-        let times = gemm.run(batch)?;
-        let end_s = start.elapsed().as_secs_f64();
-        batches.push(Batch { end_s, times });
-        // The last complete window, for the progress line.
-        let w = (end_s / window_s).floor();
-        let prev: Vec<Batch> = batches
-            .iter()
-            .filter(|b| (b.end_s / window_s).floor() == w - 1.0)
-            .cloned()
-            .collect();
-        let last = windows(&prev, req.shape.flops(), window_s, f64::INFINITY, &agg);
-        progress(end_s, last.first());
+/// A product prepared and warmed up, ready for the timed loop; so that several GPUs can warm
+/// up first and then start their loops together.
+pub struct Warm<'a> {
+    backend: &'a dyn Backend,
+    req: &'a GemmRequest,
+    settings: &'a TimingSettings,
+    gemm: Box<dyn crate::backend::PreparedGemm + 'a>,
+    warmup: WarmupRecord,
+    window_s: f64,
+    batch: usize,
+}
+
+impl<'a> Warm<'a> {
+    /// Prepares the product and runs a few of them (library handles, heuristics and lazy
+    /// loading, not clocks); the window length and batch size for `duration_s` follow from
+    /// their time.
+    pub fn up(
+        backend: &'a dyn Backend,
+        req: &'a GemmRequest,
+        settings: &'a TimingSettings,
+        duration_s: f64,
+    ) -> anyhow::Result<Warm<'a>> {
+        let mut gemm = backend.prepare(req)?;
+        let warm_start = Instant::now();
+        let warm = gemm.run(settings.warmup_iters.clamp(1, 100))?;
+        let per = warm.iter().sum::<f64>() / warm.len().max(1) as f64;
+        let warmup = WarmupRecord {
+            iterations: warm.len(),
+            seconds: warm_start.elapsed().as_secs_f64(),
+        };
+        let window_s = window_len(duration_s).max(4.0 * per);
+        let batch = ((window_s / 5.0).min(0.1) / per.max(1e-9)).clamp(1.0, 256.0) as usize;
+        Ok(Warm {
+            backend,
+            req,
+            settings,
+            gemm,
+            warmup,
+            window_s,
+            batch,
+        })
     }
-    let end = Instant::now();
-    anyhow::ensure!(
-        !batches.is_empty(),
-        "stopped before the first product was timed"
-    );
-    let samples_s: Vec<f64> = batches
-        .iter()
-        .flat_map(|b| b.times.iter().copied())
-        .collect();
-    let s = Samples { warmup, samples_s };
-    let mut r = point::finish(backend, req, settings, gemm.as_mut(), s)?;
-    let timeline = windows(&batches, req.shape.flops(), window_s, duration_s, &agg);
-    let mut t = match sampler {
-        Some(sm) => telemetry::summarize(&sm.window(start, end), r.stats_s.median, r.tflops),
-        None => Telemetry {
-            source: "none".into(),
-            ..Default::default()
-        },
-    };
-    t.timeline = Some(timeline);
-    telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
-    r.telemetry = Some(t);
-    Ok((r, stopped))
+
+    /// The timed loop: products back to back for `duration_s` (or until `stop` is set), then
+    /// verification; the result carries the timeline in its telemetry.
+    pub fn run(
+        self,
+        duration_s: f64,
+        sampler: Option<&Sampler>,
+        stop: &AtomicBool,
+        progress: &mut dyn FnMut(f64, Option<&TimelinePoint>),
+    ) -> anyhow::Result<(GemmResult, bool)> {
+        let Warm {
+            backend,
+            req,
+            settings,
+            mut gemm,
+            warmup,
+            window_s,
+            batch,
+        } = self;
+        let start = Instant::now();
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut stopped = false;
+        let at = |s: f64| start + Duration::from_secs_f64(s.max(0.0));
+        let agg = |a: f64, b: f64| {
+            sampler
+                .map(|sm| telemetry::aggregate(&sm.window(at(a), at(b))))
+                .unwrap_or_default()
+        };
+        loop {
+            if start.elapsed().as_secs_f64() >= duration_s {
+                break;
+            }
+            if stop.load(Ordering::SeqCst) {
+                stopped = true;
+                break;
+            }
+            let times = gemm.run(batch)?;
+            let end_s = start.elapsed().as_secs_f64();
+            batches.push(Batch { end_s, times });
+            // The last complete window, for the progress line.
+            let w = (end_s / window_s).floor();
+            let prev: Vec<Batch> = batches
+                .iter()
+                .filter(|b| (b.end_s / window_s).floor() == w - 1.0)
+                .cloned()
+                .collect();
+            let last = windows(&prev, req.shape.flops(), window_s, f64::INFINITY, &agg);
+            progress(end_s, last.first());
+        }
+        let end = Instant::now();
+        anyhow::ensure!(
+            !batches.is_empty(),
+            "stopped before the first product was timed"
+        );
+        let samples_s: Vec<f64> = batches
+            .iter()
+            .flat_map(|b| b.times.iter().copied())
+            .collect();
+        let s = Samples { warmup, samples_s };
+        let mut r = point::finish(backend, req, settings, gemm.as_mut(), s)?;
+        let timeline = windows(&batches, req.shape.flops(), window_s, duration_s, &agg);
+        let mut t = match sampler {
+            Some(sm) => telemetry::summarize(&sm.window(start, end), r.stats_s.median, r.tflops),
+            None => Telemetry {
+                source: "none".into(),
+                ..Default::default()
+            },
+        };
+        t.timeline = Some(timeline);
+        telemetry::set_peak_at_measured_clock(&mut r, &t, backend.info());
+        r.telemetry = Some(t);
+        Ok((r, stopped))
+    }
 }
 
 #[cfg(test)]

@@ -250,6 +250,13 @@ impl Emu {
         self
     }
 
+    /// Sets a variable of the process's own environment (not the emulator's), e.g. the node
+    /// name Slurm gives (`SLURMD_NODENAME`).
+    pub fn var(mut self, name: &str, value: impl ToString) -> Emu {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// No `libnvidia-ml.so.1` on the machine.
     pub fn without_nvml(mut self) -> Emu {
         self.nvml = false;

@@ -11,6 +11,13 @@
 //! A collective runs when every rank of its communicator has issued it: at the outermost
 //! `ncclGroupEnd`, or at the call outside a group.
 //!
+//! `ncclCommInitRankConfig` with `blocking = 0` (NCCL ≥ 2.14) is non-blocking as NCCL's is:
+//! the communicator forms in the background and `ncclCommGetAsyncError` says
+//! `ncclInProgress` until it has (a call on it before then is `ncclInvalidUsage`); the ranks
+//! of one process are initialized inside one group and form at `ncclGroupEnd`; every
+//! `ncclGroupEnd` (or call outside a group) touching a non-blocking communicator returns
+//! `ncclInProgress`, so a caller must poll `ncclCommGetAsyncError` as NCCL requires.
+//!
 //! Configuration (read at first use):
 //!
 //! | variable | meaning | default |
@@ -20,7 +27,7 @@
 //! | `GPUBENCH_EMU_NCCL_VERSION` | what `ncclGetVersion` reports | 22807 (2.28.7) |
 //! | `GPUBENCH_EMU_NCCL_SLOW_RANK=i`, `GPUBENCH_EMU_NCCL_SLOW_FACTOR=f` | fault: device i's link runs at f × busbw (default 0.5): its collectives and the pairs it is in | none |
 //! | `GPUBENCH_EMU_NCCL_WRONG_SUM=1` | fault: reductions add 1 to every element of their result | off |
-//! | `GPUBENCH_EMU_NCCL_HANG_INIT=1` | fault: a rank never joins: `ncclCommInitAll` / `ncclCommInitRank` block until the process ends | off |
+//! | `GPUBENCH_EMU_NCCL_HANG_INIT=1` | fault: a rank never joins: `ncclCommInitAll` / `ncclCommInitRank` block until the process ends; a non-blocking `ncclCommInitRankConfig` stays `ncclInProgress` until aborted | off |
 //! | `GPUBENCH_EMU_NCCL_HANG_AFTER=N` | fault: after N calls, every collective or send/recv call blocks until its communicator is aborted (then `ncclRemoteError`) | off |
 //!
 //! The library exists under the name `libnccl.so.2` only when the test harness links it so;
@@ -41,6 +48,7 @@ const SUCCESS: NcclResult = 0;
 const UNHANDLED_CUDA_ERROR: NcclResult = 1;
 const INVALID_ARGUMENT: NcclResult = 4;
 const INVALID_USAGE: NcclResult = 5;
+const IN_PROGRESS: NcclResult = 7;
 
 struct Config {
     busbw_gbs: f64,
@@ -154,7 +162,33 @@ struct Comm {
     clique: u64,
     /// The other ranks are in other processes (`ncclCommInitRank`).
     remote: Option<Remote>,
+    /// `ncclInProgress` while it forms, then `ncclSuccess` (or the error that stopped it).
+    state: NcclResult,
+    /// Made with `ncclConfig_t.blocking = 0`.
+    nonblocking: bool,
 }
+
+/// An `ncclCommInitRankConfig` inside a group, formed at the outermost `ncclGroupEnd`.
+struct PendingInit {
+    handle: u64,
+    id: [c_char; 128],
+    rank: u32,
+    nranks: u32,
+    device: u32,
+}
+
+/// `ncclConfig_t`: the fields every version since NCCL 2.14 starts with (NCCL copies `size`
+/// bytes and fills what an older `version` lacks with defaults).
+#[repr(C)]
+pub struct NcclConfig {
+    pub size: usize,
+    pub magic: u32,
+    pub version: u32,
+    pub blocking: c_int,
+}
+
+/// `NCCL_CONFIG_INITIALIZER`'s magic.
+const CONFIG_MAGIC: u32 = 0xcafe_beef;
 
 #[derive(Default)]
 struct Nccl {
@@ -170,6 +204,10 @@ struct Nccl {
     failed: NcclResult,
     /// Calls of cross-process communicators not completed yet, per communicator.
     remote_pending: Vec<(u64, Pending)>,
+    /// Communicators initialized in the open group, formed at its end.
+    pending_inits: Vec<PendingInit>,
+    /// The open group touched a non-blocking communicator.
+    group_nonblocking: bool,
 }
 
 /// Communicators never destroyed nor aborted, as (handle, device, rank, ranks), for the leak
@@ -272,6 +310,8 @@ pub unsafe extern "C" fn ncclCommInitAll(
                 nranks: ndev as u32,
                 clique,
                 remote: None,
+                state: SUCCESS,
+                nonblocking: false,
             },
         );
         // SAFETY: `comms` has room for `ndev` handles.
@@ -340,11 +380,177 @@ pub unsafe extern "C" fn ncclCommInitRank(
             nranks: nranks as u32,
             clique,
             remote: Some(remote),
+            state: SUCCESS,
+            nonblocking: false,
         },
     );
     // SAFETY: checked non-null above.
     unsafe { *comm = h as *mut c_void };
     SUCCESS
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn ncclCommInitRankConfig(
+    comm: *mut *mut c_void,
+    nranks: c_int,
+    id: UniqueId,
+    rank: c_int,
+    config: *const NcclConfig,
+) -> NcclResult {
+    if comm.is_null() || nranks <= 0 || rank < 0 || rank >= nranks {
+        return INVALID_ARGUMENT;
+    }
+    let blocking = if config.is_null() {
+        true
+    } else {
+        // SAFETY: the caller passed a config of at least the 2.14 fields (checked by `size`).
+        let c = unsafe { &*config };
+        if c.magic != CONFIG_MAGIC || c.size < std::mem::size_of::<NcclConfig>() {
+            return INVALID_ARGUMENT; // not made by NCCL_CONFIG_INITIALIZER
+        }
+        c.version < 21400 || c.blocking != 0
+    };
+    crate::driver::cuInit(0);
+    let device = {
+        let g = crate::lock();
+        g.as_ref()
+            .and_then(crate::driver::current_device)
+            .unwrap_or(0)
+    };
+    let h = {
+        let mut n = nccl();
+        n.next += 1;
+        let h = 0xcc00_0000_0000 | (n.next << 4);
+        n.comms.insert(
+            h,
+            Comm {
+                device,
+                rank: rank as u32,
+                nranks: nranks as u32,
+                clique: 0,
+                remote: None,
+                state: IN_PROGRESS,
+                nonblocking: !blocking,
+            },
+        );
+        n.pending_inits.push(PendingInit {
+            handle: h,
+            id: id.internal,
+            rank: rank as u32,
+            nranks: nranks as u32,
+            device,
+        });
+        if !blocking {
+            n.group_nonblocking = true;
+        }
+        // SAFETY: checked non-null above.
+        unsafe { *comm = h as *mut c_void };
+        if n.group > 0 {
+            return SUCCESS;
+        }
+        form_pending(&mut n);
+        h
+    };
+    finish_init(&[h], blocking)
+}
+
+/// Forms the communicators initialized in the group that ends: the ranks of one id all in this
+/// process become one clique now (unless the never-joining fault is set); a single rank of a
+/// cross-process communicator joins the others in the background.
+fn form_pending(n: &mut Nccl) {
+    let pending = std::mem::take(&mut n.pending_inits);
+    let mut ids: Vec<[c_char; 128]> = Vec::new();
+    for p in &pending {
+        if !ids.contains(&p.id) {
+            ids.push(p.id);
+        }
+    }
+    for id in ids {
+        let of: Vec<&PendingInit> = pending.iter().filter(|p| p.id == id).collect();
+        let nranks = of[0].nranks;
+        let mut ranks: Vec<u32> = of.iter().map(|p| p.rank).collect();
+        let mut devices: Vec<u32> = of.iter().map(|p| p.device).collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        devices.sort_unstable();
+        devices.dedup();
+        let fail = |n: &mut Nccl, e: NcclResult| {
+            for p in &of {
+                if let Some(c) = n.comms.get_mut(&p.handle) {
+                    c.state = e;
+                }
+            }
+        };
+        if ranks.len() != of.len()
+            || devices.len() != of.len()
+            || of.iter().any(|p| p.nranks != nranks)
+        {
+            fail(n, INVALID_USAGE); // two ranks alike, or on one GPU
+            continue;
+        }
+        if cfg().hang_init {
+            continue; // a rank never joins: they stay in progress
+        }
+        if of.len() as u32 == nranks {
+            n.next += 1;
+            let clique = n.next;
+            for p in &of {
+                let c = n.comms.get_mut(&p.handle).expect("made above");
+                c.clique = clique;
+                c.state = SUCCESS;
+            }
+            n.queued
+                .insert(clique, (0..nranks).map(|_| VecDeque::new()).collect());
+        } else if of.len() == 1 {
+            let (h, rank) = (of[0].handle, of[0].rank);
+            n.next += 1;
+            let clique = n.next;
+            std::thread::spawn(move || {
+                let joined = crate::nccl_net::join(&id, rank, nranks);
+                let mut n = nccl();
+                if let Some(c) = n.comms.get_mut(&h) {
+                    match joined {
+                        Ok(remote) => {
+                            c.remote = Some(remote);
+                            c.clique = clique;
+                            c.state = SUCCESS;
+                        }
+                        Err(e) => c.state = e,
+                    }
+                }
+            });
+        } else {
+            eprintln!(
+                "gpubench emulated device: {} of {nranks} ranks of one communicator in this process (only all or one are emulated)",
+                of.len()
+            );
+            fail(n, INVALID_USAGE);
+        }
+    }
+}
+
+/// A blocking initialization waits until its communicators formed (holding no lock); a
+/// non-blocking one returns `ncclInProgress` at once.
+fn finish_init(handles: &[u64], blocking: bool) -> NcclResult {
+    if !blocking {
+        return IN_PROGRESS;
+    }
+    loop {
+        let states: Vec<NcclResult> = {
+            let n = nccl();
+            handles
+                .iter()
+                .map(|h| n.comms.get(h).map_or(INVALID_ARGUMENT, |c| c.state))
+                .collect()
+        };
+        if let Some(e) = states.iter().find(|s| **s != IN_PROGRESS && **s != SUCCESS) {
+            return *e;
+        }
+        if states.iter().all(|s| *s == SUCCESS) {
+            return SUCCESS;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 fn remove(comm: *mut c_void) -> NcclResult {
@@ -369,10 +575,11 @@ pub unsafe extern "C" fn ncclCommGetAsyncError(
     comm: *mut c_void,
     r: *mut NcclResult,
 ) -> NcclResult {
-    if !nccl().comms.contains_key(&(comm as u64)) {
-        return INVALID_ARGUMENT;
-    }
-    unsafe { out(r, SUCCESS) }
+    let state = match nccl().comms.get(&(comm as u64)) {
+        Some(c) => c.state,
+        None => return INVALID_ARGUMENT,
+    };
+    unsafe { out(r, state) }
 }
 
 #[no_mangle]
@@ -391,8 +598,36 @@ pub extern "C" fn ncclGroupEnd() -> NcclResult {
     if n.group > 0 {
         return SUCCESS;
     }
+    let inits: Vec<(u64, bool)> = n
+        .pending_inits
+        .iter()
+        .map(|p| {
+            (
+                p.handle,
+                n.comms.get(&p.handle).is_some_and(|c| !c.nonblocking),
+            )
+        })
+        .collect();
+    form_pending(&mut n);
     run_ready(&mut n);
-    std::mem::replace(&mut n.failed, SUCCESS)
+    let r = std::mem::replace(&mut n.failed, SUCCESS);
+    let nonblocking = std::mem::take(&mut n.group_nonblocking);
+    if r != SUCCESS {
+        return r;
+    }
+    let blocking: Vec<u64> = inits.iter().filter(|i| i.1).map(|i| i.0).collect();
+    drop(n);
+    if !blocking.is_empty() {
+        let b = finish_init(&blocking, true);
+        if b != SUCCESS {
+            return b;
+        }
+    }
+    if nonblocking {
+        IN_PROGRESS
+    } else {
+        SUCCESS
+    }
 }
 
 /// Checks a call's comm, stream and buffers; returns (clique, rank, nranks, device, stream id,
@@ -407,6 +642,9 @@ fn admit(
     bufs: &[(u64, u64)],
 ) -> Result<(u64, u32, u32, u64, f64), NcclResult> {
     let c = n.comms.get(&(comm as u64)).ok_or(INVALID_ARGUMENT)?;
+    if c.state != SUCCESS {
+        return Err(INVALID_USAGE); // still forming (or failed to)
+    }
     let size = elem_size(dtype).ok_or(INVALID_ARGUMENT)?;
     let sid = crate::driver::stream_of(s, c.device, stream as u64).map_err(|_| INVALID_ARGUMENT)?;
     if s.devices[c.device as usize].lost {
@@ -494,6 +732,8 @@ fn collective(
         stream: sid,
         ready,
     };
+    let nonblocking = n.comms[&(comm as u64)].nonblocking;
+    n.group_nonblocking |= nonblocking;
     if n.comms[&(comm as u64)].remote.is_some() {
         n.remote_pending.push((comm as u64, Pending::Coll(call)));
     } else {
@@ -501,10 +741,22 @@ fn collective(
     }
     drop(g);
     if n.group == 0 {
-        run_ready(&mut n);
-        return std::mem::replace(&mut n.failed, SUCCESS);
+        return end_call(&mut n);
     }
     SUCCESS
+}
+
+/// A call outside a group: runs what is ready; `ncclInProgress` on a non-blocking
+/// communicator that succeeded.
+fn end_call(n: &mut Nccl) -> NcclResult {
+    run_ready(n);
+    let r = std::mem::replace(&mut n.failed, SUCCESS);
+    let nonblocking = std::mem::take(&mut n.group_nonblocking);
+    if r == SUCCESS && nonblocking {
+        IN_PROGRESS
+    } else {
+        r
+    }
 }
 
 fn p2p(
@@ -547,6 +799,7 @@ fn p2p(
         stream: sid,
         ready,
     };
+    n.group_nonblocking |= n.comms[&(comm as u64)].nonblocking;
     if n.comms[&(comm as u64)].remote.is_some() {
         let p = if is_send {
             Pending::Send(peer as u32, call)
@@ -556,8 +809,7 @@ fn p2p(
         n.remote_pending.push((comm as u64, p));
         drop(g);
         if n.group == 0 {
-            run_ready(&mut n);
-            return std::mem::replace(&mut n.failed, SUCCESS);
+            return end_call(&mut n);
         }
         return SUCCESS;
     }
@@ -570,8 +822,7 @@ fn p2p(
     q.entry(key).or_default().push_back(call);
     drop(g);
     if n.group == 0 {
-        run_ready(&mut n);
-        return std::mem::replace(&mut n.failed, SUCCESS);
+        return end_call(&mut n);
     }
     SUCCESS
 }
