@@ -75,7 +75,7 @@ pub struct Ranks {
 
 /// What to measure.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct CommRequest {
     /// This process's GPUs (one when `ranks` is set).
     pub devices: Vec<u32>,
     /// One rank of a multi-process job, or `None`: this process drives all the GPUs.
@@ -260,24 +260,24 @@ fn with_timeout<T: Send + 'static>(
     rx.recv_timeout(timeout).map_err(|_| rx)
 }
 
-/// Measures `plan` on one process's GPUs; `progress` is told each point as it completes.
-pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Measured> {
+/// Measures `req` on one process's GPUs; `progress` is told each point as it completes.
+pub fn run(req: &CommRequest, mut progress: impl FnMut(&Point)) -> anyhow::Result<Measured> {
     let nccl = open_libraries()?;
     let version = nccl.version()?;
     let count = device_count()?;
     if count == 0 {
         anyhow::bail!("no GPU found (cuDeviceGetCount = 0); gpubench comm needs GPUs");
     }
-    if let Some(d) = plan.devices.iter().find(|d| **d >= count) {
+    if let Some(d) = req.devices.iter().find(|d| **d >= count) {
         return Err(crate::error::usage(format!(
             "--device: cuda:{d} does not exist; this machine has {count} GPU(s) (cuda:0 to cuda:{})",
             count - 1
         )));
     }
-    let max = plan.sizes.iter().copied().max().unwrap_or(0);
+    let max = req.sizes.iter().copied().max().unwrap_or(0);
     let mut names = Vec::new();
     let mut ctxs = Vec::new();
-    for &d in &plan.devices {
+    for &d in &req.devices {
         let ctx = CudaContext::new(d as usize)
             .map_err(|e| anyhow::anyhow!("could not create a CUDA context on cuda:{d}: {e}"))?;
         // SAFETY: each GPU's buffers, events and collectives use its one stream.
@@ -285,7 +285,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         names.push(ctx.name().unwrap_or_else(|_| format!("cuda:{d}")));
         ctxs.push(ctx);
     }
-    let (comms, first, world) = init_comms(nccl, plan, &ctxs)?;
+    let (comms, first, world) = init_comms(nccl, req, &ctxs)?;
     let mut ranks = Vec::new();
     let event = |ctx: &Arc<CudaContext>| {
         ctx.new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
@@ -294,7 +294,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
     };
     for (i, ctx) in ctxs.iter().enumerate() {
         let stream = ctx.new_stream().map_err(|e| {
-            anyhow::anyhow!("creating a CUDA stream on cuda:{}: {e}", plan.devices[i])
+            anyhow::anyhow!("creating a CUDA stream on cuda:{}: {e}", req.devices[i])
         })?;
         let alloc = |what: &str| {
             // SAFETY: every byte is written (filled) before it is read.
@@ -302,7 +302,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
                 anyhow::anyhow!(
                     "allocating the {what} buffer of {} on cuda:{}: {e}; lower --max-bytes",
                     crate::units::fmt_bytes(max as f64),
-                    plan.devices[i]
+                    req.devices[i]
                 )
             })
         };
@@ -331,22 +331,22 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         gate: Mutex::new(()),
     });
     let n = world;
-    let one_host = if plan.ranks.is_some() {
-        let h = gather(&clique, plan, f64::from_bits(host_hash()), "the host names")?;
+    let one_host = if req.ranks.is_some() {
+        let h = gather(&clique, req, f64::from_bits(host_hash()), "the host names")?;
         h.iter().all(|x| x.to_bits() == h[0].to_bits())
     } else {
         true
     };
     let mut points = Vec::new();
-    for &elem in &plan.elems {
-        for &op in &plan.ops {
-            for &size in &plan.sizes {
+    for &elem in &req.elems {
+        for &op in &req.ops {
+            for &size in &req.sizes {
                 let c = op.count(size, elem.size(), n);
                 if c == 0 || (op == Op::SendRecv && n < 2) {
                     continue;
                 }
                 let pairs: Vec<(u32, u32)> = (0..n).map(|r| (r, (r + 1) % n)).collect();
-                let p = measure_point(&clique, plan, op, elem, c, &pairs)?;
+                let p = measure_point(&clique, req, op, elem, c, &pairs)?;
                 progress(&p);
                 points.push(p);
             }
@@ -354,15 +354,15 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
     }
     // send/recv: each pair alone at the largest size, to name the slowest link
     let mut pairs = Vec::new();
-    if plan.ops.contains(&Op::SendRecv) && n >= 2 {
-        let elem = plan.elems[0];
+    if req.ops.contains(&Op::SendRecv) && n >= 2 {
+        let elem = req.elems[0];
         let c = Op::SendRecv.count(max, elem.size(), n);
         if c > 0 {
             for r in 0..n {
                 let pair = (r, (r + 1) % n);
-                let p = measure_point(&clique, plan, Op::SendRecv, elem, c, &[pair])?;
-                let label = |r: u32| match plan.ranks {
-                    None => format!("cuda:{}", plan.devices[r as usize]),
+                let p = measure_point(&clique, req, Op::SendRecv, elem, c, &[pair])?;
+                let label = |r: u32| match req.ranks {
+                    None => format!("cuda:{}", req.devices[r as usize]),
                     Some(_) => format!("rank {r}"),
                 };
                 pairs.push(Pair {
@@ -382,7 +382,7 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
         one_host,
         nccl_version: version,
         nccl_library: nccl.found.clone(),
-        devices: plan
+        devices: req
             .devices
             .iter()
             .zip(&names)
@@ -402,11 +402,11 @@ pub fn run(plan: &Plan, mut progress: impl FnMut(&Point)) -> anyhow::Result<Meas
 /// ranks.
 fn init_comms(
     nccl: &'static Nccl,
-    plan: &Plan,
+    req: &CommRequest,
     ctxs: &[Arc<CudaContext>],
 ) -> anyhow::Result<(Vec<Raw>, u32, u32)> {
     let mut id = nccl::UniqueId([0; 128]);
-    let (first, world) = match &plan.ranks {
+    let (first, world) = match &req.ranks {
         None => {
             // SAFETY: writes the 128-byte id.
             nccl.check(unsafe { (nccl.unique_id)(&mut id) }, "ncclGetUniqueId")?;
@@ -448,8 +448,8 @@ fn init_comms(
     // The calls return at once; they run on a thread of their own all the same, so that a
     // creation made blocking from outside (NCCL_COMM_BLOCKING=1 overrides the config) is
     // still bounded by the timeout, though it cannot be aborted then.
-    let (owned, devices) = (ctxs.to_vec(), plan.devices.clone());
-    let created = with_timeout(plan.timeout, move || {
+    let (owned, devices) = (ctxs.to_vec(), req.devices.clone());
+    let created = with_timeout(req.timeout, move || {
         let config = nccl::Config::non_blocking();
         let mut comms = vec![std::ptr::null_mut::<c_void>(); owned.len()];
         // SAFETY: the group is closed below whatever the calls answer.
@@ -492,7 +492,7 @@ fn init_comms(
     let Ok((raw, failed)) = created else {
         anyhow::bail!(
             "{call} did not return within {} s (communicator creation made blocking, e.g. by NCCL_COMM_BLOCKING=1, cannot be aborted); check that every rank runs and the GPUs with nvidia-smi, or raise --timeout",
-            plan.timeout.as_secs_f64()
+            req.timeout.as_secs_f64()
         );
     };
     let comms: Vec<Comm> = raw.iter().map(|r| r.0 as Comm).collect();
@@ -513,15 +513,15 @@ fn init_comms(
         if states.iter().all(|s| *s == 0) {
             break;
         }
-        if start.elapsed() >= plan.timeout {
+        if start.elapsed() >= req.timeout {
             abort_all(&comms);
             let forming: Vec<String> = states
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| **s == nccl::IN_PROGRESS)
-                .map(|(i, _)| format!("cuda:{}", plan.devices[i]))
+                .map(|(i, _)| format!("cuda:{}", req.devices[i]))
                 .collect();
-            let who = match &plan.ranks {
+            let who = match &req.ranks {
                 None => format!(
                     "the communicator of {} never formed ({} still waiting for the others to join)",
                     forming.join(", "),
@@ -534,7 +534,7 @@ fn init_comms(
             };
             anyhow::bail!(
                 "{call} did not complete within {} s: {who}; aborted (ncclCommAbort); check that every rank runs and the GPUs with nvidia-smi, or raise --timeout",
-                plan.timeout.as_secs_f64()
+                req.timeout.as_secs_f64()
             );
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -583,7 +583,7 @@ fn host_hash() -> u64 {
 }
 
 /// Every rank's `v`, in rank order (`ncclAllGather` of one f64; the bits travel unchanged).
-fn gather(cl: &Arc<Clique>, plan: &Plan, v: f64, what: &str) -> anyhow::Result<Vec<f64>> {
+fn gather(cl: &Arc<Clique>, req: &CommRequest, v: f64, what: &str) -> anyhow::Result<Vec<f64>> {
     let world = cl.world as usize;
     let bytes = v.to_le_bytes();
     for rk in &cl.ranks {
@@ -603,7 +603,7 @@ fn gather(cl: &Arc<Clique>, plan: &Plan, v: f64, what: &str) -> anyhow::Result<V
         .and_then(|_| rk.stream.synchronize())
         .map_err(|e| anyhow::anyhow!("copying {what} to the GPU: {e}"))?;
     }
-    batch(cl, plan, what, gather_calls)?;
+    batch(cl, req, what, gather_calls)?;
     let rk = &cl.ranks[0];
     let mut b = vec![0u8; 8 * world];
     rk.ctx
@@ -751,12 +751,12 @@ fn issue(cl: &Clique, op: Op, elem: Elem, count: u64, pairs: &[(u32, u32)]) -> a
 /// forever.
 fn batch(
     cl: &Arc<Clique>,
-    plan: &Plan,
+    req: &CommRequest,
     what: &str,
     work: impl FnOnce(&Clique) -> anyhow::Result<()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let shared = cl.clone();
-    let done = with_timeout(plan.timeout, move || -> anyhow::Result<()> {
+    let done = with_timeout(req.timeout, move || -> anyhow::Result<()> {
         work(&shared)?;
         for rk in &shared.ranks {
             rk.end
@@ -780,7 +780,7 @@ fn batch(
             let _ = late.recv_timeout(Duration::from_secs(5));
             anyhow::bail!(
                 "{what} did not complete within {} s: aborted (ncclCommAbort); check the GPUs and links (nvidia-smi topo -m), or raise --timeout",
-                plan.timeout.as_secs_f64()
+                req.timeout.as_secs_f64()
             )
         }
     }
@@ -788,7 +788,7 @@ fn batch(
 
 fn measure_point(
     cl: &Arc<Clique>,
-    plan: &Plan,
+    req: &CommRequest,
     op: Op,
     elem: Elem,
     count: u64,
@@ -813,7 +813,7 @@ fn measure_point(
     for (r, rk) in cl.ranks.iter().enumerate() {
         rk.ctx
             .bind_to_thread()
-            .map_err(|e| anyhow::anyhow!("binding cuda:{}: {e}", plan.devices[r]))?;
+            .map_err(|e| anyhow::anyhow!("binding cuda:{}: {e}", req.devices[r]))?;
         fill(
             elem,
             ptr(&rk.send, &rk.stream),
@@ -823,8 +823,8 @@ fn measure_point(
         )?;
         fill(elem, ptr(&rk.recv, &rk.stream), -1.0, out_count, &rk.stream)?;
     }
-    let (warmup, iters, owned) = (plan.warmup, plan.iters, pairs.to_vec());
-    batch(cl, plan, &what, move |cl| {
+    let (warmup, iters, owned) = (req.warmup, req.iters, pairs.to_vec());
+    batch(cl, req, &what, move |cl| {
         for _ in 0..warmup {
             issue(cl, op, elem, count, &owned)?;
         }
@@ -857,13 +857,13 @@ fn measure_point(
             .start
             .elapsed_ms(&rk.end)
             .map_err(|e| anyhow::anyhow!("reading a CUDA event time: {e}"))?;
-        times[rk.global as usize] = ms as f64 / 1e3 / plan.iters.max(1) as f64;
+        times[rk.global as usize] = ms as f64 / 1e3 / req.iters.max(1) as f64;
     }
-    check(cl, plan, op, elem, count, out_count, pairs, &what)?;
+    check(cl, req, op, elem, count, out_count, pairs, &what)?;
     if cl.ranks.len() < n as usize {
         // ranks in other processes: every rank's time, through NCCL itself
         let mine = times[cl.ranks[0].global as usize];
-        times = gather(cl, plan, mine, &format!("the times of {what}"))?;
+        times = gather(cl, req, mine, &format!("the times of {what}"))?;
     }
     let mut slowest = (0u32, 0f64);
     for (r, t) in times.iter().enumerate() {
@@ -891,7 +891,7 @@ fn measure_point(
 #[allow(clippy::too_many_arguments)]
 fn check(
     cl: &Clique,
-    plan: &Plan,
+    req: &CommRequest,
     op: Op,
     elem: Elem,
     count: u64,
@@ -927,14 +927,14 @@ fn check(
                 .map_err(|e| {
                     anyhow::anyhow!(
                         "copying a result back from cuda:{}: {e}",
-                        plan.devices[local]
+                        req.devices[local]
                     )
                 })?;
             let got = elem.decode(&b);
             if got != want {
                 return Err(crate::error::InvalidResult(format!(
                     "{what}: wrong result on cuda:{} at element {i}: {got} where {want} was expected; the collective is not to be trusted (check the NCCL installation and the GPUs)",
-                    plan.devices[local]
+                    req.devices[local]
                 ))
                 .into());
             }

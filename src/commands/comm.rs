@@ -12,7 +12,7 @@ use crate::cluster::launcher::{self, RankOverrides};
 use crate::cluster::rendezvous::Rendezvous;
 use crate::cluster::RendezvousFlag;
 use crate::comm::busbw::{self, Op};
-use crate::comm::measure::{self, Plan, Ranks};
+use crate::comm::measure::{self, CommRequest, Ranks};
 use crate::comm::profile::{self, Span};
 use crate::error::usage;
 
@@ -41,8 +41,12 @@ fn parse_devices(s: &str, count: impl FnOnce() -> anyhow::Result<u32>) -> anyhow
     Ok(v)
 }
 
-/// Turns the flags into a plan (all checks that need no GPU).
-fn plan(args: &CommArgs, devices: Vec<u32>, ranks: Option<Ranks>) -> anyhow::Result<Plan> {
+/// Turns the flags into a request (all checks that need no GPU).
+fn request(
+    args: &CommArgs,
+    devices: Vec<u32>,
+    ranks: Option<Ranks>,
+) -> anyhow::Result<CommRequest> {
     if args.max_bytes > MAX_BYTES {
         return Err(usage(format!(
             "--max-bytes: {} is above the 8G gpubench measures; give at most 8G",
@@ -72,7 +76,7 @@ fn plan(args: &CommArgs, devices: Vec<u32>, ranks: Option<Ranks>) -> anyhow::Res
     ops.dedup();
     let mut elems = args.dtype.clone();
     elems.dedup();
-    Ok(Plan {
+    Ok(CommRequest {
         devices,
         ranks,
         ops,
@@ -87,7 +91,7 @@ fn plan(args: &CommArgs, devices: Vec<u32>, ranks: Option<Ranks>) -> anyhow::Res
 /// Runs `gpubench comm`.
 pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
     // flags first (no GPU needed), then the libraries
-    plan(&args, vec![0], None)?;
+    request(&args, vec![0], None)?;
     let vars = launcher::process_vars();
     let node_file = match &args.results_dir {
         Some(dir) => Some(node_file(dir, &args.cluster, &vars, args.force)?),
@@ -129,7 +133,7 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
     if devices.is_empty() {
         anyhow::bail!("no GPU found (cuDeviceGetCount = 0); gpubench comm needs GPUs");
     }
-    let plan = plan(&args, devices, ranks)?;
+    let req = request(&args, devices, ranks)?;
     let quiet = args.json || !lead;
     if !quiet {
         println!(
@@ -137,7 +141,7 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
             "size", "count", "op", "type", "time (us)", "algbw GB/s", "busbw GB/s"
         );
     }
-    let m = measure::run(&plan, |p| {
+    let m = measure::run(&req, |p| {
         if !quiet {
             println!(
                 "{:>12} {:>12} {:>15} {:>5} {:>11.2} {:>11.2} {:>11.2}",
@@ -155,7 +159,7 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let span = if m.one_host { Span::Node } else { Span::Nodes };
-    let mut json = profile::to_json(&m, span, plan.elems[0], &crate::profile::now_utc());
+    let mut json = profile::to_json(&m, span, req.elems[0], &crate::profile::now_utc());
     if let Some((_, host)) = &node_file {
         json["host"] = host.clone().into();
     }

@@ -12,7 +12,7 @@ use cudarc::driver::{CudaSlice, DevicePtr, DriverError};
 use super::elem::Elem;
 use super::hold::{Held, HOLD_MAX_OPS};
 use super::kernels::{operand_seed, Kernels};
-use super::matmul::{alignment, Alignments, Plan};
+use super::matmul::{alignment, Alignments, MatmulCall};
 use super::timing::{self, EventPool};
 use super::Gpu;
 use crate::backend::{GemmApi, GemmRequest, GemmShape, PreparedGemm, VerifySample};
@@ -40,7 +40,7 @@ pub(super) struct CudaGemm<'a> {
     a_ptr: Vec<u64>,
     bt_ptr: Vec<u64>,
     c_ptr: u64,
-    plan: Plan,
+    plan: MatmulCall,
     events: EventPool,
     next: usize,
     /// Whether the selected algorithm has run once outside a hold (see [`CudaGemm::run`]).
@@ -122,7 +122,7 @@ impl<'a> CudaGemm<'a> {
             b: alignment(&a_ptr),
             c: alignment(&[c_ptr]),
         };
-        let plan = Plan::new(&gpu.lt, dtype, shape, align, req.fp8_fast_accum)?;
+        let plan = MatmulCall::new(&gpu.lt, dtype, shape, align, req.fp8_fast_accum)?;
         Ok(CudaGemm {
             gpu,
             kernels,

@@ -275,7 +275,7 @@ pub(super) struct Descriptors {
 }
 
 /// Everything one `cublasLtMatmul` call needs except the buffers.
-pub(super) struct Plan {
+pub(super) struct MatmulCall {
     d: Descriptors,
     candidates: Vec<Candidate>,
     selected: usize,
@@ -380,7 +380,7 @@ pub(super) fn descriptors(
     })
 }
 
-impl Plan {
+impl MatmulCall {
     /// Builds the descriptors and asks the heuristic for up to 32 candidates.
     pub(super) fn new(
         handle: &LtHandle,
@@ -388,7 +388,7 @@ impl Plan {
         shape: GemmShape,
         align: Alignments,
         fp8_fast_accum: bool,
-    ) -> anyhow::Result<Plan> {
+    ) -> anyhow::Result<MatmulCall> {
         let types = lt_types(dtype);
         let d = descriptors(dtype, shape, align, fp8_fast_accum)?;
         // SAFETY: all-zero bytes are a valid heuristic result (status 0 = SUCCESS, plain data).
@@ -437,7 +437,7 @@ impl Plan {
         } else {
             Scalars::F32([1.0, 0.0])
         };
-        Ok(Plan {
+        Ok(MatmulCall {
             d,
             candidates,
             selected: 0,
