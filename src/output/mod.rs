@@ -14,12 +14,14 @@
 //!   profile (`run`, `show`, `sweep`, a sustained run) and of a measurement under way.
 //! - [`calibrated`]: the calibrated-estimate block `run` prints under its table.
 //! - [`estimate`] and [`layout`]: an estimate and a layout estimate as text.
+//! - [`memory`]: a `gpubench memory` report as text.
 //! - [`step`]: a `gpubench calibrate` step breakdown as text.
 
 pub mod calibrated;
 pub mod estimate;
 pub mod format;
 pub mod layout;
+pub mod memory;
 pub mod progress;
 pub mod results;
 pub mod sections;
