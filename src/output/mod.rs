@@ -14,7 +14,7 @@
 //!   profile (`run`, `show`, `sweep`, a sustained run) and of a measurement under way.
 //! - [`calibrated`]: the calibrated-estimate block `run` prints under its table.
 //! - [`estimate`] and [`layout`]: an estimate and a layout estimate as text.
-//! - [`memory`]: a `gpubench memory` report as text.
+//! - [`memory`] and [`scale`]: the `gpubench memory` and `gpubench scale` reports as text.
 //! - [`step`]: a `gpubench calibrate` step breakdown as text.
 
 pub mod calibrated;
@@ -24,6 +24,7 @@ pub mod layout;
 pub mod memory;
 pub mod progress;
 pub mod results;
+pub mod scale;
 pub mod sections;
 pub mod step;
 pub mod sustained;
