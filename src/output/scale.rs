@@ -80,6 +80,9 @@ fn data_section(r: &ScaleReport, n: &Sourced) -> Section {
     s
 }
 
+/// One cell of the laws' table: a law's point in a report, at growth factor k.
+type Cell = fn(&ScaleReport, &LawPoint, f64) -> String;
+
 /// Each law's size, data, compute and growth in a column.
 fn laws_section(r: &ScaleReport) -> Section {
     let mut l = Section::new(match r.given {
@@ -96,7 +99,7 @@ fn laws_section(r: &ScaleReport) -> Section {
         "Kaplan (a = 0.73, b = 0.27)".into(),
     ];
     let k = r.growth.value;
-    let rows: [(String, fn(&ScaleReport, &LawPoint, f64) -> String); 7] = [
+    let rows: [(String, Cell); 7] = [
         ("parameters N".into(), |_, p, _| {
             format!("{} params", fmt_count(p.params))
         }),
