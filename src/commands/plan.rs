@@ -1,11 +1,11 @@
 //! `gpubench plan`: every parallel layout of a model on a cluster, the ones that fit, ranked
 //! by step time; and `gpubench estimate` with a layout (`--tp`, `--pp`, ...), which evaluates
-//! one. Both turn flags into [`crate::estimate::layout`]'s inputs here; the formulas live there.
+//! one. Both turn flags into [`crate::estimate::layout`]'s inputs here (a GPU row and link
+//! settings into [`Hardware`] through [`hardware`]); the formulas live there, the views in
+//! [`crate::output::layout`] and [`crate::output::plan`].
 
 use std::path::Path;
 use std::process::ExitCode;
-
-use serde_json::json;
 
 use super::estimate::{parse_dtype, resolve_model};
 use crate::calibrate::file::{CalibrationFile, KIND as CALIBRATION_KIND};
@@ -13,14 +13,13 @@ use crate::cli::estimate::EstimateArgs;
 use crate::cli::plan::{LinkFlags, PlanArgs};
 use crate::dtype::DType;
 use crate::error::usage;
-use crate::estimate::layout::comm::{Links, DEFAULT_LINK_EFFICIENCY};
-use crate::estimate::layout::training::{self, LayoutEstimate, Training};
-use crate::estimate::layout::{self, comm_profile, rates, search, Hardware, Layout};
+use crate::estimate::layout::hardware::{self, LinkSettings};
+use crate::estimate::layout::rates::{self, Rates};
+use crate::estimate::layout::training::{LayoutEstimate, Training};
+use crate::estimate::layout::{self, comm_profile, search, Hardware, Layout};
 use crate::estimate::{energy, measured};
 use crate::model::ModelConfig;
 use crate::output::emit;
-use crate::output::format::{pct, thousands};
-use crate::output::sections::{Section, Sections};
 use crate::peak::{self, GpuSpec};
 
 /// A GPU's hardware for the layout model, and what it is called.
@@ -28,6 +27,12 @@ struct Resolved {
     hw: Hardware,
     gpu: String,
     tdp_w: f64,
+}
+
+/// Compute rates measured on a device: a GEMM profile's best result, or a calibration file.
+enum Measured {
+    Gemm(f64, String),
+    Calibrated(Box<CalibrationFile>, String),
 }
 
 /// The GPU row, the measured rates if a profile is given, and the links.
@@ -40,36 +45,12 @@ fn resolve_hardware(
 ) -> anyhow::Result<Resolved> {
     let explicit = parse_dtype(dtype)?;
     let mut row: Option<&'static GpuSpec> = gpu.map(peak::lookup).transpose()?;
-    enum Measured {
-        Gemm(f64, String),
-        Calibrated(Box<CalibrationFile>, String),
-    }
     let measured = match profile {
         None => None,
         Some(p) => {
-            let origin = p.display().to_string();
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
-            let kind = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_string)));
-            if kind.as_deref() == Some(CALIBRATION_KIND) {
-                let c = CalibrationFile::load(p)?;
-                if row.is_none() {
-                    row = peak::match_device_name(&c.device.name);
-                }
-                Some(Measured::Calibrated(Box::new(c), origin))
-            } else {
-                let prof = super::load_profile(p)?;
-                let best = measured::best_result(&prof, explicit, &origin)?;
-                if row.is_none() {
-                    row = best.spec_gpu.as_deref().and_then(|k| peak::lookup(k).ok());
-                }
-                Some(Measured::Gemm(
-                    best.tflops,
-                    format!("{origin}: {}", best.describe()),
-                ))
-            }
+            let (m, device_row) = read_measured(p, explicit)?;
+            row = row.or(device_row);
+            Some(m)
         }
     };
     let Some(g) = row else {
@@ -77,26 +58,51 @@ fn resolve_hardware(
             "a layout needs the GPU's peak, memory and links: give --gpu NAME (see 'gpubench gpus')",
         ));
     };
-    let dtype = explicit.unwrap_or(DType::Bf16);
-    let peak = match peak_override {
-        Some(p) => p,
-        None => g
-            .peak(dtype)
-            .or_else(|| (explicit.is_none()).then(|| g.peak(DType::Fp16)).flatten())
-            .ok_or_else(|| {
-                usage(format!(
-                    "--gpu {}: the table has no {dtype} peak for it; pass --dtype with one it has",
-                    g.key
-                ))
-            })?,
-    };
-    let mem_bw = g.memory_bandwidth_gbps.ok_or_else(|| {
-        usage(format!(
-            "--gpu {}: the table has no memory bandwidth for it; choose a GPU from 'gpubench gpus'",
-            g.key
-        ))
-    })?;
-    let r = match &measured {
+    let peak = hardware::peak_tflops(g, explicit, peak_override)?;
+    let mem_bw = hardware::memory_bandwidth(g)?;
+    let r = rates_of(measured.as_ref(), peak, mem_bw)?;
+    let (gpn, mut link_set) = hardware::links(g, &link_settings(links))?;
+    if let Some(p) = &links.comm_profile {
+        let origin = p.display().to_string();
+        let text =
+            std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
+        comm_profile::apply(&text, &origin, &mut link_set)?;
+    }
+    Ok(Resolved {
+        hw: hardware::of_gpu(g, peak, r, gpn, link_set),
+        gpu: g.key.clone(),
+        tdp_w: g.tdp_w,
+    })
+}
+
+/// A `--profile` file: a calibration file or a GEMM profile's best result (in `dtype` when
+/// one is named), and the GPU row its device names.
+fn read_measured(
+    p: &Path,
+    dtype: Option<DType>,
+) -> anyhow::Result<(Measured, Option<&'static GpuSpec>)> {
+    let origin = p.display().to_string();
+    let text =
+        std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
+    let kind = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_string)));
+    if kind.as_deref() == Some(CALIBRATION_KIND) {
+        let c = CalibrationFile::load(p)?;
+        let row = peak::match_device_name(&c.device.name);
+        Ok((Measured::Calibrated(Box::new(c), origin), row))
+    } else {
+        let prof = super::load_profile(p)?;
+        let best = measured::best_result(&prof, dtype, &origin)?;
+        let row = best.spec_gpu.as_deref().and_then(|k| peak::lookup(k).ok());
+        let what = format!("{origin}: {}", best.describe());
+        Ok((Measured::Gemm(best.tflops, what), row))
+    }
+}
+
+/// The rates the layout's compute runs at: the spec sheet's, or the measured ones.
+fn rates_of(measured: Option<&Measured>, peak: f64, mem_bw: f64) -> anyhow::Result<Rates> {
+    Ok(match measured {
         None => rates::from_spec(peak, mem_bw),
         Some(Measured::Gemm(tflops, what)) => rates::from_measured(*tflops, mem_bw, what),
         Some(Measured::Calibrated(c, origin)) => crate::calibrate::rates::layout_rates(c, origin)
@@ -105,72 +111,17 @@ fn resolve_hardware(
                 "{origin}: the calibration has no timed linear-layer product; calibrate again"
             ))
         })?,
-    };
-    let ic = g.interconnect.as_ref();
-    let missing = |what: &str, flag: &str| {
-        usage(format!(
-            "--gpu {}: the table has no {what} for it; give {flag}",
-            g.key
-        ))
-    };
-    let gpn = links
-        .gpus_per_node
-        .or(ic.map(|i| i.gpus_per_node))
-        .ok_or_else(|| missing("GPUs per node", "--gpus-per-node N"))?;
-    let intra = links
-        .intra_node_gbps
-        .or(ic.map(|i| i.intra_node_gbps))
-        .ok_or_else(|| missing("intra-node bandwidth", "--intra-node-gbps GB/s"))?;
-    let net = links
-        .network_gbps_per_node
-        .or(ic.map(|i| i.network_gbps_per_node))
-        .ok_or_else(|| missing("network bandwidth", "--network-gbps-per-node GB/s"))?;
-    let eff = links.link_efficiency.unwrap_or(DEFAULT_LINK_EFFICIENCY);
-    let src = |given: bool, table: Option<&str>| {
-        if given {
-            "given".to_string()
-        } else {
-            table.unwrap_or("table").to_string()
-        }
-    };
-    let intra_note = format!(
-        "{} GB/s × {eff}, {}",
-        intra,
-        src(
-            links.intra_node_gbps.is_some(),
-            ic.map(|i| i.intra_node_link.as_str())
-        )
-    );
-    let inter_note = format!(
-        "{} GB/s per node / {gpn} GPUs × {eff}, {}",
-        net,
-        src(
-            links.network_gbps_per_node.is_some(),
-            ic.map(|i| i.network.as_str())
-        )
-    );
-    let mut link_set = Links::from_spec(intra, net / gpn as f64, eff, &intra_note, &inter_note);
-    if let Some(p) = &links.comm_profile {
-        let origin = p.display().to_string();
-        let text =
-            std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
-        comm_profile::apply(&text, &origin, &mut link_set)?;
-    }
-    Ok(Resolved {
-        hw: Hardware {
-            peak_tflops: peak,
-            compute_tflops: r.compute_tflops,
-            attention_tflops: r.attention_tflops,
-            compute_note: r.note,
-            memory_gbps: r.memory_gbps,
-            gpus_per_node: gpn,
-            links: link_set,
-            memory_bytes: g.memory_gb * 1e9,
-            cuda_context_bytes: crate::estimate::defaults::DEFAULT_CUDA_CONTEXT_GB * 1e9,
-        },
-        gpu: g.key.clone(),
-        tdp_w: g.tdp_w,
     })
+}
+
+/// The link flags as the layout model's settings.
+fn link_settings(f: &LinkFlags) -> LinkSettings {
+    LinkSettings {
+        gpus_per_node: f.gpus_per_node,
+        intra_node_gbps: f.intra_node_gbps,
+        network_gbps_per_node: f.network_gbps_per_node,
+        link_efficiency: f.link_efficiency,
+    }
 }
 
 fn model_of(name: Option<&str>, config: Option<&Path>) -> anyhow::Result<ModelConfig> {
@@ -317,128 +268,11 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         seq,
         dp_overlap: !args.links.no_dp_overlap,
     };
-    let (ranked, tried) = search::rank(&m, &r.hw, &fixed);
-    if tried == 0 {
-        return Err(usage(format!(
-            "no layout of {} splits {} GPUs and a batch of {}: use a GPU count and --global-batch with more common factors (powers of two)",
-            m.name, fixed.gpus, fixed.global_batch
-        )));
-    }
-    if ranked.is_empty() {
-        return Err(usage(format!(
-            "none of the {tried} layouts of {} on {} GPUs fits in {:.0} GB per GPU: add GPUs or use a shorter --seq",
-            m.name,
-            fixed.gpus,
-            r.hw.memory_bytes / 1e9
-        )));
-    }
-    let top: Vec<_> = ranked.iter().take(args.top as usize).collect();
-    let why = search::why_fastest(&ranked);
+    let plan = search::Plan::search(&m, &r.gpu, r.hw, fixed, args.top as usize)?;
     if args.json {
-        let layouts: Vec<_> = top
-            .iter()
-            .map(|e| {
-                let b = &e.breakdown;
-                json!({
-                    "layout": training::layout_json(&e.layout, e.micro_batches),
-                    "step_time_s": e.step_time_s,
-                    "step_breakdown_s": {
-                        "compute": b.compute, "tp_comm": b.tp_comm, "pp_bubble": b.pp_bubble,
-                        "pp_p2p": b.pp_p2p, "dp_comm_exposed": b.dp_comm_exposed,
-                        "dp_comm_total": b.dp_comm_total,
-                        "optimizer": b.optimizer,
-                    },
-                    "mfu": e.mfu,
-                    "hfu": e.hfu,
-                    "tokens_per_sec_per_gpu": e.tokens_per_sec_per_gpu,
-                    "memory_per_gpu_gb": e.memory.total_bytes / 1e9,
-                    "fits": e.fits,
-                })
-            })
-            .collect();
-        let out = json!({
-            "model": m.name,
-            "gpu": r.gpu,
-            "gpus": fixed.gpus,
-            "global_batch": fixed.global_batch,
-            "seq": seq,
-            "compute_note": r.hw.compute_note,
-            "layouts_tried": tried,
-            "layouts_fit": ranked.len(),
-            "layouts": layouts,
-            "why_fastest": why,
-        });
-        emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
-        return Ok(ExitCode::SUCCESS);
+        emit(&(serde_json::to_string_pretty(&plan.json())? + "\n"))?;
+    } else {
+        emit(&crate::output::plan::text(&plan))?;
     }
-    let mut t = Sections::default();
-    let mut s = Section::new(format!(
-        "{} on {} × {}, {} sequences of {} per step: {} of {tried} layouts fit in {:.0} GB",
-        m.name,
-        fixed.gpus,
-        r.gpu,
-        fixed.global_batch,
-        seq,
-        ranked.len(),
-        r.hw.memory_bytes / 1e9
-    ));
-    s.header = [
-        "#",
-        "tp",
-        "pp",
-        "dp",
-        "mb",
-        "v",
-        "SP",
-        "ZeRO",
-        "recompute",
-        "step s",
-        "compute",
-        "tp comm",
-        "bubble",
-        "p2p",
-        "dp exp",
-        "tok/s/GPU",
-        "MFU",
-        "mem GB",
-    ]
-    .iter()
-    .map(|c| c.to_string())
-    .collect();
-    for (i, e) in top.iter().enumerate() {
-        let l = &e.layout;
-        let b = &e.breakdown;
-        s.row([
-            (i + 1).to_string(),
-            l.tp.to_string(),
-            l.pp.to_string(),
-            l.dp.to_string(),
-            l.micro_batch.to_string(),
-            l.virtual_stages.to_string(),
-            if l.sequence_parallel { "yes" } else { "no" }.to_string(),
-            l.zero.to_string(),
-            l.recompute.name().to_string(),
-            format!("{:.3}", e.step_time_s),
-            format!("{:.3}", b.compute),
-            format!("{:.3}", b.tp_comm),
-            format!("{:.3}", b.pp_bubble),
-            format!("{:.3}", b.pp_p2p),
-            format!("{:.3}", b.dp_comm_exposed),
-            thousands(e.tokens_per_sec_per_gpu, 0),
-            pct(e.mfu),
-            format!("{:.1}", e.memory.total_bytes / 1e9),
-        ]);
-    }
-    t.sections.push(s);
-    let mut text = t.render();
-    text += &format!(
-        "\nFastest: {}\n",
-        crate::output::layout::describe(&ranked[0].layout)
-    );
-    if let Some(w) = &why {
-        text += &format!("Why: {w}\n");
-    }
-    text += &format!("Rates: {}\n", r.hw.compute_note);
-    emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,3 +11,9 @@ pub const DEFAULT_GEMM_UTILIZATION: f64 = 0.55;
 
 /// The source's CUDA context overhead, GB (`docs/sources.md` §4).
 pub const DEFAULT_CUDA_CONTEXT_GB: f64 = 1.3;
+
+/// Bytes per token of tokenized data: int32 token ids (`gpubench scale`).
+pub const DEFAULT_BYTES_PER_TOKEN: f64 = 4.0;
+
+/// Compute growth factor `gpubench scale` shows when `--growth` is not given.
+pub const DEFAULT_GROWTH: f64 = 10.0;

@@ -11,8 +11,10 @@
 //! recomputation (only each layer's input is kept).
 
 use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 use super::compute::Recompute;
+use super::Sourced;
 use crate::dtype::DType;
 
 /// Training precision.
@@ -231,8 +233,153 @@ pub fn optimizer_bytes_per_param(dtype: DType) -> f64 {
     7.0 * master + casts
 }
 
+/// What `gpubench memory` is asked: a model's size, how it trains, across how many GPUs, and
+/// (when known) each GPU's memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryInputs {
+    pub params: Sourced,
+    pub precision: Precision,
+    pub optimizer: Optimizer,
+    /// ZeRO stage, 0 to 3.
+    pub zero: u8,
+    /// Data-parallel GPUs the states are sharded across.
+    pub gpus: u64,
+    /// Activation bytes per GPU, when the architecture is known.
+    pub activations: Option<Sourced>,
+    /// CUDA context per GPU, bytes.
+    pub cuda_context: Sourced,
+    /// Memory per GPU, bytes.
+    pub device: Option<Sourced>,
+}
+
+/// The fewest GPUs on which one ZeRO stage fits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fewest {
+    pub stage: u8,
+    /// `None` when no count fits.
+    pub gpus: Option<u64>,
+    /// Per GPU at that count; when none fits, what the stage does not shard (the memory on
+    /// infinitely many GPUs).
+    pub per_gpu: MemoryBreakdown,
+}
+
+/// Everything `gpubench memory` shows: the breakdown at the chosen stage and GPU count, the
+/// same on one GPU, and the fewest GPUs at each stage when the GPU's memory is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryReport {
+    pub inputs: MemoryInputs,
+    pub bpp: BytesPerParam,
+    /// Per GPU at `inputs.gpus` and `inputs.zero`.
+    pub per_gpu: MemoryBreakdown,
+    /// On a single GPU at `inputs.zero`.
+    pub one_gpu: MemoryBreakdown,
+    /// Stages 0 to 3 (empty without the GPU's memory).
+    pub fewest: Vec<Fewest>,
+}
+
+impl MemoryReport {
+    /// Works out the breakdowns and the fewest GPUs for `inputs`.
+    pub fn of(inputs: MemoryInputs) -> MemoryReport {
+        let bpp = BytesPerParam::of(inputs.precision, inputs.optimizer);
+        let n = inputs.params.value;
+        let act = inputs.activations.as_ref().map_or(0.0, |a| a.value);
+        let ctx = inputs.cuda_context.value;
+        let at = |stage: u8, gpus: f64| per_gpu(n, bpp, stage, gpus, act, ctx);
+        let fewest = match &inputs.device {
+            Some(d) => (0..=3u8)
+                .map(|stage| {
+                    let gpus = min_gpus(n, bpp, stage, act, ctx, d.value);
+                    Fewest {
+                        stage,
+                        gpus,
+                        per_gpu: at(stage, gpus.map_or(f64::INFINITY, |g| g as f64)),
+                    }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        MemoryReport {
+            bpp,
+            per_gpu: at(inputs.zero, inputs.gpus as f64),
+            one_gpu: at(inputs.zero, 1.0),
+            fewest,
+            inputs,
+        }
+    }
+
+    /// Whether the breakdown at `inputs.gpus` fits the GPU (`None` when its memory is unknown).
+    pub fn fits(&self) -> Option<bool> {
+        self.inputs
+            .device
+            .as_ref()
+            .map(|d| self.per_gpu.total() <= d.value)
+    }
+
+    /// Whether it fits a single GPU (`None` when its memory is unknown).
+    pub fn fits_one_gpu(&self) -> Option<bool> {
+        self.inputs
+            .device
+            .as_ref()
+            .map(|d| self.one_gpu.total() <= d.value)
+    }
+
+    /// The JSON object `gpubench memory --json` prints: sizes in GB, and where each input came
+    /// from.
+    pub fn json(&self) -> Value {
+        let i = &self.inputs;
+        let b = &self.per_gpu;
+        let mut o = Map::new();
+        o.insert("params".into(), json!(i.params.value));
+        o.insert("precision".into(), json!(i.precision.name()));
+        o.insert("optimizer".into(), json!(i.optimizer.name()));
+        o.insert("bytes_per_param".into(), json!(self.bpp));
+        o.insert("zero_stage".into(), json!(i.zero));
+        o.insert("gpus".into(), json!(i.gpus as f64));
+        o.insert("weights_gb".into(), json!(b.weights / 1e9));
+        o.insert("gradients_gb".into(), json!(b.gradients / 1e9));
+        o.insert("master_weights_gb".into(), json!(b.master / 1e9));
+        o.insert("optimizer_gb".into(), json!(b.optimizer / 1e9));
+        o.insert(
+            "activations_gb".into(),
+            json!(i.activations.as_ref().map(|a| a.value / 1e9)),
+        );
+        o.insert("cuda_context_gb".into(), json!(b.cuda_context / 1e9));
+        o.insert("memory_total_gb".into(), json!(b.total() / 1e9));
+        o.insert(
+            "device_memory_gb".into(),
+            json!(i.device.as_ref().map(|d| d.value / 1e9)),
+        );
+        o.insert("fits".into(), json!(self.fits()));
+        o.insert("fits_one_gpu".into(), json!(self.fits_one_gpu()));
+        o.insert(
+            "min_gpus".into(),
+            if self.fewest.is_empty() {
+                Value::Null
+            } else {
+                Value::Object(
+                    self.fewest
+                        .iter()
+                        .map(|f| (format!("zero{}", f.stage), json!(f.gpus)))
+                        .collect(),
+                )
+            },
+        );
+        let mut src = Map::new();
+        src.insert("params".into(), json!(i.params.origin()));
+        if let Some(a) = &i.activations {
+            src.insert("activations_gb".into(), json!(a.origin()));
+        }
+        if let Some(d) = &i.device {
+            src.insert("device_memory_gb".into(), json!(d.origin()));
+        }
+        src.insert("cuda_context_gb".into(), json!(i.cuda_context.origin()));
+        o.insert("sources".into(), Value::Object(src));
+        Value::Object(o)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -309,6 +456,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// 7B in mixed precision with AdamW on 80 GB GPUs (the `fewest_gpus` case), as a report.
+    pub(crate) fn seven_b_on_80_gb(zero: u8, gpus: u64) -> MemoryReport {
+        use crate::estimate::Source;
+        MemoryReport::of(MemoryInputs {
+            params: Sourced::new(7e9, Source::Given),
+            precision: Precision::Bf16,
+            optimizer: Optimizer::Adamw,
+            zero,
+            gpus,
+            activations: None,
+            cuda_context: Sourced::noted(1.3e9, Source::Default, "docs/sources.md §4"),
+            device: Some(Sourced::new(80e9, Source::Given)),
+        })
+    }
+
+    #[test]
+    fn the_report_shards_fits_and_counts_the_fewest_gpus() {
+        let r = seven_b_on_80_gb(3, 8);
+        assert_eq!(r.per_gpu.total(), 112e9 / 8.0 + 1.3e9);
+        assert_eq!(r.one_gpu.total(), 112e9 + 1.3e9);
+        assert_eq!((r.fits(), r.fits_one_gpu()), (Some(true), Some(false)));
+        let gpus: Vec<_> = r.fewest.iter().map(|f| f.gpus).collect();
+        assert_eq!(gpus, [None, Some(2), Some(2), Some(2)]);
+        // ZeRO-0 never fits: its row carries the unsharded 113.3 GB.
+        assert_eq!(r.fewest[0].per_gpu.total(), 113.3e9);
+        let j = r.json();
+        assert_eq!(j["min_gpus"]["zero0"], Value::Null);
+        assert_eq!(j["min_gpus"]["zero3"], 2);
+        assert_eq!(j["gpus"], 8.0);
+        assert_eq!(
+            j["sources"]["cuda_context_gb"],
+            "default, docs/sources.md §4"
+        );
+        assert_eq!(j["activations_gb"], Value::Null);
+    }
+
+    #[test]
+    fn without_the_gpu_memory_nothing_is_said_about_fitting() {
+        let mut r = seven_b_on_80_gb(0, 1);
+        r.inputs.device = None;
+        let r = MemoryReport::of(r.inputs);
+        assert!(r.fewest.is_empty() && r.fits().is_none());
+        assert_eq!(r.json()["min_gpus"], Value::Null);
     }
 
     #[test]

@@ -3,24 +3,27 @@
 //!
 //! Every function here is pure (numbers in, numbers out) and unit-tested against the worked
 //! examples of `docs/sources.md`; the commands in `src/commands/` read flags and files, call these,
-//! and print through `output` (`output::estimate`, `output::layout`). Each figure shown to a
+//! and print through `output` (`output::estimate`, `output::layout`, ...). Each figure shown to a
 //! user carries a [`Source`] saying where it came from.
 //!
-//! Layering: estimate builds on the leaves (`units`, `dtype`, `error`), `model` and the
+//! Layering: estimate builds on the leaves (`units`, `dtype`, `error`, `peak`), `model` and the
 //! measured `profile`; it renders nothing for the terminal and imports neither `calibrate`
 //! (which builds on these formulas) nor `output` (which shows their results).
 //!
 //! - [`compute`]: C = 6ND (8ND with full recomputation), PF-days, PaLM's attention term.
 //! - [`time`]: throughput ↔ time ↔ GPU count, MFU.
 //! - [`memory`]: weights, gradients, optimizer states, activations, ZeRO sharding, the
-//!   optimizer step's bytes per parameter.
-//! - [`scaling`]: Chinchilla and Kaplan compute-optimal sizes, the 20-tokens rule.
+//!   optimizer step's bytes per parameter, and the report `gpubench memory` shows.
+//! - [`scaling`]: Chinchilla and Kaplan compute-optimal sizes, the 20-tokens rule, and the
+//!   report `gpubench scale` shows.
 //! - [`cost`] and [`energy`]: money, MWh and tCO2eq.
-//! - [`defaults`]: the MFU and GEMM utilization assumed when none is given.
+//! - [`defaults`]: the MFU, GEMM utilization, CUDA context, bytes per token and growth
+//!   factor assumed when none is given.
 //! - [`measured`]: the figures a profile contributes (best valid result, power, memory).
 //! - [`scenario`]: one estimate (a spec-sheet and a calibrated scenario) from resolved inputs.
 //! - [`json`]: an estimate as JSON.
-//! - [`layout`]: the step time of a parallel layout, and the search over layouts.
+//! - [`layout`]: the step time of a parallel layout, a GPU row as its hardware, and the
+//!   search over layouts (a plan).
 //! - [`input`] and [`warnings`]: number parsing and the warnings an estimate carries.
 
 use serde::Serialize;

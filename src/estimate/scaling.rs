@@ -8,8 +8,10 @@
 //! parameters), and D = C / 6N here so that the pair spends exactly C.
 
 use serde::Serialize;
+use serde_json::{json, Map, Value};
 
-use super::compute::{CHINCHILLA_TOKENS_PER_PARAM, PF_DAY_FLOPS};
+use super::compute::{self, CHINCHILLA_TOKENS_PER_PARAM, PF_DAY_FLOPS};
+use super::Sourced;
 
 /// A compute-optimal scaling law.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -87,8 +89,153 @@ pub fn epochs(tokens: f64, dataset_tokens: f64) -> f64 {
     tokens / dataset_tokens
 }
 
+/// The laws `gpubench scale` compares, in the order it shows them.
+pub const LAWS: [Law; 2] = [CHINCHILLA, KAPLAN];
+
+/// What fixes the laws' choice: a model's size or a compute budget.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Given {
+    /// Parameters: the data each law pairs with them.
+    Params(Sourced),
+    /// FLOPs: the compute-optimal size under each law.
+    Compute(f64),
+}
+
+/// One law's model size, data and compute.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LawPoint {
+    pub law: Law,
+    pub params: f64,
+    pub tokens: f64,
+    pub flops: f64,
+}
+
+impl LawPoint {
+    /// The law's point for what is given.
+    pub fn of(law: Law, given: &Given) -> LawPoint {
+        let (params, tokens, flops) = match given {
+            Given::Params(n) => {
+                let (c, d) = law.for_params(n.value);
+                (n.value, d, c)
+            }
+            Given::Compute(c) => {
+                let (n, d) = law.optimal(*c);
+                (n, d, *c)
+            }
+        };
+        LawPoint {
+            law,
+            params,
+            tokens,
+            flops,
+        }
+    }
+
+    /// The point as JSON, with how model and data grow for `k`× more compute.
+    pub fn json(&self, k: f64) -> Value {
+        let law = &self.law;
+        let (n, d, c) = (self.params, self.tokens, self.flops);
+        let (gn, gd) = law.growth(k);
+        json!({
+            "params": n, "tokens": d, "flops": c, "tokens_per_param": d / n,
+            "a": law.a, "b": law.b,
+            "growth_params": gn, "growth_tokens": gd,
+            "source": law.source,
+        })
+    }
+}
+
+/// A given model's data under the Chinchilla rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RuleData {
+    /// 20 tokens per parameter.
+    pub tokens: f64,
+    /// 6ND for those tokens.
+    pub flops: f64,
+}
+
+/// Everything `gpubench scale` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleReport {
+    pub given: Given,
+    pub bytes_per_token: Sourced,
+    /// Compute growth factor k.
+    pub growth: Sourced,
+    /// Tokens the model preset was trained on, when known.
+    pub trained_tokens: Option<f64>,
+    /// One point per law of [`LAWS`], in order.
+    pub points: Vec<LawPoint>,
+    /// The Chinchilla rule's data, for a given model.
+    pub rule: Option<RuleData>,
+}
+
+impl ScaleReport {
+    /// Each law's point for `given`, and the rule's data for a given model.
+    pub fn of(
+        given: Given,
+        bytes_per_token: Sourced,
+        growth: Sourced,
+        trained_tokens: Option<f64>,
+    ) -> ScaleReport {
+        let points = LAWS.iter().map(|law| LawPoint::of(*law, &given)).collect();
+        let rule = match &given {
+            Given::Params(n) => {
+                let tokens = chinchilla_tokens(n.value);
+                Some(RuleData {
+                    tokens,
+                    flops: compute::training_flops(n.value, tokens),
+                })
+            }
+            Given::Compute(_) => None,
+        };
+        ScaleReport {
+            given,
+            bytes_per_token,
+            growth,
+            trained_tokens,
+            points,
+            rule,
+        }
+    }
+
+    /// Bytes on disk of `tokens` at the report's bytes per token.
+    pub fn data_bytes(&self, tokens: f64) -> f64 {
+        data_bytes(tokens, self.bytes_per_token.value)
+    }
+
+    /// The JSON object `gpubench scale --json` prints: the Chinchilla point at the top level,
+    /// each law under its name.
+    pub fn json(&self) -> Value {
+        let mut o = Map::new();
+        let first = &self.points[0];
+        let (n, d, c) = (first.params, first.tokens, first.flops);
+        o.insert("params".into(), json!(n));
+        o.insert("tokens".into(), json!(d));
+        o.insert("flops".into(), json!(c));
+        o.insert("pf_days".into(), json!(compute::pf_days(c)));
+        o.insert("bytes_per_token".into(), json!(self.bytes_per_token.value));
+        o.insert("data_bytes".into(), json!(self.data_bytes(d)));
+        o.insert("data_gb".into(), json!(self.data_bytes(d) / 1e9));
+        o.insert("growth_factor".into(), json!(self.growth.value));
+        for p in &self.points {
+            o.insert(p.law.name.into(), p.json(self.growth.value));
+        }
+        if let Some(t) = self.trained_tokens {
+            o.insert("model_training_tokens".into(), json!(t));
+        }
+        o.insert(
+            "given".into(),
+            json!(match self.given {
+                Given::Params(_) => "params",
+                Given::Compute(_) => "compute",
+            }),
+        );
+        Value::Object(o)
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -134,6 +281,56 @@ mod tests {
             assert!(close(n2, 7e9, 1e-9) && close(d2, d, 1e-9), "{}", law.name);
         }
         assert!(close(CHINCHILLA.for_params(7e9).1, 140e9, 1e-12));
+    }
+
+    /// `gpubench scale --params 7B` (given) with the default 4 bytes per token and 10× growth.
+    pub(crate) fn seven_b() -> ScaleReport {
+        use crate::estimate::Source;
+        ScaleReport::of(
+            Given::Params(Sourced::new(7e9, Source::Given)),
+            Sourced::noted(4.0, Source::Default, "int32 token ids"),
+            Sourced::new(10.0, Source::Default),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_model_gets_the_rule_data_and_each_law_point() {
+        let r = seven_b();
+        let rule = r.rule.unwrap();
+        assert_eq!(rule.tokens, 140e9);
+        assert_eq!(rule.flops, 6.0 * 7e9 * 140e9);
+        assert_eq!(r.points.len(), 2);
+        assert_eq!(r.points[0].law, CHINCHILLA);
+        assert_eq!(r.points[1].law, KAPLAN);
+        assert!(r.points.iter().all(|p| p.params == 7e9));
+        let j = r.json();
+        assert_eq!(j["given"], "params");
+        assert_eq!(j["data_gb"], 560.0);
+        assert!(close(
+            j["kaplan"]["growth_params"].as_f64().unwrap(),
+            5.370,
+            0.001
+        ));
+        assert!(j.get("model_training_tokens").is_none());
+    }
+
+    #[test]
+    fn a_budget_gets_each_law_optimum_and_no_rule_data() {
+        let r = ScaleReport::of(
+            Given::Compute(5.76e23),
+            seven_b().bytes_per_token,
+            seven_b().growth,
+            Some(1.4e12),
+        );
+        assert!(r.rule.is_none());
+        for p in &r.points {
+            assert_eq!(p.flops, 5.76e23);
+            assert_eq!((p.params, p.tokens), p.law.optimal(5.76e23));
+        }
+        let j = r.json();
+        assert_eq!(j["given"], "compute");
+        assert_eq!(j["model_training_tokens"], 1.4e12);
     }
 
     #[test]

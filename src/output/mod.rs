@@ -13,15 +13,20 @@
 //! - [`results`], [`sustained`], [`sweep`], [`warnings`], [`progress`]: the views of a
 //!   profile (`run`, `show`, `sweep`, a sustained run) and of a measurement under way.
 //! - [`calibrated`]: the calibrated-estimate block `run` prints under its table.
-//! - [`estimate`] and [`layout`]: an estimate and a layout estimate as text.
+//! - [`estimate`] and [`layout`]: an estimate and a layout estimate as text; [`plan`]: the
+//!   ranked layouts of `gpubench plan`.
+//! - [`memory`] and [`scale`]: the `gpubench memory` and `gpubench scale` reports as text.
 //! - [`step`]: a `gpubench calibrate` step breakdown as text.
 
 pub mod calibrated;
 pub mod estimate;
 pub mod format;
 pub mod layout;
+pub mod memory;
+pub mod plan;
 pub mod progress;
 pub mod results;
+pub mod scale;
 pub mod sections;
 pub mod step;
 pub mod sustained;

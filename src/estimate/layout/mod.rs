@@ -32,6 +32,7 @@ use crate::model::ModelConfig;
 pub mod comm;
 pub mod comm_profile;
 pub mod compute;
+pub mod hardware;
 pub mod memory;
 pub mod pipeline;
 pub mod rates;

@@ -9,9 +9,13 @@
 //! moves the same bytes as the all-reduces it replaces and only saves memory); the interleaved
 //! schedule with 2 chunks where the layers and micro-batches allow it.
 
+use serde_json::{json, Value};
+
+use crate::error::usage;
 use crate::estimate::compute::Recompute;
 use crate::model::ModelConfig;
 
+use super::training::layout_json;
 use super::{evaluate, Evaluation, Hardware, Layout};
 
 /// What `plan` holds fixed.
@@ -164,8 +168,106 @@ fn compare(best: &Evaluation, next: &Evaluation) -> String {
     out
 }
 
+/// A plan: the layouts of a model on a cluster that fit, fastest first, and why the first
+/// wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub model: String,
+    pub gpu: String,
+    pub fixed: Fixed,
+    pub hardware: Hardware,
+    /// Candidates evaluated.
+    pub tried: usize,
+    /// Every layout that fits, fastest first; never empty.
+    pub ranked: Vec<Evaluation>,
+    /// How many of them to show.
+    pub top: usize,
+    pub why_fastest: Option<String>,
+}
+
+impl Plan {
+    /// Ranks every layout of `m` on `hw`; a usage error when no layout splits the GPUs and
+    /// the batch, or none fits.
+    pub fn search(
+        m: &ModelConfig,
+        gpu: &str,
+        hw: Hardware,
+        fixed: Fixed,
+        top: usize,
+    ) -> anyhow::Result<Plan> {
+        let (ranked, tried) = rank(m, &hw, &fixed);
+        if tried == 0 {
+            return Err(usage(format!(
+                "no layout of {} splits {} GPUs and a batch of {}: use a GPU count and --global-batch with more common factors (powers of two)",
+                m.name, fixed.gpus, fixed.global_batch
+            )));
+        }
+        if ranked.is_empty() {
+            return Err(usage(format!(
+                "none of the {tried} layouts of {} on {} GPUs fits in {:.0} GB per GPU: add GPUs or use a shorter --seq",
+                m.name,
+                fixed.gpus,
+                hw.memory_bytes / 1e9
+            )));
+        }
+        Ok(Plan {
+            model: m.name.clone(),
+            gpu: gpu.to_string(),
+            fixed,
+            hardware: hw,
+            tried,
+            why_fastest: why_fastest(&ranked),
+            ranked,
+            top,
+        })
+    }
+
+    /// The layouts to show: the first `top`.
+    pub fn shown(&self) -> &[Evaluation] {
+        &self.ranked[..self.top.min(self.ranked.len())]
+    }
+
+    /// The JSON object `gpubench plan --json` prints.
+    pub fn json(&self) -> Value {
+        let layouts: Vec<_> = self
+            .shown()
+            .iter()
+            .map(|e| {
+                let b = &e.breakdown;
+                json!({
+                    "layout": layout_json(&e.layout, e.micro_batches),
+                    "step_time_s": e.step_time_s,
+                    "step_breakdown_s": {
+                        "compute": b.compute, "tp_comm": b.tp_comm, "pp_bubble": b.pp_bubble,
+                        "pp_p2p": b.pp_p2p, "dp_comm_exposed": b.dp_comm_exposed,
+                        "dp_comm_total": b.dp_comm_total,
+                        "optimizer": b.optimizer,
+                    },
+                    "mfu": e.mfu,
+                    "hfu": e.hfu,
+                    "tokens_per_sec_per_gpu": e.tokens_per_sec_per_gpu,
+                    "memory_per_gpu_gb": e.memory.total_bytes / 1e9,
+                    "fits": e.fits,
+                })
+            })
+            .collect();
+        json!({
+            "model": self.model,
+            "gpu": self.gpu,
+            "gpus": self.fixed.gpus,
+            "global_batch": self.fixed.global_batch,
+            "seq": self.fixed.seq,
+            "compute_note": self.hardware.compute_note,
+            "layouts_tried": self.tried,
+            "layouts_fit": self.ranked.len(),
+            "layouts": layouts,
+            "why_fastest": self.why_fastest,
+        })
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::estimate::layout::compute::tests::gpt;
     use crate::estimate::layout::tests::dgx_a100;
@@ -217,5 +319,50 @@ mod tests {
         assert!(why.contains("faster than the runner-up"), "{why}");
         assert!(!why.starts_with("0.000 s"), "{why}");
         assert!(why_fastest(&fit[..1]).is_none());
+    }
+
+    /// GPT-3 175B on 64 A100s with a batch of 64, the five fastest layouts shown.
+    pub(crate) fn gpt3_on_64() -> Plan {
+        let m = gpt(96, 12_288, 96, 51_200);
+        let f = Fixed {
+            gpus: 64,
+            global_batch: 64,
+            seq: 2048,
+            dp_overlap: true,
+        };
+        Plan::search(&m, "a100", dgx_a100(), f, 5).unwrap()
+    }
+
+    #[test]
+    fn a_plan_shows_the_top_layouts_and_says_why_the_first_wins() {
+        let p = gpt3_on_64();
+        assert_eq!(p.shown().len(), 5);
+        assert!(p.ranked.len() > 5 && p.tried > p.ranked.len());
+        assert_eq!(p.why_fastest, why_fastest(&p.ranked));
+        let j = p.json();
+        assert_eq!(j["layouts"].as_array().unwrap().len(), 5);
+        assert_eq!(j["layouts_fit"], p.ranked.len());
+        assert_eq!(j["layouts"][0]["step_time_s"], p.ranked[0].step_time_s);
+        assert_eq!(j["layouts"][0]["layout"]["tp"], p.ranked[0].layout.tp);
+        assert_eq!(j["gpus"], 64);
+        // More to show than fit: all of them.
+        let all = Plan { top: 10_000, ..p };
+        assert_eq!(all.shown().len(), all.ranked.len());
+    }
+
+    #[test]
+    fn a_plan_with_nothing_to_rank_is_a_usage_error() {
+        let m = gpt(96, 12_288, 96, 51_200);
+        let f = |gpus, global_batch| Fixed {
+            gpus,
+            global_batch,
+            seq: 2048,
+            dp_overlap: true,
+        };
+        let e = Plan::search(&m, "a100", dgx_a100(), f(7, 1024), 10).unwrap_err();
+        assert!(crate::error::is_usage(&e), "{e}");
+        assert!(e.to_string().contains("splits 7 GPUs"), "{e}");
+        let e = Plan::search(&m, "a100", dgx_a100(), f(8, 8), 10).unwrap_err();
+        assert!(e.to_string().contains("fits in 80 GB per GPU"), "{e}");
     }
 }
