@@ -283,44 +283,10 @@ pub fn device_memory_bytes(profile: &Profile) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::testing::{quick_settings, FakeBackend};
-    use crate::backend::{GemmRequest, GemmShape};
-    use crate::profile::ResultGpu;
 
     /// A profile with one bf16 result per TFLOPS given, each from its own GPU when `node`.
     fn profile(tflops: &[f64], node: bool) -> Profile {
-        let be = FakeBackend::new(vec![(0.001, true)]);
-        let mut p = crate::measure::setup::new_profile(
-            &be,
-            quick_settings(),
-            crate::profile::ProfileKind::Run,
-        );
-        let req = GemmRequest {
-            dtype: DType::Bf16,
-            shape: GemmShape::square(64),
-            input_sets: 1,
-            seed: 0,
-            fp8_fast_accum: false,
-        };
-        let r = crate::measure::point::measure_point(
-            &be,
-            &req,
-            &quick_settings(),
-            1,
-            None,
-            &mut |_, _| {},
-        )
-        .unwrap();
-        for (i, t) in tflops.iter().enumerate() {
-            let mut r = r.clone();
-            r.tflops = *t;
-            r.gpu = node.then_some(ResultGpu {
-                ordinal: i as u32,
-                uuid: None,
-            });
-            p.results.push(r);
-        }
-        p
+        crate::measure::testing::profile_with(DType::Bf16, tflops, node)
     }
 
     #[test]

@@ -256,43 +256,9 @@ pub fn render(a: &Profile, a_name: &str, b: &Profile, b_name: &str) -> String {
 #[cfg(test)]
 mod node_tests {
     use super::*;
-    use crate::backend::testing::{quick_settings, FakeBackend};
-    use crate::backend::GemmRequest;
-    use crate::profile::ResultGpu;
 
     fn profile(tflops: &[f64], node: bool) -> Profile {
-        let be = FakeBackend::new(vec![(0.001, true)]);
-        let mut p = crate::measure::setup::new_profile(
-            &be,
-            quick_settings(),
-            crate::profile::ProfileKind::Run,
-        );
-        let req = GemmRequest {
-            dtype: DType::Fp32,
-            shape: GemmShape::square(64),
-            input_sets: 1,
-            seed: 0,
-            fp8_fast_accum: false,
-        };
-        let r = crate::measure::point::measure_point(
-            &be,
-            &req,
-            &quick_settings(),
-            1,
-            None,
-            &mut |_, _| {},
-        )
-        .unwrap();
-        for (i, t) in tflops.iter().enumerate() {
-            let mut r = r.clone();
-            r.tflops = *t;
-            r.gpu = node.then_some(ResultGpu {
-                ordinal: i as u32,
-                uuid: None,
-            });
-            p.results.push(r);
-        }
-        p
+        crate::measure::testing::profile_with(DType::Fp32, tflops, node)
     }
 
     #[test]

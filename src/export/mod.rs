@@ -55,34 +55,12 @@ impl Exporter for SvgExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::testing::{quick_settings, FakeBackend};
-    use crate::backend::{GemmRequest, GemmShape};
     use crate::dtype::DType;
 
     fn profile() -> Profile {
-        let be = FakeBackend::new(vec![(0.001, true)]);
-        let mut p = crate::measure::setup::new_profile(
-            &be,
-            quick_settings(),
-            crate::profile::ProfileKind::Run,
-        );
-        let req = GemmRequest {
-            dtype: DType::Fp32,
-            shape: GemmShape::square(64),
-            input_sets: 1,
-            seed: 0,
-            fp8_fast_accum: false,
-        };
-        let r = crate::measure::point::measure_point(
-            &be,
-            &req,
-            &quick_settings(),
-            1,
-            None,
-            &mut |_, _| {},
-        )
-        .unwrap();
-        p.results.push(r);
+        let mut p = crate::measure::testing::profile_with(DType::Fp32, &[], false);
+        p.results
+            .push(crate::measure::testing::measured_result(DType::Fp32));
         p
     }
 

@@ -15,6 +15,8 @@ pub mod sampler;
 pub mod setup;
 pub use crate::stats;
 pub mod sustained;
+#[cfg(test)]
+pub mod testing;
 pub mod verify;
 
 pub use sampler::{Phase, ProgressFn, Samples};
