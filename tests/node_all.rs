@@ -41,6 +41,31 @@ fn flagged_lines(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// cuda:2 (half speed) is flagged below the node median, cuda:3 for its thermal throttling,
+/// and the two healthy GPUs are not.
+fn assert_slow_and_throttling_flagged(stderr: &str) {
+    let flagged = flagged_lines(stderr);
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
+        "{stderr}"
+    );
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:3 ")
+                && l.ends_with("throttled: sw_thermal_slowdown")),
+        "{stderr}"
+    );
+    assert!(
+        !flagged
+            .iter()
+            .any(|l| l.starts_with("flagged: cuda:0 ") || l.starts_with("flagged: cuda:1 ")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,29 +79,7 @@ fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
         .set("THROTTLE_CLOCK", 0.6);
     let out = run_all(&emu, dir.path(), "0.1");
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
-    let flagged = flagged_lines(&out.stderr);
-    assert!(
-        flagged
-            .iter()
-            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        flagged
-            .iter()
-            .any(|l| l.starts_with("flagged: cuda:3 ")
-                && l.ends_with("throttled: sw_thermal_slowdown")),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        !flagged
-            .iter()
-            .any(|l| l.starts_with("flagged: cuda:0 ") || l.starts_with("flagged: cuda:1 ")),
-        "{}",
-        out.stderr
-    );
+    assert_slow_and_throttling_flagged(&out.stderr);
     assert!(
         out.stdout
             .contains("Node, 4 GPUs, fp16 128×128×128: median"),
@@ -184,29 +187,7 @@ fn a_burn_in_of_four_gpus_flags_the_slower_and_the_throttling_one() {
         ],
     );
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
-    let flagged = flagged_lines(&out.stderr);
-    assert!(
-        flagged
-            .iter()
-            .any(|l| l.starts_with("flagged: cuda:2 ") && l.contains("of the node median")),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        flagged
-            .iter()
-            .any(|l| l.starts_with("flagged: cuda:3 ")
-                && l.ends_with("throttled: sw_thermal_slowdown")),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        !flagged
-            .iter()
-            .any(|l| l.starts_with("flagged: cuda:0 ") || l.starts_with("flagged: cuda:1 ")),
-        "{}",
-        out.stderr
-    );
+    assert_slow_and_throttling_flagged(&out.stderr);
     // One progress line for all GPUs now and then, not a bar per GPU.
     let progress = out
         .stderr

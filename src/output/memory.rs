@@ -160,12 +160,7 @@ fn fewest_cells(f: &Fewest) -> (String, String) {
 mod tests {
     use super::*;
     use crate::estimate::memory::tests::seven_b_on_80_gb;
-
-    fn line<'a>(text: &'a str, label: &str) -> &'a str {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("no '{label}' line in\n{text}"))
-    }
+    use crate::output::tests::line;
 
     #[test]
     fn seven_b_zero3_on_eight_gpus() {

@@ -43,3 +43,13 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// The first line of a view that starts (after its indent) with `label`.
+    pub(crate) fn line<'a>(text: &'a str, label: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no '{label}' line in\n{text}"))
+    }
+}

@@ -133,12 +133,7 @@ mod tests {
     use super::*;
     use crate::estimate::scaling::tests::seven_b;
     use crate::estimate::{Source, Sourced};
-
-    fn line<'a>(text: &'a str, label: &str) -> &'a str {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("no '{label}' line in\n{text}"))
-    }
+    use crate::output::tests::line;
 
     #[test]
     fn seven_b_needs_140b_tokens_and_560_gb() {
