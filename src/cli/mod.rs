@@ -5,6 +5,10 @@
 //! Each subcommand's flags are a clap `Args` struct in `src/cli/<name>.rs`; the code that
 //! runs it is `src/commands/<name>.rs`, reached through [`crate::commands::dispatch`]. This
 //! module imports the library (for value parsers and value types) but never `commands`.
+//!
+//! The flags' doc comments are their `--help` text, written for a terminal: `[1]` there is a
+//! default, `<host>` a placeholder, not rustdoc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use std::process::ExitCode;
 
