@@ -8,8 +8,8 @@
 //! 2. `backend` → `profile` → `telemetry` → `measure`: devices and measuring;
 //! 3. `model` → `estimate`: the planning formulas, which render nothing;
 //! 4. `calibrate` (builds on the formulas) and `sweep`;
-//! 5. `output`: every terminal view of what the layers below compute;
-//! 6. `export`, then `cluster` and `comm`;
+//! 5. `cluster` → `comm`: a job's ranks and nodes, and the links between GPUs;
+//! 6. `output`: every terminal view of what the layers below compute, then `export`;
 //! 7. `cli` → `commands`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,10 +31,10 @@ const ORDER: [&str; 19] = [
     "estimate",
     "calibrate",
     "sweep",
-    "output",
-    "export",
     "cluster",
     "comm",
+    "output",
+    "export",
     "cli",
     "commands",
 ];

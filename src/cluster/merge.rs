@@ -4,8 +4,8 @@
 //! The nodes' `comm-<host>.json` files in the same folder add the links inside each node,
 //! compared across nodes ([`super::links`]).
 //!
-//! Loading gathers; [`stragglers`] and [`missing_ranks`] are pure functions; rendering only
-//! formats. It reports and never acts on a node.
+//! Loading gathers; [`stragglers`] and [`missing_ranks`] are pure functions; the text view is
+//! `crate::output::cluster`. It reports and never acts on a node.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -16,7 +16,6 @@ use super::links::{self, NodeLinks};
 use super::outliers::{self, Flag, Point, Rules};
 use super::rankfile::{self, ClusterInfo};
 use crate::error::usage;
-use crate::output::format::tflops as fmt_tflops;
 use crate::profile::Profile;
 
 /// One rank's file, loaded.
@@ -380,7 +379,7 @@ impl Report {
     }
 
     /// Per node and key: ranks, devices, median, min, max of TFLOPS.
-    fn node_rows(&self) -> Vec<NodeRow> {
+    pub fn node_rows(&self) -> Vec<NodeRow> {
         let mut rows: BTreeMap<(String, String), NodeRow> = BTreeMap::new();
         for p in &self.points {
             let row = rows
@@ -477,219 +476,20 @@ impl Report {
             "problems": self.problems,
         })
     }
-
-    /// The report as text for a terminal.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let (all, _) = outliers::medians(&self.points);
-        let rank_part = self.ranks_found > 0 || !self.stragglers.is_empty();
-        if rank_part {
-            out.push_str(&format!(
-                "Cluster report: {} ({} rank file{} of world size {}, launcher {}{})\n",
-                self.dir,
-                self.ranks_found,
-                if self.ranks_found == 1 { "" } else { "s" },
-                self.world_size,
-                if self.launchers.is_empty() {
-                    "unknown".into()
-                } else {
-                    self.launchers.join(", ")
-                },
-                if self.link_nodes.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {} node link files", self.link_nodes.len())
-                }
-            ));
-            self.render_ranks(&mut out, &all);
-        } else {
-            out.push_str(&format!(
-                "Cluster report: {} ({} node link file{}, no rank files)\n",
-                self.dir,
-                self.link_nodes.len(),
-                if self.link_nodes.len() == 1 { "" } else { "s" },
-            ));
-        }
-        self.render_links(&mut out);
-        let bad = self.bad_hosts();
-        out.push_str(&format!(
-            "\nBad hosts: {}\n",
-            if bad.is_empty() {
-                "none".into()
-            } else {
-                bad.join(" ")
-            }
-        ));
-        out
-    }
-
-    /// The links inside each node, compared across nodes (`comm-<host>.json` files).
-    fn render_links(&self, out: &mut String) {
-        if self.link_nodes.is_empty() && self.links.rows.is_empty() {
-            return;
-        }
-        out.push_str(&format!(
-            "\nLinks inside each node (gpubench comm busbw, measured; threshold {:.2} of the median of nodes)\n",
-            self.rules.threshold
-        ));
-        let mut rows = vec![vec![
-            "node".to_string(),
-            "GPUs".into(),
-            "op".into(),
-            "dtype".into(),
-            "size".into(),
-            "busbw GB/s".into(),
-            "vs median".into(),
-            "flagged".into(),
-        ]];
-        let gpus: BTreeMap<&str, u32> = self
-            .link_nodes
-            .iter()
-            .map(|(h, _, g)| (h.as_str(), *g))
-            .collect();
-        for r in &self.links.rows {
-            for (host, bw) in &r.busbw {
-                let flagged = self
-                    .links
-                    .flags
-                    .iter()
-                    .any(|f| &f.host == host && f.op == r.op && f.dtype == r.dtype);
-                rows.push(vec![
-                    host.clone(),
-                    gpus.get(host.as_str())
-                        .map(|g| g.to_string())
-                        .unwrap_or_default(),
-                    r.op.clone(),
-                    r.dtype.clone(),
-                    match r.bytes {
-                        Some(b) => crate::units::fmt_bytes(b as f64),
-                        None => "peak".into(),
-                    },
-                    format!("{bw:.1}"),
-                    if r.median_gbps > 0.0 {
-                        format!("{:.0} %", bw / r.median_gbps * 100.0)
-                    } else {
-                        "–".into()
-                    },
-                    if flagged { "yes".into() } else { String::new() },
-                ]);
-            }
-        }
-        out.push_str(&align(&rows, &[1, 4, 5, 6]));
-        if self.links.flags.is_empty() {
-            out.push_str("No node's links flagged.\n");
-        } else {
-            out.push_str("\nFlagged links\n");
-            for f in &self.links.flags {
-                out.push_str(&format!("  {} {}: {}\n", f.host, f.what(), f.detail()));
-            }
-        }
-        let comm_problems: Vec<&String> = self
-            .problems
-            .iter()
-            .filter(|p| p.starts_with("comm-"))
-            .collect();
-        for p in comm_problems {
-            out.push_str(&format!("  not compared: {p}\n"));
-        }
-    }
-
-    /// The ranks' part: per node, flagged GPUs, missing ranks, stragglers.
-    fn render_ranks(&self, out: &mut String, all: &BTreeMap<String, f64>) {
-        out.push_str("\nPer node\n");
-        let mut rows = vec![vec![
-            "node".to_string(),
-            "ranks".into(),
-            "device".into(),
-            "dtype m×n×k".into(),
-            "median TFLOPS".into(),
-            "min–max TFLOPS".into(),
-            "vs all ranks".into(),
-            "flagged".into(),
-        ]];
-        for n in self.node_rows() {
-            let med = outliers::median(&n.tflops).unwrap_or(0.0);
-            let lo = n.tflops.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = n.tflops.iter().copied().fold(0.0, f64::max);
-            let vs = all
-                .get(&n.key)
-                .filter(|m| **m > 0.0)
-                .map(|m| format!("{:.0} %", med / m * 100.0))
-                .unwrap_or_else(|| "–".into());
-            rows.push(vec![
-                n.host.clone(),
-                ranges(&n.ranks),
-                n.devices.join(", "),
-                n.key.clone(),
-                fmt_tflops(med),
-                format!("{}–{}", fmt_tflops(lo), fmt_tflops(hi)),
-                vs,
-                if n.flagged.is_empty() {
-                    "0".into()
-                } else {
-                    format!("{} ({})", n.flagged.len(), ranges(&n.flagged))
-                },
-            ]);
-        }
-        out.push_str(&align(&rows, &[4, 5, 6]));
-        if self.flags.is_empty() {
-            out.push_str(&format!(
-                "\nNo GPU flagged (threshold {:.2} of the median{}).\n",
-                self.rules.threshold,
-                self.rules
-                    .min_efficiency
-                    .map(|e| format!(", efficiency floor {:.1} %", e * 100.0))
-                    .unwrap_or_default()
-            ));
-        } else {
-            out.push_str("\nFlagged GPUs\n");
-            let mut rows = vec![vec![
-                "rank".to_string(),
-                "node".into(),
-                "local".into(),
-                "device".into(),
-                "dtype m×n×k".into(),
-                "why".into(),
-            ]];
-            for f in &self.flags {
-                let r = self.ranks.get(&f.rank);
-                rows.push(vec![
-                    f.rank.to_string(),
-                    f.host.clone(),
-                    r.and_then(|r| r.1)
-                        .map(|l| l.to_string())
-                        .unwrap_or_else(|| "–".into()),
-                    r.map(|r| r.2.clone()).unwrap_or_default(),
-                    f.what.clone(),
-                    f.reason.to_string(),
-                ]);
-            }
-            out.push_str(&align(&rows, &[0]));
-        }
-        if !self.missing.is_empty() {
-            out.push_str(&format!(
-                "\nMissing ranks: {} (no rank file; world size {})\n",
-                ranges(&self.missing),
-                self.world_size
-            ));
-        }
-        if !self.stragglers.is_empty() {
-            out.push_str("\nStragglers\n");
-            for s in &self.stragglers {
-                out.push_str(&format!("  rank {} ({}): {}\n", s.rank, s.host, s.why));
-            }
-        }
-    }
 }
 
+/// One node's results of one dtype and shape.
 #[derive(Debug, Default)]
-struct NodeRow {
-    host: String,
-    key: String,
-    ranks: Vec<u32>,
-    devices: Vec<String>,
-    tflops: Vec<f64>,
-    flagged: Vec<u32>,
+pub struct NodeRow {
+    pub host: String,
+    /// dtype and shape.
+    pub key: String,
+    pub ranks: Vec<u32>,
+    /// The device names of its ranks, each once.
+    pub devices: Vec<String>,
+    pub tflops: Vec<f64>,
+    /// Its ranks with a flag on this key.
+    pub flagged: Vec<u32>,
 }
 
 /// Ranks as ranges: `0–3, 5, 7–8`.
@@ -712,40 +512,6 @@ pub fn ranges(ranks: &[u32]) -> String {
         i = j + 1;
     }
     parts.join(", ")
-}
-
-/// Columns padded to their widest cell; the columns in `right` aligned right.
-fn align(rows: &[Vec<String>], right: &[usize]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            let pad = " ".repeat(widths[c] - cell.chars().count());
-            if c > 0 {
-                line.push_str("  ");
-            }
-            if right.contains(&c) {
-                line.push_str(&pad);
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&pad);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -98,15 +98,15 @@ impl fmt::Display for Reason {
                 f,
                 "{:.0} % of the median over all ranks ({} of {} TFLOPS)",
                 pct(*tflops, *median),
-                crate::output::format::tflops(*tflops),
-                crate::output::format::tflops(*median)
+                crate::units::tflops(*tflops),
+                crate::units::tflops(*median)
             ),
             Reason::BelowNodeMedian { tflops, median } => write!(
                 f,
                 "{:.0} % of its node's median ({} of {} TFLOPS)",
                 pct(*tflops, *median),
-                crate::output::format::tflops(*tflops),
-                crate::output::format::tflops(*median)
+                crate::units::tflops(*tflops),
+                crate::units::tflops(*median)
             ),
             Reason::FailedVerification => f.write_str("failed verification (wrong results)"),
             Reason::NoWork => f.write_str("no work measured"),

@@ -40,7 +40,7 @@ pub fn execute(args: ReportArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        print!("{}", report.render());
+        print!("{}", crate::output::cluster::render(&report));
         if let Some(p) = &out {
             println!("Merged report saved: {}", p.display());
         }

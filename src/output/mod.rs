@@ -3,8 +3,8 @@
 //! and the views of what the layers below compute.
 //!
 //! Layering: output sits above every module that computes something (`backend`, `profile`,
-//! `telemetry`, `measure`, `estimate`, `calibrate`, `sweep`) and imports from them; none of
-//! them imports from here, so a figure is computed once, below, and shown here. Only the
+//! `telemetry`, `measure`, `estimate`, `calibrate`, `sweep`, `cluster`, `comm`) and imports
+//! from them; none of them imports from here, so a figure is computed once, below, and shown here. Only the
 //! exporters (`export`) and the command line (`cli`, `commands`) build on it.
 //!
 //! - [`table`]: the one column aligner (alignment, priorities, fitting a width);
@@ -17,8 +17,10 @@
 //!   ranked layouts of `gpubench plan`.
 //! - [`memory`] and [`scale`]: the `gpubench memory` and `gpubench scale` reports as text.
 //! - [`step`]: a `gpubench calibrate` step breakdown as text.
+//! - [`cluster`]: the `gpubench report` of a job's ranks and nodes as text.
 
 pub mod calibrated;
+pub mod cluster;
 pub mod estimate;
 pub mod format;
 pub mod layout;

@@ -56,6 +56,9 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
     /// Text before each line (e.g. two spaces under a title).
     pub indent: String,
+    /// Headings line up as their column's cells do (a right-aligned column's heading on the
+    /// right); otherwise every heading reads from the left.
+    pub aligned_headings: bool,
 }
 
 const GAP: usize = 2;
@@ -83,6 +86,12 @@ impl Table {
             align,
             priority,
         });
+        self
+    }
+
+    /// Headings line up as their column's cells do.
+    pub fn aligned_headings(mut self) -> Table {
+        self.aligned_headings = true;
         self
     }
 
@@ -196,8 +205,8 @@ impl Table {
                 first = false;
                 let cell = self.cell(row, c);
                 let pad = " ".repeat(widths[c] - cell.chars().count());
-                // Headings read from the left; numbers line up on the right.
-                if col.align == Align::Right && i > 0 {
+                // Headings read from the left (unless aligned); numbers line up on the right.
+                if col.align == Align::Right && (i > 0 || self.aligned_headings) {
                     line.push_str(&pad);
                     line.push_str(&cell);
                 } else {
@@ -235,6 +244,24 @@ mod tests {
         assert!(lines[1].starts_with("a         1  xxx"), "{s}");
         assert!(lines[2].starts_with("bb       22  z"), "{s}");
         assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    }
+
+    #[test]
+    fn aligned_headings_sit_over_right_aligned_numbers() {
+        let mut t = Table::new()
+            .column("name", Align::Left)
+            .column("TFLOPS", Align::Right);
+        t.row(["a", "1.5"]);
+        t.row(["bb", "1,812.3"]);
+        assert_eq!(
+            t.render(Width::All),
+            "name  TFLOPS\na         1.5\nbb    1,812.3\n"
+        );
+        let t = t.aligned_headings();
+        assert_eq!(
+            t.render(Width::All),
+            "name   TFLOPS\na         1.5\nbb    1,812.3\n"
+        );
     }
 
     #[test]
