@@ -9,7 +9,6 @@
 //! ([`crate::measure::sustained`]) together and run it for S seconds under the same load, each
 //! with its own NVML telemetry; one progress line on standard error now and then for all.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -24,6 +23,7 @@ use crate::commands::session::{open_backend, MeasureSession, Saver};
 use crate::error::{usage, EXIT_FLAGGED, EXIT_INTERRUPTED};
 use crate::export::files::ExportTargets;
 use crate::measure::{interrupt, point, sustained};
+use crate::output::node;
 use crate::profile::{GemmResult, Profile, ProfileKind, ResultGpu};
 
 /// What one GPU's thread brings back: its profile (device, settings) and its results.
@@ -211,9 +211,9 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", profile.to_json());
     } else {
-        print!("{}", render(&profile.results, count));
+        print!("{}", node::render(&profile.results, count));
         if args.duration.is_some() {
-            print!("{}", render_sustained(&profile.results));
+            print!("{}", node::render_sustained(&profile.results));
         }
         match saver.saved() {
             Some(p) => println!("Profile saved: {}", p.display()),
@@ -436,129 +436,6 @@ pub fn describe(r: &Reason) -> String {
         ),
         other => other.to_string(),
     }
-}
-
-/// One line per GPU and result, then per dtype and shape the node summary: median, fastest
-/// and slowest GPU, and the spread (fastest − slowest, as a share of the median).
-pub fn render(results: &[GemmResult], gpus: u32) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let mut by_key: BTreeMap<String, Vec<(u32, f64)>> = BTreeMap::new();
-    for r in results {
-        let ordinal = r.gpu.as_ref().map_or(0, |g| g.ordinal);
-        let key = crate::cluster::merge::key(r);
-        let _ = writeln!(
-            out,
-            "cuda:{ordinal:<3} {:<42} {key:<24} {:>10} TFLOPS  {}",
-            r.gpu
-                .as_ref()
-                .and_then(|g| g.uuid.as_deref())
-                .unwrap_or("-"),
-            crate::output::format::tflops(r.tflops),
-            if r.valid() {
-                "verified"
-            } else {
-                "FAILED verification"
-            }
-        );
-        by_key.entry(key).or_default().push((ordinal, r.tflops));
-    }
-    for (key, v) in &by_key {
-        let values: Vec<f64> = v.iter().map(|(_, t)| *t).collect();
-        let median = outliers::median(&values).unwrap_or(0.0);
-        let cmp = |a: &&(u32, f64), b: &&(u32, f64)| a.1.total_cmp(&b.1);
-        let (Some(fast), Some(slow)) = (v.iter().max_by(cmp), v.iter().min_by(cmp)) else {
-            continue;
-        };
-        let spread = if median > 0.0 {
-            format!("{:.1} %", (fast.1 - slow.1) / median * 100.0)
-        } else {
-            "-".into()
-        };
-        let _ = writeln!(
-            out,
-            "Node, {gpus} GPUs, {key}: median {} TFLOPS, fastest cuda:{} {}, slowest cuda:{} {}, spread {spread}",
-            crate::output::format::tflops(median),
-            fast.0,
-            crate::output::format::tflops(fast.1),
-            slow.0,
-            crate::output::format::tflops(slow.1),
-        );
-    }
-    out
-}
-
-/// A burn-in's summary per GPU: median TFLOPS over the run, the first seconds against the
-/// last, and the mean SM clock, mean power, hottest reading and throttle reasons telemetry saw.
-pub fn render_sustained(results: &[GemmResult]) -> String {
-    use std::fmt::Write;
-    let f = |x: Option<f64>, p: usize| x.map(|v| format!("{v:.p$}")).unwrap_or_else(|| "–".into());
-    let mut rows = vec![vec![
-        "GPU".to_string(),
-        "dtype m×n×k".into(),
-        "TFLOPS (median)".into(),
-        "first → last".into(),
-        "SM clock (MHz)".into(),
-        "power (W)".into(),
-        "max temp. (°C)".into(),
-        "throttle".into(),
-    ]];
-    let mut source = None;
-    for r in results {
-        let t = crate::telemetry::of_result(r);
-        let Some(tl) = t.as_ref().and_then(|t| t.timeline.as_ref()) else {
-            continue;
-        };
-        if let Some(t) = &t {
-            source.get_or_insert_with(|| t.source.clone());
-        }
-        let total = tl.last().map(|w| w.t_end_s).unwrap_or(0.0);
-        let window = tl.first().map(|w| w.t_end_s - w.t_start_s).unwrap_or(0.0);
-        let drift = sustained::drift(tl, sustained::drift_span(total, window));
-        rows.push(vec![
-            format!("cuda:{}", r.gpu.as_ref().map_or(0, |g| g.ordinal)),
-            crate::cluster::merge::key(r),
-            crate::output::format::tflops(r.tflops),
-            drift
-                .map(|d| {
-                    // a change that rounds to zero reads +0.0 %, not -0.0 %
-                    let pct = Some(d.change() * 100.0)
-                        .filter(|p| p.abs() >= 0.05)
-                        .unwrap_or(0.0);
-                    format!(
-                        "{} → {} ({pct:+.1} %)",
-                        crate::output::format::tflops(d.first_tflops),
-                        crate::output::format::tflops(d.last_tflops),
-                    )
-                })
-                .unwrap_or_else(|| "–".into()),
-            f(t.as_ref().and_then(|t| t.sm_clock_mhz_mean), 0),
-            f(t.as_ref().and_then(|t| t.power_w_mean), 1),
-            f(t.as_ref().and_then(|t| t.temperature_c_max), 0),
-            t.as_ref()
-                .map(|t| t.throttle_reasons.join(","))
-                .unwrap_or_default(),
-        ]);
-    }
-    if rows.len() == 1 {
-        return String::new();
-    }
-    let mut out = String::from("Burn-in, per GPU\n");
-    out.push_str(
-        &crate::output::table::Table::from_rows(&rows).render(crate::output::table::Width::All),
-    );
-    let _ = writeln!(
-        out,
-        "TFLOPS measured; first → last compares the first and last sixth of the run (at most 10 s each); {}.",
-        match source.as_deref() {
-            Some("nvml") => format!(
-                "clock, power and temperature: NVML readings every {} ms (measured)",
-                crate::telemetry::nvml::DEFAULT_INTERVAL.as_millis()
-            ),
-            _ => "no clock, power or temperature readings (NVML not found)".to_string(),
-        }
-    );
-    out
 }
 
 #[cfg(test)]

@@ -60,8 +60,8 @@ fn node_gpus(p: &Profile) -> Option<u32> {
 fn node(p: &Profile, gpus: u32, wide: bool) -> String {
     use crate::commands::node_all;
     let mut out = format!("Device: {} (every GPU of the node)\n", p.device.name);
-    out.push_str(&node_all::render(&p.results, gpus));
-    out.push_str(&node_all::render_sustained(&p.results));
+    out.push_str(&crate::output::node::render(&p.results, gpus));
+    out.push_str(&crate::output::node::render_sustained(&p.results));
     if wide {
         for r in &p.results {
             if let Some(g) = &r.gpu {

@@ -17,7 +17,8 @@
 //!   ranked layouts of `gpubench plan`.
 //! - [`memory`] and [`scale`]: the `gpubench memory` and `gpubench scale` reports as text.
 //! - [`step`]: a `gpubench calibrate` step breakdown as text.
-//! - [`cluster`]: the `gpubench report` of a job's ranks and nodes as text.
+//! - [`cluster`]: the `gpubench report` of a job's ranks and nodes as text; [`node`]: every
+//!   GPU of a node measured at once (`run --device all`).
 
 pub mod calibrated;
 pub mod cluster;
@@ -25,6 +26,7 @@ pub mod estimate;
 pub mod format;
 pub mod layout;
 pub mod memory;
+pub mod node;
 pub mod plan;
 pub mod progress;
 pub mod results;
