@@ -17,7 +17,6 @@ use crate::error::usage;
 use crate::measure::Phase;
 use crate::model::{self, ModelConfig};
 use crate::profile::TimingSettings;
-use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// Timing per shape: the user's flags, else calibrate's short defaults.
 pub fn calibrate_settings(t: &TimingFlags, cpu: bool) -> TimingSettings {
@@ -62,7 +61,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             println!("{}", plan_json(&plan));
         } else {
-            print!("{}", render_plan(&plan));
+            print!("{}", crate::output::calibrate::render_plan(&plan));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -108,7 +107,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", file.to_json());
     } else {
-        print!("{}", render_result(&file));
+        print!("{}", crate::output::calibrate::render_result(&file));
         match &saved {
             Some(p) => println!("Calibration saved: {}", p.display()),
             None => println!("Calibration not saved (--no-save)."),
@@ -166,90 +165,6 @@ fn measure_with_bar(
     result
 }
 
-/// The step as the header lines show it.
-fn describe(plan: &StepPlan) -> String {
-    let s = &plan.spec;
-    let m = &s.model;
-    format!(
-        "model: {} ({} layers, hidden {}, {} heads / {} KV heads of {}, MLP {} {}, vocabulary {}; {})\n\
-         step: seq {}, micro-batch {} = {} tokens, {}, recompute {}, {} products\n\
-         parameters: {} in matrix products (N), {} in all (from the architecture)\n",
-        m.name,
-        m.layers,
-        m.hidden,
-        m.heads,
-        m.kv_heads,
-        m.head_dim(),
-        m.ffn,
-        if m.gated_mlp { "gated" } else { "plain" },
-        m.vocab,
-        m.source,
-        s.seq,
-        s.micro_batch,
-        s.tokens(),
-        plan.dtype,
-        s.recompute.name(),
-        if s.fused { "fused QKV and gate/up" } else { "separate Q/K/V and gate/up" },
-        fmt_count(plan.step.matmul_params),
-        fmt_count(plan.step.params),
-    )
-}
-
-/// `--dry-run`: every GEMM with its shape, count and FLOPs, then the totals and the identity.
-pub fn render_plan(plan: &StepPlan) -> String {
-    use std::fmt::Write;
-    let mut s = describe(plan);
-    let _ = writeln!(
-        s,
-        "\n{:<12} {:<11} {:<7} {:>22} {:>7} {:>14}",
-        "GEMM", "pass", "product", "shape (batch×)m×n×k", "calls", "FLOPs per step"
-    );
-    for g in &plan.gemms {
-        let _ = writeln!(
-            s,
-            "{:<12} {:<11} {:<7} {:>22} {:>7} {:>14.4e}",
-            g.name,
-            g.pass.label(),
-            g.product,
-            g.shape.to_string(),
-            g.count,
-            g.flops()
-        );
-    }
-    let a = plan.step.attention_flops;
-    let six_nd = 6.0 * plan.step.matmul_params * plan.step.tokens_per_step as f64;
-    let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "GEMM FLOPs per step: {:.4e} (6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs 6·N·D + attention = {:.4e})",
-        plan.hardware_flops(),
-        six_nd,
-        a,
-        plan.model_flops
-    );
-    let _ = writeln!(
-        s,
-        "distinct shapes to measure: {} (of {} GEMMs)",
-        plan.shapes.len(),
-        plan.gemms.len()
-    );
-    let kernels: u64 = plan.passes.iter().map(|p| p.count).sum();
-    let _ = writeln!(
-        s,
-        "memory-bound passes: {} per step in {} kernels (see docs/calibrating.md)",
-        fmt_bytes(plan.memory_bytes()),
-        kernels
-    );
-    let _ = writeln!(
-        s,
-        "optimizer: AdamW, {:.0} B per parameter × {} parameters = {}",
-        plan.step.optimizer_bytes_per_param,
-        fmt_count(plan.step.params),
-        fmt_bytes(plan.step.optimizer_bytes_per_param * plan.step.params)
-    );
-    s
-}
-
 /// `--dry-run --json`.
 fn plan_json(plan: &StepPlan) -> String {
     let shapes: Vec<_> = plan
@@ -269,73 +184,6 @@ fn plan_json(plan: &StepPlan) -> String {
         "optimizer_bytes_per_step": plan.step.optimizer_bytes_per_param * plan.step.params,
     }))
     .expect("a plan serializes")
-}
-
-/// The measured shapes, the bandwidth and the breakdown.
-fn render_result(f: &CalibrationFile) -> String {
-    use std::fmt::Write;
-    let timed = f
-        .shapes
-        .iter()
-        .map(|x| x.algorithms_timed)
-        .max()
-        .unwrap_or(1);
-    // Say what the backend offers: the CPU has one algorithm, cuBLASLt several.
-    let algorithms = if f.device.backend == crate::backend::BackendKind::Cpu {
-        "one algorithm per shape (the CPU backend offers no choice)".to_string()
-    } else {
-        format!(
-            "up to {} candidate algorithms per shape (at most {} offered and timed)",
-            f.algos, timed
-        )
-    };
-    let plan_line = format!(
-        "device: {} ({}); {algorithms}\n",
-        f.device.name, f.device.backend
-    );
-    let mut s = plan_line;
-    let m = &f.model;
-    let _ = writeln!(
-        s,
-        "model: {} ({} layers, hidden {}, {} heads / {} KV heads); step: seq {}, micro-batch {} = {} tokens, {}, recompute {}",
-        m.name,
-        m.layers,
-        m.hidden,
-        m.heads,
-        m.kv_heads,
-        f.step.seq,
-        f.step.micro_batch,
-        f.step.tokens_per_step,
-        f.step.dtype,
-        f.step.recompute
-    );
-    let _ = writeln!(
-        s,
-        "\n{:>24} {:>7} {:>12} {:>10} {:>9}",
-        "shape (batch×)m×n×k", "calls", "median", "TFLOPS", "verified"
-    );
-    for x in &f.shapes {
-        let _ = writeln!(
-            s,
-            "{:>24} {:>7} {:>12} {:>10.3} {:>9}",
-            x.shape.to_string(),
-            x.calls_per_step,
-            fmt_seconds(x.median_s),
-            x.tflops,
-            if x.valid { "yes" } else { "NO" }
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\ncopy bandwidth: {:.1} GB/s (measured: {} buffer, {}); smallest kernel {} (measured: {} copy)\n",
-        f.bandwidth.bytes_per_s / 1e9,
-        fmt_bytes(f.bandwidth.copy_bytes as f64),
-        f.bandwidth.method,
-        fmt_seconds(f.bandwidth.small_copy_s),
-        fmt_bytes(f.bandwidth.small_bytes as f64)
-    );
-    s.push_str(&crate::output::step::render(&f.breakdown));
-    s
 }
 
 #[cfg(test)]

@@ -16,10 +16,12 @@
 //! - [`estimate`] and [`layout`]: an estimate and a layout estimate as text; [`plan`]: the
 //!   ranked layouts of `gpubench plan`.
 //! - [`memory`] and [`scale`]: the `gpubench memory` and `gpubench scale` reports as text.
-//! - [`step`]: a `gpubench calibrate` step breakdown as text.
+//! - [`calibrate`]: the `gpubench calibrate` dry run and measured shapes as text; [`step`]: its
+//!   step breakdown.
 //! - [`cluster`]: the `gpubench report` of a job's ranks and nodes as text; [`node`]: every
 //!   GPU of a node measured at once (`run --device all`).
 
+pub mod calibrate;
 pub mod calibrated;
 pub mod cluster;
 pub mod estimate;
