@@ -136,23 +136,11 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
     let req = request(&args, devices, ranks)?;
     let quiet = args.json || !lead;
     if !quiet {
-        println!(
-            "{:>12} {:>12} {:>15} {:>5} {:>11} {:>11} {:>11}",
-            "size", "count", "op", "type", "time (us)", "algbw GB/s", "busbw GB/s"
-        );
+        print!("{}", crate::output::comm::header());
     }
     let m = measure::run(&req, |p| {
         if !quiet {
-            println!(
-                "{:>12} {:>12} {:>15} {:>5} {:>11.2} {:>11.2} {:>11.2}",
-                p.bytes,
-                p.count,
-                p.op.name(),
-                p.dtype.name(),
-                p.time_us,
-                p.algbw_gbps,
-                p.busbw_gbps
-            );
+            print!("{}", crate::output::comm::row(p));
         }
     })?;
     if !lead {
@@ -166,32 +154,7 @@ pub fn execute(args: CommArgs) -> anyhow::Result<ExitCode> {
     if quiet {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!(
-            "NCCL {} ({}), {} rank(s){}: {}; every result checked",
-            m.nccl_version,
-            m.nccl_library,
-            m.world,
-            if m.devices.len() < m.world as usize {
-                if m.one_host {
-                    ", one process each, one host"
-                } else {
-                    ", one process each, several hosts"
-                }
-            } else {
-                ""
-            },
-            m.devices.join(", ")
-        );
-        if let Some(worst) = m
-            .pairs
-            .iter()
-            .min_by(|a, b| a.busbw_gbps.total_cmp(&b.busbw_gbps))
-        {
-            println!(
-                "slowest send/recv pair: {} -> {} at {:.2} GB/s ({} B)",
-                worst.from, worst.to, worst.busbw_gbps, worst.bytes
-            );
-        }
+        print!("{}", crate::output::comm::summary(&m));
     }
     if let Some(path) = save {
         let text = serde_json::to_string_pretty(&json)? + "\n";

@@ -19,11 +19,13 @@
 //! - [`calibrate`]: the `gpubench calibrate` dry run and measured shapes as text; [`step`]: its
 //!   step breakdown.
 //! - [`cluster`]: the `gpubench report` of a job's ranks and nodes as text; [`node`]: every
-//!   GPU of a node measured at once (`run --device all`).
+//!   GPU of a node measured at once (`run --device all`); [`comm`]: the `gpubench comm`
+//!   table of collectives.
 
 pub mod calibrate;
 pub mod calibrated;
 pub mod cluster;
+pub mod comm;
 pub mod estimate;
 pub mod format;
 pub mod layout;
