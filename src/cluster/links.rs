@@ -1,12 +1,15 @@
-//! The links inside each node compared across nodes: every node runs `gpubench comm
+//! The links inside each node compared across like nodes: every node runs `gpubench comm
 //! --results-dir DIR` over its own GPUs (NVLink or PCIe), and a node whose bus bandwidth falls
-//! below a fraction of the median of nodes is one to look at. Loading reads the
-//! `comm-<host>.json` files; [`compare`] is a pure function over what they hold.
+//! below a fraction of the median of the nodes with as many GPUs is one to look at. Loading
+//! reads the `comm-<host>.json` files; [`compare`] is a pure function over what they hold.
 //!
-//! For each operation and element type, nodes compare at the largest message size every one of
-//! them measured (busbw is flat there, and the same size on every node is what makes the
-//! figures comparable); when they share no size, at each node's peak busbw. For send/recv the
-//! node's slowest ring pair, each measured alone, is named.
+//! Only nodes with the same GPU count compare: busbw depends on how many GPUs share the ring
+//! (a 4-GPU node is not a slow 8-GPU node), so each operation, element type and GPU count is a
+//! group of its own, and a group of one node flags nothing. Within a group, nodes compare at
+//! the largest message size every one of them measured (busbw is flat there, and the same size
+//! on every node is what makes the figures comparable); when they share no size, at each
+//! node's peak busbw. For send/recv the node's slowest ring pair, each measured alone, is
+//! named.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -108,11 +111,13 @@ pub fn load(path: &Path) -> anyhow::Result<NodeLinks> {
     })
 }
 
-/// Where one operation and element type is compared.
+/// Where one operation and element type is compared among the nodes with one GPU count.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkRow {
     pub op: String,
     pub dtype: String,
+    /// GPUs of every node in the group.
+    pub gpus: u32,
     /// The message size compared; `None`: the nodes share no size, each node's peak is used.
     pub bytes: Option<u64>,
     /// Per node (in node order): its busbw in GB/s.
@@ -120,12 +125,14 @@ pub struct LinkRow {
     pub median_gbps: f64,
 }
 
-/// A node whose link fell below the threshold of the median of nodes.
+/// A node whose link fell below the threshold of the median of the nodes with as many GPUs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkFlag {
     pub host: String,
     pub op: String,
     pub dtype: String,
+    /// The node's GPUs (those of every node it was compared with).
+    pub gpus: u32,
     pub bytes: Option<u64>,
     pub busbw_gbps: f64,
     pub median_gbps: f64,
@@ -180,24 +187,47 @@ fn median(v: &[f64]) -> f64 {
     super::outliers::median(v).unwrap_or(0.0)
 }
 
-/// Compares the nodes' busbw per operation and element type (in the order first measured): at
-/// the largest size all nodes that measured it share, else at each node's peak; a node below
-/// `threshold` × the median of nodes is flagged, for send/recv with its slowest pair.
-pub fn compare(nodes: &[NodeLinks], threshold: f64) -> Compared {
-    let mut keys: Vec<(String, String)> = Vec::new();
+/// The groups nodes compare in: operation and element type in the order first measured,
+/// then GPU count, ascending.
+fn groups(nodes: &[NodeLinks]) -> Vec<(String, String, u32)> {
+    let mut kinds: Vec<(String, String)> = Vec::new();
     for n in nodes {
         for p in &n.points {
             let k = (p.op.clone(), p.dtype.clone());
-            if p.busbw_gbps > 0.0 && !keys.contains(&k) {
-                keys.push(k);
+            if p.busbw_gbps > 0.0 && !kinds.contains(&k) {
+                kinds.push(k);
             }
         }
     }
+    let mut out = Vec::new();
+    for (op, dtype) in kinds {
+        let mut gpus: Vec<u32> = nodes
+            .iter()
+            .filter(|n| {
+                n.points
+                    .iter()
+                    .any(|p| p.op == op && p.dtype == dtype && p.busbw_gbps > 0.0)
+            })
+            .map(|n| n.gpus)
+            .collect();
+        gpus.sort_unstable();
+        gpus.dedup();
+        out.extend(gpus.into_iter().map(|g| (op.clone(), dtype.clone(), g)));
+    }
+    out
+}
+
+/// Compares the nodes' busbw per operation, element type and GPU count (see [`groups`]): at
+/// the largest size all nodes of the group share, else at each node's peak; in a group of two
+/// nodes or more, a node below `threshold` × the group's median is flagged, for send/recv with
+/// its slowest pair.
+pub fn compare(nodes: &[NodeLinks], threshold: f64) -> Compared {
     let mut out = Compared::default();
-    for (op, dtype) in keys {
-        // Per node that measured it: size → busbw.
+    for (op, dtype, gpus) in groups(nodes) {
+        // Per node of the group that measured it: size → busbw.
         let curves: Vec<(&NodeLinks, BTreeMap<u64, f64>)> = nodes
             .iter()
+            .filter(|n| n.gpus == gpus)
             .map(|n| {
                 let c: BTreeMap<u64, f64> = n
                     .points
@@ -226,8 +256,10 @@ pub fn compare(nodes: &[NodeLinks], threshold: f64) -> Compared {
             .collect();
         let values: Vec<f64> = busbw.iter().map(|(_, v)| *v).collect();
         let m = median(&values);
+        // A node alone with its GPU count has nothing like it to compare with.
+        let alike = curves.len() > 1;
         for ((n, _), (_, v)) in curves.iter().zip(&busbw) {
-            if m > 0.0 && *v < threshold * m {
+            if alike && m > 0.0 && *v < threshold * m {
                 let slowest_pair = (op == "send_recv")
                     .then(|| {
                         n.pairs
@@ -240,6 +272,7 @@ pub fn compare(nodes: &[NodeLinks], threshold: f64) -> Compared {
                     host: n.host.clone(),
                     op: op.clone(),
                     dtype: dtype.clone(),
+                    gpus,
                     bytes: shared,
                     busbw_gbps: *v,
                     median_gbps: m,
@@ -250,6 +283,7 @@ pub fn compare(nodes: &[NodeLinks], threshold: f64) -> Compared {
         out.rows.push(LinkRow {
             op,
             dtype,
+            gpus,
             bytes: shared,
             busbw,
             median_gbps: m,
@@ -263,6 +297,11 @@ mod tests {
     use super::*;
 
     fn node(host: &str, scale: f64, sizes: &[u64]) -> NodeLinks {
+        node_of(host, 4, scale, sizes)
+    }
+
+    /// A node of `gpus` GPUs at `scale` × 100 GB/s (from 1 MiB up).
+    fn node_of(host: &str, gpus: u32, scale: f64, sizes: &[u64]) -> NodeLinks {
         let mut points = Vec::new();
         for op in ["all_reduce", "send_recv"] {
             for &b in sizes {
@@ -287,7 +326,7 @@ mod tests {
         NodeLinks {
             host: host.into(),
             path: PathBuf::from(file_name(host)),
-            gpus: 4,
+            gpus,
             points,
             pairs,
         }
@@ -368,6 +407,62 @@ mod tests {
         let c = compare(&equal, 0.9);
         assert!(c.flags.is_empty());
         assert_eq!(c.rows[0].busbw.len(), 3);
+    }
+
+    #[test]
+    fn nodes_compare_only_with_nodes_of_as_many_gpus() {
+        let sizes = [1 << 20];
+        // the 4-GPU nodes at half the 8-GPU nodes' busbw: alike among themselves, not slow
+        let nodes = vec![
+            node_of("a8", 8, 1.0, &sizes),
+            node_of("b4", 4, 0.5, &sizes),
+            node_of("c8", 8, 1.0, &sizes),
+            node_of("d4", 4, 0.5, &sizes),
+        ];
+        let c = compare(&nodes, 0.9);
+        assert!(c.flags.is_empty(), "{:?}", c.flags);
+        let groups: Vec<(&str, u32, usize, f64)> = c
+            .rows
+            .iter()
+            .map(|r| (r.op.as_str(), r.gpus, r.busbw.len(), r.median_gbps))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                ("all_reduce", 4, 2, 50.0),
+                ("all_reduce", 8, 2, 100.0),
+                ("send_recv", 4, 2, 50.0),
+                ("send_recv", 8, 2, 100.0),
+            ]
+        );
+        // one slow 8-GPU node among three is flagged against its like, with its GPU count
+        let mut nodes = nodes;
+        nodes.push(node_of("e8", 8, 0.5, &sizes));
+        let c = compare(&nodes, 0.9);
+        let flagged: Vec<(&str, &str, u32, f64)> = c
+            .flags
+            .iter()
+            .map(|f| (f.host.as_str(), f.op.as_str(), f.gpus, f.median_gbps))
+            .collect();
+        assert_eq!(
+            flagged,
+            [
+                ("e8", "all_reduce", 8, 100.0),
+                ("e8", "send_recv", 8, 100.0)
+            ]
+        );
+        // a node alone with its GPU count flags nothing, however slow
+        let c = compare(
+            &[
+                node_of("a8", 8, 1.0, &sizes),
+                node_of("b8", 8, 1.0, &sizes),
+                node_of("c2", 2, 0.1, &sizes),
+            ],
+            0.9,
+        );
+        assert!(c.flags.is_empty(), "{:?}", c.flags);
+        assert_eq!(c.rows[0].gpus, 2);
+        assert_eq!(c.rows[0].busbw, [("c2".to_string(), 10.0)]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! node, the GPUs the rules in [`super::outliers`] flag, the ranks that never wrote a file,
 //! and those that stopped early (stragglers), with a list of bad hosts a script can read.
 //! The nodes' `comm-<host>.json` files in the same folder add the links inside each node,
-//! compared across nodes ([`super::links`]).
+//! compared with the nodes of as many GPUs ([`super::links`]).
 //!
 //! Loading gathers; [`stragglers`] and [`missing_ranks`] are pure functions; the text view is
 //! `crate::output::cluster`. It reports and never acts on a node.
@@ -453,8 +453,9 @@ impl Report {
                 "compared": self.links.rows.iter().map(|r| json!({
                     "op": r.op,
                     "dtype": r.dtype,
+                    "gpus": r.gpus,
                     "bytes": r.bytes,
-                    "at": if r.bytes.is_some() { "largest size all nodes measured" } else { "each node's peak" },
+                    "at": if r.bytes.is_some() { "largest size all nodes of this GPU count measured" } else { "each node's peak" },
                     "median_busbw_gbps": r.median_gbps,
                     "busbw_gbps": r.busbw.iter().cloned().collect::<BTreeMap<String, f64>>(),
                 })).collect::<Vec<_>>(),
@@ -463,6 +464,7 @@ impl Report {
                     "what": f.what(),
                     "op": f.op,
                     "dtype": f.dtype,
+                    "gpus": f.gpus,
                     "bytes": f.bytes,
                     "busbw_gbps": f.busbw_gbps,
                     "median_busbw_gbps": f.median_gbps,

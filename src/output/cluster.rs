@@ -72,13 +72,14 @@ fn table(headings: &[&str], right: &[usize]) -> Table {
         })
 }
 
-/// The links inside each node, compared across nodes (`comm-<host>.json` files).
+/// The links inside each node, compared with the nodes of as many GPUs (`comm-<host>.json`
+/// files): a row per node, operation, element type and GPU count.
 fn links(r: &Report, out: &mut String) {
     if r.link_nodes.is_empty() && r.links.rows.is_empty() {
         return;
     }
     out.push_str(&format!(
-        "\nLinks inside each node (gpubench comm busbw, measured; threshold {:.2} of the median of nodes)\n",
+        "\nLinks inside each node (gpubench comm busbw, measured; threshold {:.2} of the median per GPU count)\n",
         r.rules.threshold
     ));
     let mut t = table(
@@ -94,23 +95,14 @@ fn links(r: &Report, out: &mut String) {
         ],
         &[1, 4, 5, 6],
     );
-    let gpus: BTreeMap<&str, u32> = r
-        .link_nodes
-        .iter()
-        .map(|(h, _, g)| (h.as_str(), *g))
-        .collect();
     for row in &r.links.rows {
         for (host, bw) in &row.busbw {
-            let flagged = r
-                .links
-                .flags
-                .iter()
-                .any(|f| &f.host == host && f.op == row.op && f.dtype == row.dtype);
+            let flagged = r.links.flags.iter().any(|f| {
+                &f.host == host && f.op == row.op && f.dtype == row.dtype && f.gpus == row.gpus
+            });
             t.row([
                 host.clone(),
-                gpus.get(host.as_str())
-                    .map(|g| g.to_string())
-                    .unwrap_or_default(),
+                row.gpus.to_string(),
                 row.op.clone(),
                 row.dtype.clone(),
                 match row.bytes {
@@ -118,7 +110,8 @@ fn links(r: &Report, out: &mut String) {
                     None => "peak".into(),
                 },
                 format!("{bw:.1}"),
-                if row.median_gbps > 0.0 {
+                // a node alone with its GPU count has no like to compare with
+                if row.median_gbps > 0.0 && row.busbw.len() > 1 {
                     format!("{:.0} %", bw / row.median_gbps * 100.0)
                 } else {
                     "–".into()
@@ -249,7 +242,8 @@ mod tests {
         }
     }
 
-    /// Two nodes of two ranks (rank 3 slow, rank 4 missing) and three nodes' links (n9 slow).
+    /// Two nodes of two ranks (rank 3 slow, rank 4 missing); the links of three 8-GPU nodes
+    /// (n9 slow) and one 4-GPU node.
     fn report() -> Report {
         Report {
             dir: "results".into(),
@@ -283,30 +277,42 @@ mod tests {
                 .map(|r| (r, (format!("n{}", r / 2), Some(r % 2), "H100".to_string())))
                 .collect(),
             links: Compared {
-                rows: vec![LinkRow {
-                    op: "all_reduce".into(),
-                    dtype: "bf16".into(),
-                    bytes: Some(1 << 22),
-                    busbw: vec![
-                        ("n7".into(), 100.0),
-                        ("n8".into(), 100.0),
-                        ("n9".into(), 40.0),
-                    ],
-                    median_gbps: 100.0,
-                }],
+                rows: vec![
+                    LinkRow {
+                        op: "all_reduce".into(),
+                        dtype: "bf16".into(),
+                        gpus: 4,
+                        bytes: Some(1 << 22),
+                        busbw: vec![("n6".into(), 30.0)],
+                        median_gbps: 30.0,
+                    },
+                    LinkRow {
+                        op: "all_reduce".into(),
+                        dtype: "bf16".into(),
+                        gpus: 8,
+                        bytes: Some(1 << 22),
+                        busbw: vec![
+                            ("n7".into(), 100.0),
+                            ("n8".into(), 100.0),
+                            ("n9".into(), 40.0),
+                        ],
+                        median_gbps: 100.0,
+                    },
+                ],
                 flags: vec![LinkFlag {
                     host: "n9".into(),
                     op: "all_reduce".into(),
                     dtype: "bf16".into(),
+                    gpus: 8,
                     bytes: Some(1 << 22),
                     busbw_gbps: 40.0,
                     median_gbps: 100.0,
                     slowest_pair: None,
                 }],
             },
-            link_nodes: ["n7", "n8", "n9"]
+            link_nodes: [("n6", 4), ("n7", 8), ("n8", 8), ("n9", 8)]
                 .iter()
-                .map(|h| (h.to_string(), format!("comm-{h}.json"), 8))
+                .map(|(h, g)| (h.to_string(), format!("comm-{h}.json"), *g))
                 .collect(),
         }
     }
@@ -315,7 +321,7 @@ mod tests {
     fn the_report_shows_nodes_flags_gaps_links_and_bad_hosts() {
         let text = render(&report());
         assert!(
-            text.starts_with("Cluster report: results (4 rank files of world size 5, launcher slurm; 3 node link files)\n"),
+            text.starts_with("Cluster report: results (4 rank files of world size 5, launcher slurm; 4 node link files)\n"),
             "{text}"
         );
         // Numbers and their headings line up on the right.
@@ -337,6 +343,9 @@ mod tests {
         );
         assert!(text.contains("\nMissing ranks: 4 (no rank file; world size 5)\n"));
         assert!(text.contains("\nStragglers\n  rank 2 (n1): interrupted after 1 results\n"));
+        assert!(text.contains(
+            "\nLinks inside each node (gpubench comm busbw, measured; threshold 0.90 of the median per GPU count)\n"
+        ));
         assert_eq!(
             line(&text, "node  GPUs"),
             "node  GPUs  op          dtype      size  busbw GB/s  vs median  flagged"
@@ -344,6 +353,11 @@ mod tests {
         assert_eq!(
             line(&text, "n9 "),
             "n9       8  all_reduce  bf16   4.00 MiB        40.0       40 %  yes"
+        );
+        // alone with its GPU count: shown, compared with nothing
+        assert_eq!(
+            line(&text, "n6 "),
+            "n6       4  all_reduce  bf16   4.00 MiB        30.0          –"
         );
         assert!(text.contains("\nFlagged links\n  n9 all_reduce bf16 at 4.00 MiB: busbw 40.0 GB/s"));
         assert!(text.ends_with("\nBad hosts: n1 n9\n"), "{text}");
@@ -360,7 +374,7 @@ mod tests {
         r.links.flags.clear();
         let text = render(&r);
         assert!(
-            text.starts_with("Cluster report: results (3 node link files, no rank files)\n"),
+            text.starts_with("Cluster report: results (4 node link files, no rank files)\n"),
             "{text}"
         );
         assert!(!text.contains("Per node"));
