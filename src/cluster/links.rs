@@ -217,10 +217,10 @@ fn groups(nodes: &[NodeLinks]) -> Vec<(String, String, u32)> {
     out
 }
 
-/// Compares the nodes' busbw per operation, element type and GPU count (see [`groups`]): at
-/// the largest size all nodes of the group share, else at each node's peak; in a group of two
-/// nodes or more, a node below `threshold` × the group's median is flagged, for send/recv with
-/// its slowest pair.
+/// Compares the nodes' busbw per operation, element type and GPU count (in the order first
+/// measured, then fewest GPUs first): at the largest size all nodes of the group share, else
+/// at each node's peak; in a group of two nodes or more, a node below `threshold` × the
+/// group's median is flagged, for send/recv with its slowest pair.
 pub fn compare(nodes: &[NodeLinks], threshold: f64) -> Compared {
     let mut out = Compared::default();
     for (op, dtype, gpus) in groups(nodes) {
