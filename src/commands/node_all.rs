@@ -324,6 +324,7 @@ fn progress_lines(live: &Live, done: &AtomicBool, duration_s: f64) {
         sustained::window_len(duration_s).max(1.0)
     };
     let mut last = Instant::now();
+    let mut said = String::new();
     while !done.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
         if last.elapsed().as_secs_f64() < every {
@@ -331,8 +332,10 @@ fn progress_lines(live: &Live, done: &AtomicBool, duration_s: f64) {
         }
         last = Instant::now();
         let states = live.lock().map(|l| l.clone()).unwrap_or_default();
-        if let Some(text) = progress_line(&states, duration_s) {
+        // Nothing new (the loops have ended, or a GPU is between windows): say nothing.
+        if let Some(text) = progress_line(&states, duration_s).filter(|t| *t != said) {
             eprintln!("{text}");
+            said = text;
         }
     }
 }
