@@ -111,6 +111,19 @@ fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
         .map(|r| r["gpu"]["uuid"].as_str().unwrap())
         .collect();
     assert_eq!(uuids.len(), 4, "one UUID per GPU: {uuids:?}");
+    // Each GPU's PCI address as nvidia-smi prints it (the emulated board's buses 0x18, 0x2A,
+    // 0x3C, 0x4E), in the result and on its line of the output.
+    for (i, r) in results.iter().enumerate() {
+        let bus = format!("00000000:{:02X}:00.0", 0x18 + 0x12 * i);
+        assert_eq!(r["gpu"]["pci_bus_id"], bus.as_str(), "{r}");
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("cuda:{i} ")) && l.contains(&bus)),
+            "{}",
+            out.stdout
+        );
+    }
 }
 
 #[test]

@@ -204,6 +204,9 @@ pub struct DeviceInfo {
     /// CUDA ordinal.
     pub ordinal: Option<u32>,
     pub uuid: Option<String>,
+    /// PCI address as `nvidia-smi` prints it (`00000000:18:00.0`): where the GPU sits in the
+    /// machine, so an operator can find the one that was flagged.
+    pub pci_bus_id: Option<String>,
     /// "9.0"
     pub compute_capability: Option<String>,
     pub sm_count: Option<u32>,

@@ -216,8 +216,8 @@ pub struct Report {
     pub missing: Vec<u32>,
     pub stragglers: Vec<Straggler>,
     pub problems: Vec<String>,
-    /// Per rank: (host, local rank, device name).
-    pub ranks: BTreeMap<u32, (String, Option<u32>, String)>,
+    /// Per rank: where it ran and on which GPU.
+    pub ranks: BTreeMap<u32, RankGpu>,
     /// The nodes' links compared (empty without `comm-<host>.json` files).
     pub links: links::Compared,
     /// Per node with a communication file: (host, file name, GPUs).
@@ -248,6 +248,16 @@ fn epoch_s(utc: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
+/// Where a rank ran: its host, local rank and device, and the device's PCI address when the
+/// rank measured a GPU (what an operator needs to find the GPU in the machine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankGpu {
+    pub host: String,
+    pub local_rank: Option<u32>,
+    pub device: String,
+    pub pci_bus_id: Option<String>,
+}
+
 /// Builds the report from loaded rank files.
 pub fn build(dir: &Path, loaded: &Loaded, rules: Rules, stale_after_s: f64) -> Report {
     let mut points = Vec::new();
@@ -258,7 +268,12 @@ pub fn build(dir: &Path, loaded: &Loaded, rules: Rules, stale_after_s: f64) -> R
         let c = &f.info;
         ranks.insert(
             c.rank,
-            (c.host.clone(), c.local_rank, f.profile.device.name.clone()),
+            RankGpu {
+                host: c.host.clone(),
+                local_rank: c.local_rank,
+                device: f.profile.device.name.clone(),
+                pci_bus_id: f.profile.device.pci_bus_id.clone(),
+            },
         );
         if f.profile.results.is_empty() {
             idle.push((c.rank, c.host.clone()));
@@ -394,7 +409,7 @@ impl Report {
             let dev = self
                 .ranks
                 .get(&p.rank)
-                .map(|r| r.2.clone())
+                .map(|r| r.device.clone())
                 .unwrap_or_default();
             if !row.devices.contains(&dev) {
                 row.devices.push(dev);
@@ -426,8 +441,9 @@ impl Report {
             "flagged": self.flags.iter().map(|f| json!({
                 "rank": f.rank,
                 "host": f.host,
-                "local_rank": self.ranks.get(&f.rank).and_then(|r| r.1),
-                "device": self.ranks.get(&f.rank).map(|r| r.2.clone()),
+                "local_rank": self.ranks.get(&f.rank).and_then(|r| r.local_rank),
+                "device": self.ranks.get(&f.rank).map(|r| r.device.clone()),
+                "pci_bus_id": self.ranks.get(&f.rank).and_then(|r| r.pci_bus_id.clone()),
                 "what": f.what,
                 "reason": f.reason.tag(),
                 "detail": f.reason.to_string(),

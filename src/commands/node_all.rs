@@ -258,6 +258,7 @@ fn measure_gpu(
     let (ms, requests) = prepare(ordinal, args)?;
     let sampler = ms.sampler();
     let uuid = ms.backend().info().uuid.clone();
+    let pci_bus_id = ms.backend().info().pci_bus_id.clone();
     let shapes: Vec<_> = requests.iter().map(|r| r.shape).take(1).collect();
     let kind = match args.duration {
         Some(_) => ProfileKind::Sustained,
@@ -302,6 +303,7 @@ fn measure_gpu(
         r.gpu = Some(ResultGpu {
             ordinal,
             uuid: uuid.clone(),
+            pci_bus_id: pci_bus_id.clone(),
         });
         profile.results.push(r);
         if stopped {

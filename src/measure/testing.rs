@@ -32,6 +32,7 @@ pub fn profile_with(dtype: DType, tflops: &[f64], node: bool) -> Profile {
         r.gpu = node.then_some(ResultGpu {
             ordinal: i as u32,
             uuid: None,
+            pci_bus_id: None,
         });
         p.results.push(r);
     }

@@ -186,22 +186,30 @@ fn ranks(r: &Report, out: &mut String, all: &BTreeMap<String, f64>) {
         ));
     } else {
         out.push_str("\nFlagged GPUs\n");
-        let mut t = table(
-            &["rank", "node", "local", "device", "dtype m×n×k", "why"],
-            &[0],
-        );
+        // The PCI address finds a GPU in its machine; CPU ranks have none, and then no column.
+        let bus = |rank: u32| r.ranks.get(&rank).and_then(|g| g.pci_bus_id.clone());
+        let with_bus = r.flags.iter().any(|f| bus(f.rank).is_some());
+        let mut head = vec!["rank", "node", "local", "device"];
+        if with_bus {
+            head.push("PCI bus");
+        }
+        head.extend(["dtype m×n×k", "why"]);
+        let mut t = table(&head, &[0]);
         for f in &r.flags {
             let rank = r.ranks.get(&f.rank);
-            t.row([
+            let mut row = vec![
                 f.rank.to_string(),
                 f.host.clone(),
-                rank.and_then(|r| r.1)
+                rank.and_then(|r| r.local_rank)
                     .map(|l| l.to_string())
                     .unwrap_or_else(|| "–".into()),
-                rank.map(|r| r.2.clone()).unwrap_or_default(),
-                f.what.clone(),
-                f.reason.to_string(),
-            ]);
+                rank.map(|r| r.device.clone()).unwrap_or_default(),
+            ];
+            if with_bus {
+                row.push(bus(f.rank).unwrap_or_else(|| "–".into()));
+            }
+            row.extend([f.what.clone(), f.reason.to_string()]);
+            t.row(row);
         }
         out.push_str(&t.render(Width::All));
     }
@@ -225,7 +233,7 @@ mod tests {
     use super::*;
     use crate::backend::BackendKind;
     use crate::cluster::links::{Compared, LinkFlag, LinkRow};
-    use crate::cluster::merge::Straggler;
+    use crate::cluster::merge::{RankGpu, Straggler};
     use crate::cluster::outliers::{Flag, Point, Reason, Rules};
     use crate::output::tests::line;
 
@@ -274,7 +282,15 @@ mod tests {
             }],
             problems: vec![],
             ranks: (0..4)
-                .map(|r| (r, (format!("n{}", r / 2), Some(r % 2), "H100".to_string())))
+                .map(|r| {
+                    let gpu = RankGpu {
+                        host: format!("n{}", r / 2),
+                        local_rank: Some(r % 2),
+                        device: "H100".to_string(),
+                        pci_bus_id: (r == 3).then(|| "00000000:2A:00.0".to_string()),
+                    };
+                    (r, gpu)
+                })
                 .collect(),
             links: Compared {
                 rows: vec![
@@ -339,7 +355,7 @@ mod tests {
         );
         assert_eq!(
             line(&text, "3  n1"),
-            "   3  n1    1      H100    bf16 64×64×64  50 % of the median over all ranks (50.00 of 100.0 TFLOPS)"
+            "   3  n1    1      H100    00000000:2A:00.0  bf16 64×64×64  50 % of the median over all ranks (50.00 of 100.0 TFLOPS)"
         );
         assert!(text.contains("\nMissing ranks: 4 (no rank file; world size 5)\n"));
         assert!(text.contains("\nStragglers\n  rank 2 (n1): interrupted after 1 results\n"));
@@ -361,6 +377,19 @@ mod tests {
         );
         assert!(text.contains("\nFlagged links\n  n9 all_reduce bf16 at 4.00 MiB: busbw 40.0 GB/s"));
         assert!(text.ends_with("\nBad hosts: n1 n9\n"), "{text}");
+    }
+
+    #[test]
+    fn the_pci_bus_column_is_there_only_when_a_flagged_rank_has_one() {
+        let text = render(&report());
+        assert!(line(&text, "rank  node").contains("  PCI bus  "), "{text}");
+        let mut cpu = report();
+        for g in cpu.ranks.values_mut() {
+            g.pci_bus_id = None;
+        }
+        let text = render(&cpu);
+        assert!(!text.contains("PCI bus"), "{text}");
+        assert!(line(&text, "3  n1").starts_with("   3  n1    1      H100    bf16 64×64×64  "));
     }
 
     #[test]

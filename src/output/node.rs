@@ -22,7 +22,11 @@ pub fn render(results: &[GemmResult], gpus: u32) -> String {
         let key = key(r);
         let _ = writeln!(
             out,
-            "cuda:{ordinal:<3} {:<42} {key:<24} {:>10} TFLOPS  {}",
+            "cuda:{ordinal:<3} {:<16}  {:<42} {key:<24} {:>10} TFLOPS  {}",
+            r.gpu
+                .as_ref()
+                .and_then(|g| g.pci_bus_id.as_deref())
+                .unwrap_or("-"),
             r.gpu
                 .as_ref()
                 .and_then(|g| g.uuid.as_deref())
@@ -138,12 +142,15 @@ mod tests {
     use crate::output::tests::line;
     use crate::profile::{Telemetry, TimelinePoint};
 
-    /// Four GPUs at 800, 800, 400 and 790 TFLOPS (fp16 64³); cuda:0 with its UUID.
+    /// Four GPUs at 800, 800, 400 and 790 TFLOPS (fp16 64³); cuda:0 with its PCI address and
+    /// UUID.
     fn results() -> Vec<GemmResult> {
         let mut v =
             crate::measure::testing::profile_with(DType::Fp16, &[800.0, 800.0, 400.0, 790.0], true)
                 .results;
-        v[0].gpu.as_mut().unwrap().uuid = Some("GPU-0000".into());
+        let g = v[0].gpu.as_mut().unwrap();
+        g.uuid = Some("GPU-0000".into());
+        g.pci_bus_id = Some("00000000:18:00.0".into());
         v
     }
 
@@ -152,13 +159,14 @@ mod tests {
         let text = render(&results(), 4);
         assert_eq!(
             line(&text, "cuda:0"),
-            // the UUID padded to 42 characters, the dtype and shape to 24, TFLOPS to 10
+            // the PCI address, the UUID padded to 42 characters, the dtype and shape to 24,
+            // TFLOPS to 10
             format!(
-                "cuda:0   GPU-0000{:34} fp16 64×64×64{:11}      800.0 TFLOPS  verified",
+                "cuda:0   00000000:18:00.0  GPU-0000{:34} fp16 64×64×64{:11}      800.0 TFLOPS  verified",
                 "", ""
             )
         );
-        assert!(line(&text, "cuda:2").starts_with("cuda:2   -   "));
+        assert!(line(&text, "cuda:2").starts_with("cuda:2   -                 -   "));
         assert!(line(&text, "cuda:2").ends_with(" 400.0 TFLOPS  verified"));
         // median 795, spread (800 − 400) / 795
         assert_eq!(

@@ -184,6 +184,9 @@ pub struct ResultGpu {
     pub ordinal: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
+    /// Its PCI address (`00000000:18:00.0`), as `nvidia-smi` prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pci_bus_id: Option<String>,
 }
 
 fn one() -> u64 {

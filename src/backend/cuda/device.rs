@@ -38,6 +38,16 @@ pub(super) fn gather(
     let nvml = nvml_facts(cuda_uuid.as_deref(), ordinal);
     // NVML's form when it matched one (`MIG-…` for a MIG instance), else CUDA's.
     let uuid = nvml.uuid.clone().or(cuda_uuid);
+    // Domain, bus and device may each be 0, so they are read without the `> 0` filter.
+    let pci = |a: Attr| ctx.attribute(a).ok().filter(|v| *v >= 0);
+    let pci_bus_id = match (
+        pci(Attr::CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID),
+        pci(Attr::CU_DEVICE_ATTRIBUTE_PCI_BUS_ID),
+        pci(Attr::CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID),
+    ) {
+        (Some(d), Some(b), Some(s)) => Some(format_pci_bus_id(d as u32, b as u32, s as u32)),
+        _ => None,
+    };
     let max_sm_clock_mhz = attr(Attr::CU_DEVICE_ATTRIBUTE_CLOCK_RATE)
         .map(khz_to_mhz)
         .or(nvml.max_sm_mhz);
@@ -50,6 +60,7 @@ pub(super) fn gather(
         name,
         ordinal: Some(ordinal),
         uuid,
+        pci_bus_id,
         compute_capability: Some(format!("{major}.{minor}")),
         sm_count: attr(Attr::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT).map(|v| v as u32),
         max_sm_clock_mhz,
@@ -95,6 +106,12 @@ fn nvml_facts(uuid: Option<&str>, ordinal: u32) -> NvmlFacts {
         f.max_mem_mhz = mhz(Clock::Memory);
     }
     f
+}
+
+/// A PCI address as `nvidia-smi` and NVML print it: `DDDDDDDD:BB:SS.0` in upper-case hex
+/// (function 0: the driver's attributes give domain, bus and device).
+pub(super) fn format_pci_bus_id(domain: u32, bus: u32, device: u32) -> String {
+    format!("{domain:08X}:{bus:02X}:{device:02X}.0")
 }
 
 /// A CUDA UUID as NVIDIA tools print it: `GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
@@ -193,6 +210,12 @@ mod tests {
             *x = (i as u8 * 17) as c_char;
         }
         assert_eq!(format_uuid(&b), "GPU-00112233-4455-6677-8899-aabbccddeeff");
+    }
+
+    #[test]
+    fn pci_bus_id_as_nvidia_smi_prints_it() {
+        assert_eq!(format_pci_bus_id(0, 0x1b, 0), "00000000:1B:00.0");
+        assert_eq!(format_pci_bus_id(1, 0xdb, 3), "00000001:DB:03.0");
     }
 
     #[test]

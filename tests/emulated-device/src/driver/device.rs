@@ -28,6 +28,16 @@ pub unsafe extern "C" fn cuDeviceGetCount(n: *mut c_int) -> CUresult {
     with(|s| unsafe { out(n, s.devices.len() as c_int) })
 }
 
+/// The PCI address attributes of device `dev`: domain 0, device 0, and buses 0x18, 0x2A,
+/// 0x3C, … as on an eight-GPU board, so every GPU has its own address.
+fn pci_attribute(attr: c_int, dev: c_int) -> Option<c_int> {
+    match attr {
+        33 => Some(0x18 + 0x12 * dev), // PCI bus
+        34 | 50 => Some(0),            // PCI device, PCI domain
+        _ => None,
+    }
+}
+
 /// A device attribute, or `None` for one the emulator does not model.
 fn attribute(attr: c_int) -> Option<c_int> {
     let c = cfg();
@@ -68,7 +78,7 @@ pub unsafe extern "C" fn cuDeviceGetAttribute(v: *mut c_int, attr: c_int, dev: c
         if let Err(e) = check_device(s, dev) {
             return e;
         }
-        match attribute(attr) {
+        match pci_attribute(attr, dev).or_else(|| attribute(attr)) {
             Some(x) => unsafe { out(v, x) },
             None => {
                 eprintln!("gpubench emulated device: device attribute {attr} is not emulated");
