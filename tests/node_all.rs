@@ -41,6 +41,19 @@ fn flagged_lines(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Four emulated GPUs at the same rate but for cuda:2 at half speed and cuda:3 throttling to
+/// a 0.6 clock after its first product.
+fn slow_and_throttling() -> Emu {
+    Emu::new()
+        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
+        .set("DEVICES", 4)
+        .set("SLOW_DEVICE", 2)
+        .set("SLOW_FACTOR", 0.5)
+        .set("THROTTLE_DEVICE", 3)
+        .set("THROTTLE_AFTER_PRODUCTS", 1)
+        .set("THROTTLE_CLOCK", 0.6)
+}
+
 /// cuda:2 (half speed) is flagged below the node median, cuda:3 for its thermal throttling,
 /// and the two healthy GPUs are not.
 fn assert_slow_and_throttling_flagged(stderr: &str) {
@@ -69,14 +82,7 @@ fn assert_slow_and_throttling_flagged(stderr: &str) {
 #[test]
 fn a_slower_and_a_throttling_gpu_of_four_are_flagged() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emu::new()
-        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
-        .set("DEVICES", 4)
-        .set("SLOW_DEVICE", 2)
-        .set("SLOW_FACTOR", 0.5)
-        .set("THROTTLE_DEVICE", 3)
-        .set("THROTTLE_AFTER_PRODUCTS", 1)
-        .set("THROTTLE_CLOCK", 0.6);
+    let emu = slow_and_throttling();
     let out = run_all(&emu, dir.path(), "0.1");
     assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
     assert_slow_and_throttling_flagged(&out.stderr);
@@ -244,14 +250,7 @@ fn a_burn_in_of_four_gpus_flags_the_slower_and_the_throttling_one() {
 #[test]
 fn show_and_estimate_read_a_node_profile_by_its_median_gpu() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emu::new()
-        .set("RATE_TFLOPS", format!("fp16={FP16_TFLOPS}"))
-        .set("DEVICES", 4)
-        .set("SLOW_DEVICE", 2)
-        .set("SLOW_FACTOR", 0.5)
-        .set("THROTTLE_DEVICE", 3)
-        .set("THROTTLE_AFTER_PRODUCTS", 1)
-        .set("THROTTLE_CLOCK", 0.6);
+    let emu = slow_and_throttling();
     assert_eq!(run_all(&emu, dir.path(), "0.1").code, 4);
 
     let show = gpubench(dir.path())
