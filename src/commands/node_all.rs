@@ -24,6 +24,7 @@ use crate::error::{usage, EXIT_FLAGGED, EXIT_INTERRUPTED};
 use crate::export::files::ExportTargets;
 use crate::measure::{interrupt, point, sustained};
 use crate::output::node;
+use crate::output::table::Width;
 use crate::profile::{GemmResult, Profile, ProfileKind, ResultGpu};
 
 /// What one GPU's thread brings back: its profile (device, settings) and its results.
@@ -211,7 +212,10 @@ pub fn execute(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", profile.to_json());
     } else {
-        print!("{}", node::render(&profile.results, count));
+        print!(
+            "{}",
+            node::render(&profile.results, count, Width::from_wide(args.wide))
+        );
         if args.duration.is_some() {
             print!("{}", node::render_sustained(&profile.results));
         }

@@ -60,7 +60,11 @@ fn node_gpus(p: &Profile) -> Option<u32> {
 fn node(p: &Profile, gpus: u32, wide: bool) -> String {
     use crate::commands::node_all;
     let mut out = format!("Device: {} (every GPU of the node)\n", p.device.name);
-    out.push_str(&crate::output::node::render(&p.results, gpus));
+    out.push_str(&crate::output::node::render(
+        &p.results,
+        gpus,
+        crate::output::table::Width::from_wide(wide),
+    ));
     out.push_str(&crate::output::node::render_sustained(&p.results));
     if wide {
         for r in &p.results {

@@ -6,45 +6,66 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::format::tflops;
-use super::table::{Table, Width};
+use super::table::{Align, Table, Width};
 use crate::cluster::merge::key;
 use crate::cluster::outliers;
 use crate::measure::sustained;
 use crate::profile::GemmResult;
 
-/// One line per GPU and result, then per dtype and shape the node summary: median, fastest
-/// and slowest GPU, and the spread (fastest − slowest, as a share of the median).
-pub fn render(results: &[GemmResult], gpus: u32) -> String {
-    let mut out = String::new();
+/// A table with a row per GPU and result (its PCI address; its UUID where `width` leaves room,
+/// always with `--wide`), then per dtype and shape the node summary: median, fastest and
+/// slowest GPU, and the spread (fastest − slowest, as a share of the median).
+pub fn render(results: &[GemmResult], gpus: u32, width: Width) -> String {
+    let mut t = Table::new()
+        .column("GPU", Align::Left)
+        .column("PCI bus", Align::Left)
+        .optional("UUID", Align::Left, 1)
+        .column("dtype m×n×k", Align::Left)
+        .column("TFLOPS", Align::Right)
+        .column("check", Align::Left)
+        .aligned_headings();
     let mut by_key: BTreeMap<String, Vec<(u32, f64)>> = BTreeMap::new();
     for r in results {
         let ordinal = r.gpu.as_ref().map_or(0, |g| g.ordinal);
         let key = key(r);
-        let _ = writeln!(
-            out,
-            "cuda:{ordinal:<3} {:<16}  {:<42} {key:<24} {:>10} TFLOPS  {}",
+        let id = |f: fn(&crate::profile::ResultGpu) -> Option<&String>| {
             r.gpu
                 .as_ref()
-                .and_then(|g| g.pci_bus_id.as_deref())
-                .unwrap_or("-"),
-            r.gpu
-                .as_ref()
-                .and_then(|g| g.uuid.as_deref())
-                .unwrap_or("-"),
+                .and_then(f)
+                .cloned()
+                .unwrap_or_else(|| "-".into())
+        };
+        t.row([
+            format!("cuda:{ordinal}"),
+            id(|g| g.pci_bus_id.as_ref()),
+            id(|g| g.uuid.as_ref()),
+            key.clone(),
             tflops(r.tflops),
             if r.valid() {
-                "verified"
+                "verified".into()
             } else {
-                "FAILED verification"
-            }
-        );
+                "FAILED verification".into()
+            },
+        ]);
         by_key.entry(key).or_default().push((ordinal, r.tflops));
+    }
+    let mut out = t.render(width);
+    let hidden = t.hidden(width);
+    if !hidden.is_empty() {
+        let _ = writeln!(
+            out,
+            "Columns left out to fit {} characters: {} (--wide shows every column).",
+            width.columns(),
+            hidden.join(", ")
+        );
     }
     for (key, v) in &by_key {
         let values: Vec<f64> = v.iter().map(|(_, t)| *t).collect();
         let median = outliers::median(&values).unwrap_or(0.0);
         let cmp = |a: &&(u32, f64), b: &&(u32, f64)| a.1.total_cmp(&b.1);
-        let (Some(fast), Some(slow)) = (v.iter().max_by(cmp), v.iter().min_by(cmp)) else {
+        // Ties name the lowest ordinal, fastest and slowest alike.
+        let fastest = v.iter().max_by(|a, b| cmp(a, b).then(b.0.cmp(&a.0)));
+        let (Some(fast), Some(slow)) = (fastest, v.iter().min_by(cmp)) else {
             continue;
         };
         let spread = if median > 0.0 {
@@ -54,7 +75,7 @@ pub fn render(results: &[GemmResult], gpus: u32) -> String {
         };
         let _ = writeln!(
             out,
-            "Node, {gpus} GPUs, {key}: median {} TFLOPS, fastest cuda:{} {}, slowest cuda:{} {}, spread {spread}",
+            "Node, {gpus} GPUs, {key}: median {} TFLOPS, spread {spread}\n  fastest cuda:{} {}, slowest cuda:{} {} TFLOPS",
             tflops(median),
             fast.0,
             tflops(fast.1),
@@ -156,22 +177,53 @@ mod tests {
 
     #[test]
     fn a_line_per_gpu_and_the_node_summary() {
-        let text = render(&results(), 4);
+        let text = render(&results(), 4, Width::All);
+        assert_eq!(
+            line(&text, "GPU"),
+            "GPU     PCI bus           UUID      dtype m×n×k    TFLOPS  check"
+        );
         assert_eq!(
             line(&text, "cuda:0"),
-            // the PCI address, the UUID padded to 42 characters, the dtype and shape to 24,
-            // TFLOPS to 10
-            format!(
-                "cuda:0   00000000:18:00.0  GPU-0000{:34} fp16 64×64×64{:11}      800.0 TFLOPS  verified",
-                "", ""
-            )
+            "cuda:0  00000000:18:00.0  GPU-0000  fp16 64×64×64   800.0  verified"
         );
-        assert!(line(&text, "cuda:2").starts_with("cuda:2   -                 -   "));
-        assert!(line(&text, "cuda:2").ends_with(" 400.0 TFLOPS  verified"));
+        assert_eq!(
+            line(&text, "cuda:2"),
+            "cuda:2  -                 -         fp16 64×64×64   400.0  verified"
+        );
+        // A real UUID (40 characters) is the column left out when the rows do not fit, and
+        // kept with --wide.
+        let mut wide = results();
+        wide[0].gpu.as_mut().unwrap().uuid =
+            Some("GPU-eeeeeeee-eeee-eeee-eeee-000000000000".into());
+        let table = |w| {
+            let text = render(&wide, 4, w);
+            text.lines()
+                .take_while(|l| !l.starts_with("Node,"))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let fit = table(Width::Fit(80));
+        let (note, rows) = fit.split_last().unwrap();
+        assert!(rows
+            .iter()
+            .all(|l| !l.contains("UUID") && l.chars().count() <= 80));
+        assert_eq!(
+            note,
+            "Columns left out to fit 80 characters: UUID (--wide shows every column)."
+        );
+        assert!(fit[1].starts_with("cuda:0  00000000:18:00.0  fp16 64×64×64"));
+        assert!(table(Width::from_wide(false))[1].ends_with(
+            "GPU-eeeeeeee-eeee-eeee-eeee-000000000000  fp16 64×64×64   800.0  verified"
+        ));
+        assert!(table(Width::All)[1].contains("GPU-eeeeeeee-eeee-eeee-eeee-000000000000"));
         // median 795, spread (800 − 400) / 795
         assert_eq!(
             line(&text, "Node,"),
-            "Node, 4 GPUs, fp16 64×64×64: median 795.0 TFLOPS, fastest cuda:1 800.0, slowest cuda:2 400.0, spread 50.3 %"
+            "Node, 4 GPUs, fp16 64×64×64: median 795.0 TFLOPS, spread 50.3 %"
+        );
+        assert_eq!(
+            line(&text, "fastest"),
+            "  fastest cuda:0 800.0, slowest cuda:2 400.0 TFLOPS"
         );
     }
 
