@@ -126,6 +126,33 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
+/// `line` as it is when it fits `width` columns; otherwise word-wrapped with a hanging indent
+/// of two spaces past the line's own leading spaces.
+pub fn fit_line(line: &str, width: usize) -> String {
+    if line.chars().count() <= width {
+        return line.to_string();
+    }
+    let lead = &line[..line.len() - line.trim_start().len()];
+    wrap(line.trim_start(), width.saturating_sub(lead.len()), "  ")
+        .lines()
+        .map(|l| format!("{lead}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every line of `text` through [`fit_line`] (a trailing newline kept).
+pub fn fit_text(text: &str, width: usize) -> String {
+    let mut out: String = text
+        .lines()
+        .map(|l| fit_line(l, width))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if text.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +195,21 @@ mod tests {
             wrap("after 0.05 s warm-up", 10, ""),
             "after\n0.05 s\nwarm-up"
         );
+    }
+
+    #[test]
+    fn long_lines_wrap_with_a_hanging_indent() {
+        assert_eq!(fit_line("  short", 10), "  short");
+        assert_eq!(fit_line("note: aaa bbb ccc", 10), "note: aaa\n  bbb ccc");
+        assert_eq!(
+            fit_line("  x: aaa bbb ccc", 10),
+            "  x: aaa\n    bbb\n    ccc"
+        );
+        let long = format!("warning: {}", "word ".repeat(60));
+        let fitted = fit_text(&format!("{long}\nok\n"), 100);
+        assert!(fitted.lines().all(|l| l.chars().count() <= 100), "{fitted}");
+        assert!(fitted.ends_with("\nok\n"), "{fitted}");
+        assert_eq!(fitted.split_whitespace().count(), 62);
     }
 
     #[test]

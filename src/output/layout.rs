@@ -1,8 +1,9 @@
 //! A layout estimate as the text `gpubench estimate` and `gpubench plan` print, so the step
 //! time always comes with its parts, its rates and where they came from.
 
-use super::format::{pct, thousands};
+use super::format::{fit_line, fit_text, pct, thousands};
 use super::sections::{Section, Sections};
+use super::table::DEFAULT_WIDTH;
 use crate::estimate::layout::comm::Scope;
 use crate::estimate::layout::training::LayoutEstimate;
 use crate::estimate::layout::{Evaluation, Layout};
@@ -79,7 +80,8 @@ pub fn breakdown_section(e: &Evaluation) -> Section {
 }
 
 /// The text table: the layout, the rates and links it runs at, the step by part, throughput,
-/// memory and the training run.
+/// memory and the training run. Notes sit in one column after the shares, so rows fit 100
+/// columns.
 pub fn table(r: &LayoutEstimate) -> String {
     let e = &r.eval;
     let l = &e.layout;
@@ -122,6 +124,7 @@ pub fn table(r: &LayoutEstimate) -> String {
     th.row([
         "MFU".to_string(),
         pct(e.mfu),
+        String::new(),
         format!(
             "model FLOPs with attention / spec peak {:.1} TFLOPS",
             hw.peak_tflops
@@ -130,6 +133,7 @@ pub fn table(r: &LayoutEstimate) -> String {
     th.row([
         "HFU".to_string(),
         pct(e.hfu),
+        String::new(),
         format!(
             "{:.1} TFLOPS per GPU executed, recomputation included",
             e.achieved_tflops
@@ -152,6 +156,7 @@ pub fn table(r: &LayoutEstimate) -> String {
         mem.row([
             "ZeRO-3 gathered".to_string(),
             gb(e.memory.zero3_gathered_bytes),
+            String::new(),
             "2 units' weights + 1 unit's gradients, whole".to_string(),
         ]);
     }
@@ -171,9 +176,10 @@ pub fn table(r: &LayoutEstimate) -> String {
         }
         t.sections.push(s);
     }
-    let mut out = head + &t.render();
+    let mut out = fit_text(&head, DEFAULT_WIDTH) + &t.render();
     for n in &r.notes {
-        out += &format!("note: {n}\n");
+        out += &fit_line(&format!("note: {n}"), DEFAULT_WIDTH);
+        out += "\n";
     }
     out
 }

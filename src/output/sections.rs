@@ -6,7 +6,8 @@
 //! table, so columns are padded to their widest cell across the whole report, and the section
 //! titles are set between its lines.
 
-use super::table::{Align, Table, Width};
+use super::format::{fit_line, wrap};
+use super::table::{Align, Table, Width, DEFAULT_WIDTH};
 
 /// One titled block of rows.
 #[derive(Debug, Clone, Default)]
@@ -43,10 +44,17 @@ pub struct Sections {
 }
 
 impl Sections {
+    /// Renders to fit [`DEFAULT_WIDTH`] columns (see [`Sections::render_to`]).
+    pub fn render(&self) -> String {
+        self.render_to(DEFAULT_WIDTH)
+    }
+
     /// Renders with two-space indents and two spaces between columns; trailing spaces trimmed.
     /// Every row of every section goes through one [`Table`], so columns line up across
-    /// sections; the titles are set between its lines.
-    pub fn render(&self) -> String {
+    /// sections; the titles are set between its lines. A row longer than `width` has its last
+    /// cell (the source or note) wrapped under itself, and a long title wraps with a hanging
+    /// indent.
+    pub fn render_to(&self, width: usize) -> String {
         let cols = self
             .sections
             .iter()
@@ -66,6 +74,18 @@ impl Sections {
             t.rows.extend(s.rows.iter().cloned());
         }
         let rendered = t.render(Width::All);
+        let mut widths = vec![0; cols];
+        for row in &t.rows {
+            for (c, cell) in row.iter().enumerate() {
+                widths[c] = widths[c].max(cell.chars().count());
+            }
+        }
+        let mut rows = self.sections.iter().flat_map(|s| {
+            (!s.header.is_empty())
+                .then_some(&s.header)
+                .into_iter()
+                .chain(&s.rows)
+        });
         // The first line is the (empty) heading line.
         let mut lines = rendered.lines().skip(1);
         let mut out = String::new();
@@ -73,16 +93,43 @@ impl Sections {
             if k > 0 {
                 out.push('\n');
             }
-            out.push_str(&s.title);
+            out.push_str(&fit_line(&s.title, width));
             out.push('\n');
             let n = s.rows.len() + usize::from(!s.header.is_empty());
-            for line in lines.by_ref().take(n) {
-                out.push_str(line);
+            for (line, row) in lines.by_ref().take(n).zip(rows.by_ref()) {
+                out.push_str(&wrap_last_cell(line, row, &widths, width));
                 out.push('\n');
             }
         }
         out
     }
+}
+
+/// `line` (the rendering of `row` under column `widths`) as it is when it fits `width`;
+/// otherwise its last cell wrapped at word boundaries onto lines indented to that cell's
+/// column.
+fn wrap_last_cell(line: &str, row: &[String], widths: &[usize], width: usize) -> String {
+    let Some(last) = row.iter().rposition(|c| !c.is_empty()) else {
+        return line.to_string();
+    };
+    if line.chars().count() <= width || last == 0 {
+        return line.to_string();
+    }
+    let start = 2 + widths[..last].iter().map(|w| w + 2).sum::<usize>();
+    let prefix: String = line.chars().take(start).collect();
+    let hang = " ".repeat(start);
+    let body = wrap(&row[last], width.saturating_sub(start), "");
+    let mut out = String::new();
+    for (i, l) in body.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&hang);
+        } else {
+            out.push_str(&prefix);
+        }
+        out.push_str(l);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -102,5 +149,34 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[1].find('1'), lines[4].find("22"));
         assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    }
+
+    #[test]
+    fn a_long_last_cell_wraps_under_itself() {
+        let mut a = Section::new(format!("Title {}", "word ".repeat(30)));
+        a.row(["label", "1 GB", &"source words here ".repeat(8)]);
+        a.row(["other", "22 GB", "short"]);
+        let t = Sections { sections: vec![a] }.render_to(60);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines.iter().all(|l| l.chars().count() <= 60), "{t}");
+        assert!(
+            lines[0].starts_with("Title word") && lines[1].starts_with("  word"),
+            "{t}"
+        );
+        let row = lines.iter().position(|l| l.starts_with("  label")).unwrap();
+        let col = lines[row].find("source").unwrap();
+        assert_eq!(col, lines.last().unwrap().find("short").unwrap());
+        // Continuation lines start at the source column.
+        assert!(lines[row + 1].starts_with(&" ".repeat(col)), "{t}");
+        assert!(lines[row + 1]
+            .chars()
+            .nth(col)
+            .is_some_and(char::is_alphabetic));
+        assert_eq!(t.matches("source").count(), 8);
+        // Nothing wraps when it fits.
+        let wide = Sections {
+            sections: vec![Section::new("x")],
+        };
+        assert_eq!(wide.render_to(60), "x\n");
     }
 }
