@@ -123,4 +123,7 @@ pub struct PlanArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Print every column of the ranked table, however wide (it fits 100 columns otherwise).
+    #[arg(long)]
+    pub wide: bool,
 }

@@ -272,7 +272,10 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         emit(&(serde_json::to_string_pretty(&plan.json())? + "\n"))?;
     } else {
-        emit(&crate::output::plan::text(&plan))?;
+        emit(&crate::output::plan::text(
+            &plan,
+            crate::output::table::Width::from_wide(args.wide),
+        ))?;
     }
     Ok(ExitCode::SUCCESS)
 }

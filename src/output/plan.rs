@@ -2,37 +2,40 @@
 //! step's parts, then the fastest in words, why it wins and the rates it assumes (the JSON
 //! programs read is `Plan::json`).
 
+use super::format::fit_line;
 use super::format::{pct, thousands};
 use super::layout::describe;
-use super::sections::{Section, Sections};
+use super::table::{Align, Table, Width};
 use crate::estimate::layout::search::Plan;
 
-/// The ranked table's columns.
-const HEADER: [&str; 18] = [
-    "#",
-    "tp",
-    "pp",
-    "dp",
-    "mb",
-    "v",
-    "SP",
-    "ZeRO",
-    "recompute",
-    "step s",
-    "compute",
-    "tp comm",
-    "bubble",
-    "p2p",
-    "dp exp",
-    "tok/s/GPU",
-    "MFU",
-    "mem GB",
+/// The ranked table's columns: heading, alignment, and the order the step's parts are left
+/// out in to fit (0 = always shown; the highest goes first).
+const COLUMNS: [(&str, Align, u8); 18] = [
+    ("#", Align::Left, 0),
+    ("tp", Align::Left, 0),
+    ("pp", Align::Left, 0),
+    ("dp", Align::Left, 0),
+    ("mb", Align::Left, 0),
+    ("v", Align::Left, 0),
+    ("SP", Align::Left, 0),
+    ("ZeRO", Align::Left, 0),
+    ("recompute", Align::Left, 0),
+    ("step s", Align::Left, 0),
+    ("compute", Align::Left, 5),
+    ("tp comm", Align::Left, 1),
+    ("bubble", Align::Left, 3),
+    ("p2p", Align::Left, 4),
+    ("dp exp", Align::Left, 2),
+    ("tok/s/GPU", Align::Left, 0),
+    ("MFU", Align::Left, 0),
+    ("mem GB", Align::Left, 0),
 ];
 
-/// The ranked table, then the fastest layout, why it wins and the rates.
-pub fn text(p: &Plan) -> String {
+/// The ranked table (at most `width` wide: the step's parts are left out first), then the
+/// fastest layout, why it wins and the rates.
+pub fn text(p: &Plan, width: Width) -> String {
     let f = &p.fixed;
-    let mut s = Section::new(format!(
+    let title = format!(
         "{} on {} × {}, {} sequences of {} per step: {} of {} layouts fit in {:.0} GB",
         p.model,
         f.gpus,
@@ -42,12 +45,16 @@ pub fn text(p: &Plan) -> String {
         p.ranked.len(),
         p.tried,
         p.hardware.memory_bytes / 1e9
-    ));
-    s.header = HEADER.iter().map(|c| c.to_string()).collect();
+    );
+    let mut t = Table::new();
+    t.indent = "  ".into();
+    for (h, align, priority) in COLUMNS {
+        t = t.optional(h, align, priority);
+    }
     for (i, e) in p.shown().iter().enumerate() {
         let l = &e.layout;
         let b = &e.breakdown;
-        s.row([
+        t.row([
             (i + 1).to_string(),
             l.tp.to_string(),
             l.pp.to_string(),
@@ -68,12 +75,29 @@ pub fn text(p: &Plan) -> String {
             format!("{:.1}", e.memory.total_bytes / 1e9),
         ]);
     }
-    let mut text = Sections { sections: vec![s] }.render();
-    text += &format!("\nFastest: {}\n", describe(&p.ranked[0].layout));
-    if let Some(w) = &p.why_fastest {
-        text += &format!("Why: {w}\n");
+    let cols = width.columns();
+    let mut text = fit_line(&title, cols) + "\n" + &t.render(width);
+    let hidden = t.hidden(width);
+    if !hidden.is_empty() {
+        text += &fit_line(
+            &format!(
+                "Columns left out to fit {} characters: {} (--wide shows every column).",
+                cols,
+                hidden.join(", ")
+            ),
+            cols,
+        );
+        text += "\n";
     }
-    text += &format!("Rates: {}\n", p.hardware.compute_note);
+    text += "\n";
+    text += &fit_line(&format!("Fastest: {}", describe(&p.ranked[0].layout)), cols);
+    text += "\n";
+    if let Some(w) = &p.why_fastest {
+        text += &fit_line(&format!("Why: {w}"), cols);
+        text += "\n";
+    }
+    text += &fit_line(&format!("Rates: {}", p.hardware.compute_note), cols);
+    text += "\n";
     text
 }
 
@@ -85,7 +109,7 @@ mod tests {
     #[test]
     fn the_ranked_table_names_the_fastest_and_why() {
         let p = gpt3_on_64();
-        let text = text(&p);
+        let text = text(&p, Width::All);
         let lines: Vec<&str> = text.lines().collect();
         assert!(
             lines[0].starts_with("gpt-h12288-l96 on 64 × a100, 64 sequences of 2048 per step: ")
@@ -112,5 +136,29 @@ mod tests {
         assert!(lines[9].starts_with("Why: ") && lines[9].contains("faster than the runner-up"));
         assert_eq!(lines[10], "Rates: spec × GEMM × layer efficiency");
         assert_eq!(lines.len(), 11, "{text}");
+    }
+
+    #[test]
+    fn the_ranked_table_fits_by_leaving_out_the_step_parts() {
+        let p = gpt3_on_64();
+        let fit = text(&p, Width::Fit(100));
+        assert!(fit.lines().all(|l| l.chars().count() <= 100), "{fit}");
+        let head = fit.lines().nth(1).unwrap();
+        for kept in ["step s", "tok/s/GPU", "MFU", "mem GB", "recompute"] {
+            assert!(head.contains(kept), "{fit}");
+        }
+        assert!(!head.split_whitespace().any(|w| w == "compute"), "{fit}");
+        assert!(
+            fit.contains("Columns left out to fit 100 characters: compute")
+                && fit.contains("(--wide shows every column)."),
+            "{fit}"
+        );
+        let all = text(&p, Width::All);
+        assert!(all
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("compute  tp comm  bubble"));
+        assert!(!all.contains("Columns left out"), "{all}");
     }
 }
