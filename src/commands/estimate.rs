@@ -78,7 +78,13 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     }
     // After the table, so that they are the last thing on the screen.
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!(
+            "{}",
+            crate::output::format::fit_line(
+                &format!("warning: {w}"),
+                crate::output::table::DEFAULT_WIDTH
+            )
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,8 +4,9 @@
 //! With two scenarios (spec sheet and calibrated) the throughput, time, energy and cost rows
 //! show both side by side with the relative difference: the point of measuring.
 
-use super::format::{amount, change, days, pct, sci, sig, tflops, thousands, usd};
+use super::format::{amount, change, days, fit_line, pct, sci, sig, tflops, thousands, usd};
 use super::sections::{Section, Sections};
+use super::table::DEFAULT_WIDTH;
 use crate::estimate::compute::{self, CHINCHILLA_TOKENS_PER_PARAM};
 use crate::estimate::scenario::{Basis, Estimate, Outcome, Scale, Workload};
 use crate::estimate::{Source, Sourced};
@@ -219,7 +220,9 @@ pub fn table(e: &Estimate) -> String {
         out.push_str(&tail.render());
     }
     for n in &e.notes {
-        out.push_str(&format!("\nnote: {n}\n"));
+        out.push('\n');
+        out.push_str(&fit_line(&format!("note: {n}"), DEFAULT_WIDTH));
+        out.push('\n');
     }
     out
 }
