@@ -2,8 +2,9 @@
 //! side by side with the sources and the limits of each fit (the JSON programs read is
 //! `ScaleReport::json`).
 
-use super::format::{sci, thousands};
+use super::format::{fit_text, sci, thousands};
 use super::sections::{Section, Sections};
+use super::table::DEFAULT_WIDTH;
 use crate::estimate::compute::{self, CHINCHILLA_TOKENS_PER_PARAM};
 use crate::estimate::scaling::{Given, LawPoint, ScaleReport, CHINCHILLA, KAPLAN};
 use crate::estimate::Sourced;
@@ -28,13 +29,14 @@ pub fn text(r: &ScaleReport) -> String {
     }
     sections.push(laws_section(r));
     let mut out = Sections { sections }.render();
-    out.push_str(&format!(
-        "\nsources: {}; {}. Kaplan's N counts non-embedding parameters, and his fit spans budgets up to about 1 PF-day: far beyond that it is an extrapolation. Growth factor {} ({}).\n",
+    out.push('\n');
+    out.push_str(&fit_text(&format!(
+        "sources: {}; {}. Kaplan's N counts non-embedding parameters, and his fit spans budgets up to about 1 PF-day: far beyond that it is an extrapolation. Growth factor {} ({}).\n",
         CHINCHILLA.source,
         KAPLAN.source,
         trim(r.growth.value),
         r.growth.source
-    ));
+    ), DEFAULT_WIDTH));
     out
 }
 
