@@ -4,6 +4,7 @@
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   gpubench gpus                 # every preset, peaks in TFLOPS
+  gpubench gpus --wide          # with the aliases
   gpubench gpus h100            # one GPU (key or alias) with its sources
   gpubench gpus --json > gpus.json")]
 pub struct GpusArgs {
@@ -13,4 +14,7 @@ pub struct GpusArgs {
     /// Print the table as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print every column, however wide (the table fits 100 columns otherwise).
+    #[arg(long)]
+    pub wide: bool,
 }

@@ -1,12 +1,14 @@
 //! `gpubench gpus`: the GPU presets of `data/gpus.json` — dense spec-sheet peaks per dtype,
-//! memory, TDP and the datasheet each row comes from.
+//! memory, TDP and the datasheet each row comes from, in a table that fits 100 columns
+//! (the aliases left out first; `--wide` keeps them).
 
 use std::process::ExitCode;
 
 use crate::cli::gpus::GpusArgs;
 use crate::dtype::DType;
 use crate::output::emit;
-use crate::output::sections::{Section, Sections};
+use crate::output::format::fit_line;
+use crate::output::table::{Align, Table, Width};
 use crate::peak;
 
 fn peak_cell(v: Option<f64>) -> String {
@@ -32,14 +34,16 @@ pub fn execute(args: GpusArgs) -> anyhow::Result<ExitCode> {
         DType::Bf16,
         DType::Fp8,
     ];
-    let mut s =
-        Section::new("GPU presets: dense spec-sheet peaks in TFLOPS (no sparsity), memory, TDP");
-    s.header = ["key", "name", "memory", "TDP"]
-        .iter()
-        .map(|h| h.to_string())
-        .chain(order.iter().map(|d| d.name().to_string()))
-        .chain(["aliases".to_string()])
-        .collect();
+    let width = Width::from_wide(args.wide);
+    let mut t = Table::new();
+    t.indent = "  ".into();
+    for h in ["key", "name", "memory", "TDP"] {
+        t = t.column(h, Align::Left);
+    }
+    for d in order {
+        t = t.column(d.name(), Align::Left);
+    }
+    t = t.optional("aliases", Align::Left, 1);
     for g in &rows {
         let mut r = vec![
             g.key.clone(),
@@ -49,12 +53,19 @@ pub fn execute(args: GpusArgs) -> anyhow::Result<ExitCode> {
         ];
         r.extend(order.iter().map(|d| peak_cell(g.peak(*d))));
         r.push(g.aliases.join(", "));
-        s.rows.push(r);
+        t.rows.push(r);
     }
-    let mut out = Sections { sections: vec![s] }.render();
+    let mut out =
+        "GPU presets: dense spec-sheet peaks in TFLOPS (no sparsity), memory, TDP\n".to_string();
+    out += &t.render(width);
+    out += &t.left_out_line(width);
     out.push_str("\nsources:\n");
     for g in &rows {
-        out.push_str(&format!("  {}: {}\n", g.key, g.source));
+        out.push_str(&fit_line(
+            &format!("  {}: {}", g.key, g.source),
+            width.columns(),
+        ));
+        out.push('\n');
     }
     emit(&out)?;
     Ok(ExitCode::SUCCESS)

@@ -77,18 +77,7 @@ pub fn text(p: &Plan, width: Width) -> String {
     }
     let cols = width.columns();
     let mut text = fit_line(&title, cols) + "\n" + &t.render(width);
-    let hidden = t.hidden(width);
-    if !hidden.is_empty() {
-        text += &fit_line(
-            &format!(
-                "Columns left out to fit {} characters: {} (--wide shows every column).",
-                cols,
-                hidden.join(", ")
-            ),
-            cols,
-        );
-        text += "\n";
-    }
+    text += &t.left_out_line(width);
     text += "\n";
     text += &fit_line(&format!("Fastest: {}", describe(&p.ranked[0].layout)), cols);
     text += "\n";

@@ -186,6 +186,21 @@ impl Table {
             .collect()
     }
 
+    /// The line naming the columns left out at `width`, wrapped to it, with its newline
+    /// (empty when nothing was left out).
+    pub fn left_out_line(&self, width: Width) -> String {
+        let hidden = self.hidden(width);
+        if hidden.is_empty() {
+            return String::new();
+        }
+        let line = format!(
+            "Columns left out to fit {} characters: {} (--wide shows every column).",
+            width.columns(),
+            hidden.join(", ")
+        );
+        super::format::fit_line(&line, width.columns()) + "\n"
+    }
+
     /// The table as text, one line per row under a heading line; trailing spaces trimmed.
     pub fn render(&self, width: Width) -> String {
         let widths = self.natural_widths();
@@ -274,6 +289,11 @@ mod tests {
         assert!(s.lines().all(|l| l.chars().count() <= 50), "{s}");
         assert!(s.contains("more") && !s.contains("detail"));
         assert_eq!(t.hidden(Width::Fit(10)).len(), 2);
+        assert_eq!(
+            t.left_out_line(Width::Fit(50)),
+            "Columns left out to fit 50 characters: detail\n  (--wide shows every column).\n"
+        );
+        assert_eq!(t.left_out_line(Width::All), "");
         // Required columns stay even when they cannot fit.
         assert!(t.render(Width::Fit(5)).contains("value"));
     }
