@@ -6,6 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   gpubench models                # every preset
+  gpubench models --wide         # with every column (context, MLP kind)
   gpubench models llama-2-7b     # its parameters part by part, with the source
   gpubench models --json > models.json")]
 pub struct ModelsArgs {
@@ -18,4 +19,7 @@ pub struct ModelsArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print every column, however wide (the table fits 100 columns otherwise).
+    #[arg(long)]
+    pub wide: bool,
 }

@@ -9,7 +9,9 @@ use serde_json::json;
 use crate::cli::models::ModelsArgs;
 use crate::model::{self, ModelConfig};
 use crate::output::emit;
+use crate::output::format::fit_line;
 use crate::output::sections::{Section, Sections};
+use crate::output::table::{Align, Table, Width, DEFAULT_WIDTH};
 use crate::units::fmt_count;
 
 /// Runs `gpubench models`.
@@ -35,16 +37,27 @@ pub fn execute(args: ModelsArgs) -> anyhow::Result<ExitCode> {
         emit(&(serde_json::to_string_pretty(&v)? + "\n"))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut s = Section::new("Model presets (--model NAME)");
-    s.header = [
-        "name", "params", "formula", "layers", "hidden", "heads", "kv", "ffn", "vocab", "context",
-        "tokens", "mlp",
-    ]
-    .iter()
-    .map(|h| h.to_string())
-    .collect();
+    let width = Width::from_wide(args.wide);
+    let mut t = Table::new();
+    t.indent = "  ".into();
+    for (h, priority) in [
+        ("name", 0),
+        ("params", 0),
+        ("formula", 1),
+        ("layers", 0),
+        ("hidden", 0),
+        ("heads", 0),
+        ("kv", 0),
+        ("ffn", 0),
+        ("vocab", 0),
+        ("context", 2),
+        ("tokens", 0),
+        ("mlp", 3),
+    ] {
+        t = t.optional(h, Align::Left, priority);
+    }
     for m in rows {
-        s.rows.push(vec![
+        t.rows.push(vec![
             m.name.clone(),
             fmt_count(m.params),
             fmt_count(m.param_count()),
@@ -61,7 +74,8 @@ pub fn execute(args: ModelsArgs) -> anyhow::Result<ExitCode> {
             if m.gated_mlp { "gated" } else { "2-matrix" }.into(),
         ]);
     }
-    let mut out = Sections { sections: vec![s] }.render();
+    let mut out = "Model presets (--model NAME)\n".to_string() + &t.render(width);
+    out += &t.left_out_line(width);
     out.push_str("\nparams: as reported by the source (what 6ND uses); formula: computed from the architecture.\nRun 'gpubench models NAME' for one model's parts and source.\n");
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
@@ -133,9 +147,12 @@ fn show_one(m: &ModelConfig, json_out: bool) -> anyhow::Result<ExitCode> {
         ]);
     }
     let mut out = Sections { sections: vec![s] }.render();
-    out.push_str(&format!("\nsource: {}\n", m.source));
+    out.push('\n');
+    out.push_str(&fit_line(&format!("source: {}", m.source), DEFAULT_WIDTH));
+    out.push('\n');
     if let Some(n) = &m.param_note {
-        out.push_str(&format!("note: {n}\n"));
+        out.push_str(&fit_line(&format!("note: {n}"), DEFAULT_WIDTH));
+        out.push('\n');
     }
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
