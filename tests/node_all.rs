@@ -294,10 +294,19 @@ fn show_and_estimate_read_a_node_profile_by_its_median_gpu() {
         .unwrap();
     let text = String::from_utf8_lossy(&est.stdout);
     assert_eq!(est.status.code(), Some(0), "{text}\n{est:?}");
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("measured GEMM per GPU"))
+    // The row with its source, which wraps onto deeper-indented lines under itself.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("measured GEMM per GPU"))
         .unwrap_or_else(|| panic!("{text}"));
+    let line = lines[at..]
+        .iter()
+        .take(1)
+        .chain(lines[at + 1..].iter().take_while(|l| l.starts_with("   ")))
+        .flat_map(|l| l.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         line.contains("median of 4 GPUs, fp16 128×128×128 (fastest"),
         "{line}"
