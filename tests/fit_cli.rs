@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::planning::LLAMA70_LAYOUT;
 use common::{flat, json, text};
 
 /// Asserts every line of `out` (from `args`) is at most 100 characters.
@@ -17,32 +18,6 @@ fn fits(args: &[&str], out: &str) {
 }
 
 const COMMANDS: &[&[&str]] = &[
-    &[
-        "estimate",
-        "--model",
-        "llama-2-70b",
-        "--tokens",
-        "2T",
-        "--gpus",
-        "1024",
-        "--tp",
-        "8",
-        "--pp",
-        "4",
-        "--micro-batch",
-        "1",
-        "--global-batch",
-        "1024",
-        "--seq",
-        "4096",
-        "--sequence-parallel",
-        "--zero",
-        "1",
-        "--recompute",
-        "selective",
-        "--gpu",
-        "h100-sxm",
-    ],
     &[
         "estimate",
         "--model",
@@ -161,7 +136,8 @@ const COMMANDS: &[&[&str]] = &[
 
 #[test]
 fn every_planning_view_fits_100_columns() {
-    for args in COMMANDS {
+    let layout = [&LLAMA70_LAYOUT[..], &["--gpu", "h100-sxm"]].concat();
+    for args in std::iter::once(layout.as_slice()).chain(COMMANDS.iter().copied()) {
         let (out, err) = text(args);
         assert!(!out.is_empty(), "{args:?}");
         fits(args, &out);
@@ -192,7 +168,7 @@ fn wrapping_keeps_every_word() {
 #[test]
 fn wide_keeps_the_columns_left_out() {
     let cases: [(&[&str], &[&str]); 3] = [
-        (COMMANDS[2], &["compute", "bubble", "p2p"]),
+        (COMMANDS[1], &["compute", "bubble", "p2p"]),
         (&["gpus"], &["aliases"]),
         (&["models"], &["mlp"]),
     ];

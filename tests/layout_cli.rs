@@ -3,33 +3,9 @@
 
 mod common;
 
+use common::planning::LLAMA70_LAYOUT as LLAMA70;
 use common::{bin, fast, json, one_line_error, planning, tiny_config};
 use predicates::prelude::*;
-
-const LLAMA70: [&str; 22] = [
-    "estimate",
-    "--model",
-    "llama-2-70b",
-    "--tokens",
-    "2T",
-    "--gpus",
-    "1024",
-    "--tp",
-    "8",
-    "--pp",
-    "4",
-    "--micro-batch",
-    "1",
-    "--global-batch",
-    "1024",
-    "--seq",
-    "4096",
-    "--sequence-parallel",
-    "--zero",
-    "1",
-    "--recompute",
-    "selective",
-];
 
 #[test]
 fn estimate_with_a_layout_prints_the_breakdown() {

@@ -175,3 +175,31 @@ pub fn write(dir: &Path, name: &str, p: &Profile) -> PathBuf {
     Profile::load(&path).unwrap();
     path
 }
+
+/// Llama-2-70B on 1,024 GPUs laid out tp 8 · pp 4 · dp 32 with sequence parallelism, ZeRO-1
+/// and selective recomputation: the layout estimate the estimating docs walk through, before
+/// the GPU or profile flags each test adds.
+pub const LLAMA70_LAYOUT: [&str; 22] = [
+    "estimate",
+    "--model",
+    "llama-2-70b",
+    "--tokens",
+    "2T",
+    "--gpus",
+    "1024",
+    "--tp",
+    "8",
+    "--pp",
+    "4",
+    "--micro-batch",
+    "1",
+    "--global-batch",
+    "1024",
+    "--seq",
+    "4096",
+    "--sequence-parallel",
+    "--zero",
+    "1",
+    "--recompute",
+    "selective",
+];
