@@ -187,32 +187,11 @@ fn the_profile_feeds_the_estimate() {
         &["--op", "all_gather,reduce_scatter", "--save", "c.json"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let est = [
-        "estimate",
-        "--model",
-        "llama-2-70b",
-        "--tokens",
-        "2T",
-        "--gpus",
-        "1024",
-        "--tp",
-        "8",
-        "--pp",
-        "4",
-        "--micro-batch",
-        "1",
-        "--global-batch",
-        "1024",
-        "--seq",
-        "4096",
-        "--sequence-parallel",
-        "--gpu",
-        "h100-sxm",
-        "--json",
-    ];
+    let est = common::planning::LLAMA70_LAYOUT;
     let json = |extra: &[&str]| -> Value {
         let o = common::gpubench(dir.path())
             .args(est)
+            .args(["--gpu", "h100-sxm", "--json"])
             .args(extra)
             .output()
             .unwrap();
