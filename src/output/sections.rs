@@ -105,9 +105,17 @@ impl Sections {
     }
 }
 
+/// The least room a wrapped last cell keeps beside the other cells; with less (a side-by-side
+/// table's source column), the cell moves under the row instead of wrapping a word a line.
+const MIN_WRAP: usize = 40;
+
+/// Indent of a last cell moved under its row.
+const UNDER_ROW: usize = 6;
+
 /// `line` (the rendering of `row` under column `widths`) as it is when it fits `width`;
 /// otherwise its last cell wrapped at word boundaries onto lines indented to that cell's
-/// column.
+/// column, or, when that column leaves less than [`MIN_WRAP`] characters, onto lines under the
+/// row indented by [`UNDER_ROW`].
 fn wrap_last_cell(line: &str, row: &[String], widths: &[usize], width: usize) -> String {
     let Some(last) = row.iter().rposition(|c| !c.is_empty()) else {
         return line.to_string();
@@ -117,6 +125,16 @@ fn wrap_last_cell(line: &str, row: &[String], widths: &[usize], width: usize) ->
     }
     let start = 2 + widths[..last].iter().map(|w| w + 2).sum::<usize>();
     let prefix: String = line.chars().take(start).collect();
+    if width.saturating_sub(start) < MIN_WRAP {
+        let hang = " ".repeat(UNDER_ROW);
+        let mut out = prefix.trim_end().to_string();
+        for l in wrap(&row[last], width.saturating_sub(UNDER_ROW), "").lines() {
+            out.push('\n');
+            out.push_str(&hang);
+            out.push_str(l);
+        }
+        return out;
+    }
     let hang = " ".repeat(start);
     let body = wrap(&row[last], width.saturating_sub(start), "");
     let mut out = String::new();
@@ -173,6 +191,22 @@ mod tests {
             .nth(col)
             .is_some_and(char::is_alphabetic));
         assert_eq!(t.matches("source").count(), 8);
+        // A column that leaves too little room: the cell goes under its row, whole words.
+        let mut b = Section::new("B");
+        b.row([
+            "a label that is long",
+            "and a wide figure",
+            &"words ".repeat(12),
+        ]);
+        let t = Sections { sections: vec![b] }.render_to(60);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[1], "  a label that is long  and a wide figure", "{t}");
+        assert!(
+            lines[2..].iter().all(|l| l.starts_with("      words")),
+            "{t}"
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 60), "{t}");
+        assert_eq!(t.matches("words").count(), 12);
         // Nothing wraps when it fits.
         let wide = Sections {
             sections: vec![Section::new("x")],
