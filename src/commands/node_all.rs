@@ -15,11 +15,9 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::backend::GemmRequest;
-use crate::cli::flags;
 use crate::cli::run::RunArgs;
 use crate::cluster::outliers::{self, Point, Reason, Rules};
-use crate::commands::run::shape_from_flags;
-use crate::commands::session::{open_backend, MeasureSession, Saver};
+use crate::commands::session::{MeasureSession, Saver};
 use crate::error::{usage, EXIT_FLAGGED, EXIT_INTERRUPTED};
 use crate::export::files::ExportTargets;
 use crate::measure::{interrupt, point, sustained};
@@ -378,27 +376,7 @@ pub fn progress_line(states: &[Option<LiveGpu>], duration_s: f64) -> Option<Stri
 
 /// Opens GPU `ordinal` and the requests `run` would measure on it.
 fn prepare(ordinal: u32, args: &RunArgs) -> anyhow::Result<(MeasureSession, Vec<GemmRequest>)> {
-    let (backend, dtypes) = open_backend(
-        crate::backend::DeviceChoice::Cuda(ordinal),
-        args.dtype.as_ref(),
-        None,
-    )?;
-    let ms = MeasureSession::new(backend, dtypes, |cpu| {
-        args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)
-    });
-    let shape = shape_from_flags(args.m, args.n, args.k, false);
-    let mut requests = Vec::new();
-    for (i, &dtype) in ms.dtypes.iter().enumerate() {
-        let sets = ms.check_fits(dtype, shape)?;
-        requests.push(GemmRequest {
-            dtype,
-            shape,
-            input_sets: sets,
-            seed: args.seed.wrapping_add(i as u64 * 1000),
-            fp8_fast_accum: args.fp8_fast_accum,
-        });
-    }
-    Ok((ms, requests))
+    crate::commands::run::session(crate::backend::DeviceChoice::Cuda(ordinal), args, None)
 }
 
 /// The flags of the node: the outlier rules of `gpubench report` over the GPUs' results, one

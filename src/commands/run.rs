@@ -27,6 +27,32 @@ pub fn shape_from_flags(m: Option<u64>, n: Option<u64>, k: Option<u64>, cpu: boo
     }
 }
 
+/// Opens `device` with `run`'s timing defaults and the products `run` measures there: one
+/// per dtype, each checked to fit, each with its own seed.
+pub fn session(
+    device: crate::backend::DeviceChoice,
+    args: &RunArgs,
+    rank_run: Option<&crate::cluster::RankRun>,
+) -> anyhow::Result<(MeasureSession, Vec<GemmRequest>)> {
+    let (backend, dtypes) = open_backend(device, args.dtype.as_ref(), rank_run)?;
+    let ms = MeasureSession::new(backend, dtypes, |cpu| {
+        args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)
+    });
+    let shape = shape_from_flags(args.m, args.n, args.k, ms.cpu());
+    let mut requests = Vec::new();
+    for (i, &dtype) in ms.dtypes.iter().enumerate() {
+        let sets = ms.check_fits(dtype, shape)?;
+        requests.push(GemmRequest {
+            dtype,
+            shape,
+            input_sets: sets,
+            seed: args.seed.wrapping_add(i as u64 * 1000),
+            fp8_fast_accum: args.fp8_fast_accum,
+        });
+    }
+    Ok((ms, requests))
+}
+
 /// Runs `gpubench run`.
 pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.device == DeviceChoice::All {
@@ -52,24 +78,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => args.save.target()?,
     };
 
-    let (backend, dtypes) = open_backend(args.device, args.dtype.as_ref(), rank_run.as_ref())?;
-    let ms = MeasureSession::new(backend, dtypes, |cpu| {
-        args.timing.resolve_with(cpu, flags::TimingDefaults::RUN)
-    });
-    let (be, dtypes, settings) = (ms.backend(), &ms.dtypes, &ms.settings);
+    let (ms, requests) = session(args.device, &args, rank_run.as_ref())?;
+    let (be, settings) = (ms.backend(), &ms.settings);
     let shape = shape_from_flags(args.m, args.n, args.k, ms.cpu());
-
-    let mut requests = Vec::new();
-    for (i, &dtype) in dtypes.iter().enumerate() {
-        let sets = ms.check_fits(dtype, shape)?;
-        requests.push(GemmRequest {
-            dtype,
-            shape,
-            input_sets: sets,
-            seed: args.seed.wrapping_add(i as u64 * 1000),
-            fp8_fast_accum: args.fp8_fast_accum,
-        });
-    }
 
     let kind = if args.duration.is_some() {
         crate::profile::ProfileKind::Sustained

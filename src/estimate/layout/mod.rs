@@ -250,8 +250,7 @@ pub struct Evaluation {
 /// head (last stage), divided by `t`.
 pub fn params_per_gpu(m: &ModelConfig, tp: u64, pp: u64) -> f64 {
     let b = m.param_breakdown();
-    let per_layer = (b.attention + b.mlp + b.norms) / m.layers as f64;
-    let stage = per_layer * (m.layers / pp.max(1)) as f64;
+    let stage = layer_params(&b, m.layers) * (m.layers / pp.max(1)) as f64;
     let (first, last) = if pp <= 1 {
         (stage + b.embedding + b.positions + b.lm_head, 0.0)
     } else {
@@ -270,8 +269,12 @@ pub fn params_per_gpu(m: &ModelConfig, tp: u64, pp: u64) -> f64 {
 /// embedding (the LM head where it is untied), divided by `t`.
 pub fn largest_unit_params(m: &ModelConfig, tp: u64) -> f64 {
     let b = m.param_breakdown();
-    let layer = (b.attention + b.mlp + b.norms) / m.layers as f64;
-    layer.max(b.embedding).max(b.lm_head) / tp.max(1) as f64
+    layer_params(&b, m.layers).max(b.embedding).max(b.lm_head) / tp.max(1) as f64
+}
+
+/// Parameters of one transformer layer (the final norm shared out over the layers).
+fn layer_params(b: &crate::model::ParamBreakdown, layers: u64) -> f64 {
+    b.non_embedding() / layers as f64
 }
 
 /// How a group of `size` ranks with `stride` ranks between members (tensor parallel
