@@ -128,7 +128,7 @@ fn a_wrong_sum_is_an_error_not_a_figure() {
 #[test]
 fn a_communicator_that_never_forms_is_timed_out() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = machine().set("NCCL_HANG_INIT", 1);
+    let emu = with(&machine().set("NCCL_HANG_INIT", 1), true).prepared();
     let t0 = std::time::Instant::now();
     // the harness fails the test on a communicator left open: each one was aborted
     let out = comm(&emu, dir.path(), &["--timeout", "1"]);
@@ -150,6 +150,9 @@ fn a_rank_that_never_joins_the_communicator_is_aborted_in_time() {
     let dir = tempfile::tempdir().unwrap();
     let good = machine().set("DEVICES", 1);
     let hung = good.clone().set("NCCL_HANG_INIT", 1);
+    for e in [&good, &hung] {
+        let _ = e.clone().with_nccl().prepared();
+    }
     let t0 = std::time::Instant::now();
     let ranks = [
         start_rank(&good, dir.path(), 0, 2, &["--timeout", "1"]),

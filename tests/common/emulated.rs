@@ -287,6 +287,13 @@ impl Emu {
         self
     }
 
+    /// Builds the emulated libraries and fetches the NVRTC this machine uses (each once per
+    /// test process), so that a test that times a run times gpubench, not this first-use work.
+    pub fn prepared(self) -> Emu {
+        let _ = self.envs(Path::new("unused"));
+        self
+    }
+
     /// The environment a process needs to run on this machine, with its leak report written to
     /// `report`.
     pub fn envs(&self, report: &Path) -> Vec<(OsString, OsString)> {
