@@ -45,6 +45,73 @@ fn dry_run_lists_hand_computed_shapes_and_flops() {
     assert!(files_in(&tmp.path().join("results")).is_empty());
 }
 
+/// One of two tensor-parallel ranks: every width the layers split halves (the hand-computed
+/// shapes of `dry_run_lists_hand_computed_shapes_and_flops`, split), measured and saved as
+/// such, its tokens per second per GPU half the step's.
+#[test]
+fn one_tensor_parallel_rank() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tiny_config(tmp.path());
+    let base = ["calibrate", "--model-config", &cfg, "--seq", "32"];
+    let out = gpubench(tmp.path())
+        .args(base)
+        .args([
+            "--micro-batch",
+            "2",
+            "--tp",
+            "2",
+            "--device",
+            "cpu",
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for want in [
+        "tensor parallel: one of 2 ranks' share of every layer",
+        // QKV out 2·16 + 2·16 = 64; MLP down in 48; LM head 50 of 100; 2 sequences × 2 heads.
+        "64×64×64",
+        "64×64×48",
+        "64×50×64",
+        "4×32×32×16",
+        // Half of the whole step's 2.9196e7 FLOPs (every width divides by 2).
+        "GEMM FLOPs per step on one of 2 ranks: 1.4598e7",
+    ] {
+        assert!(text.contains(want), "missing {want}:\n{text}");
+    }
+    assert!(!text.contains("64×128×64"), "{text}");
+
+    gpubench(tmp.path())
+        .args(base)
+        .args(["--micro-batch", "2", "--tp", "2", "--device", "cpu"])
+        .args(fast("2"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("tokens per second per GPU"))
+        .stdout(predicate::str::contains(
+            "64 tokens per step ÷ 2 tensor-parallel ranks",
+        ));
+    let files = files_in(&tmp.path().join("results"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].contains("_calibration_tiny-llama_s32_mb2_tp2_fp32_"),
+        "{files:?}"
+    );
+    let path = tmp.path().join("results").join(&files[0]);
+    let f = CalibrationFile::load(&path).unwrap();
+    assert_eq!((f.step.tp, f.breakdown.tp), (2, 2));
+    let t = load_throughput(&path, None).unwrap();
+    assert!((t.tokens_per_sec_per_gpu * t.step_time_s - 32.0).abs() < 1e-6);
+    assert!(
+        t.description.contains("one of 2 tensor-parallel ranks"),
+        "{}",
+        t.description
+    );
+}
+
 #[test]
 fn dry_run_json_has_the_identity() {
     let tmp = tempfile::tempdir().unwrap();
@@ -186,6 +253,11 @@ fn bad_input_is_one_line_exit_2() {
             "none, selective or full",
         ),
         (vec![], "give --model NAME"),
+        (
+            vec!["--model", "gpt2", "--tp", "5"],
+            "--tp 5 does not divide gpt2's 12 attention heads",
+        ),
+        (vec!["--model", "gpt2", "--tp", "0"], "--tp"),
         (
             vec![
                 "--model",

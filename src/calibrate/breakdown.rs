@@ -48,7 +48,12 @@ pub struct Breakdown {
     pub optimizer_s: f64,
     /// Predicted step time: the sum of the parts.
     pub step_time_s: f64,
+    /// Tokens of one step (its micro-batch × sequence), which all `tp` ranks work on.
     pub tokens_per_step: u64,
+    /// Tensor-parallel ranks sharing the step (1: one device runs it all).
+    #[serde(default = "one")]
+    pub tp: u64,
+    /// Tokens per second per GPU: tokens per step ÷ step time ÷ `tp`.
     pub tokens_per_sec: f64,
     /// 6·N·D + attention term, per step.
     pub model_flops: f64,
@@ -65,16 +70,22 @@ pub struct Breakdown {
     pub default_mfu_step_s: Option<f64>,
 }
 
+fn one() -> u64 {
+    1
+}
+
 /// Everything the breakdown is computed from.
 pub struct Inputs<'a> {
     pub gemms: &'a [StepGemm],
     pub shapes: &'a [MeasuredShape],
     pub passes: &'a [MemoryPass],
     pub bandwidth: &'a Bandwidth,
-    /// Parameters the optimizer updates (all of them).
+    /// Parameters the optimizer updates (all of them, or one tensor-parallel rank's share).
     pub params: f64,
     pub optimizer_bytes_per_param: f64,
     pub tokens_per_step: u64,
+    /// Tensor-parallel ranks sharing the step.
+    pub tp: u64,
     pub model_flops: f64,
     pub spec_peak: Option<SpecPeak>,
 }
@@ -172,7 +183,8 @@ pub fn compute(inp: &Inputs<'_>) -> anyhow::Result<Breakdown> {
         optimizer_s,
         step_time_s,
         tokens_per_step: inp.tokens_per_step,
-        tokens_per_sec: inp.tokens_per_step as f64 / step_time_s,
+        tp: inp.tp,
+        tokens_per_sec: inp.tokens_per_step as f64 / step_time_s / inp.tp as f64,
         model_flops: inp.model_flops,
         hardware_flops,
         model_tflops,
@@ -277,6 +289,7 @@ pub(crate) mod tests {
                 params: 1000.0,
                 optimizer_bytes_per_param: 40.0,
                 tokens_per_step: self.tokens,
+                tp: 1,
                 model_flops: self.flops,
                 spec_peak: Some(SpecPeak {
                     tflops: 2.0,
@@ -315,10 +328,19 @@ pub(crate) mod tests {
                 params: 1.0,
                 optimizer_bytes_per_param: 40.0,
                 tokens_per_step: 64,
+                tp: 1,
                 model_flops: flops,
                 spec_peak: None,
             }
         })
         .is_err());
+        // Shared by 4 tensor-parallel ranks, each GPU gets a quarter of the step's tokens.
+        let four = compute(&Inputs {
+            tp: 4,
+            ..fx.inputs()
+        })
+        .unwrap();
+        assert_eq!(four.step_time_s, b.step_time_s);
+        assert_eq!(four.tokens_per_sec, b.tokens_per_sec / 4.0);
     }
 }

@@ -31,6 +31,10 @@ pub const KIND: &str = "calibration";
 pub struct StepInfo {
     pub seq: u64,
     pub micro_batch: u64,
+    /// Tensor-parallel ranks the layers are split over; the file holds one rank's products
+    /// (1: the whole model on one device).
+    #[serde(default = "one")]
+    pub tp: u64,
     /// `none`, `selective` or `full`.
     pub recompute: String,
     /// QKV and gate/up as single products.
@@ -44,6 +48,10 @@ pub struct StepInfo {
     /// PaLM's attention FLOPs per step.
     pub attention_flops: f64,
     pub optimizer_bytes_per_param: f64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// A saved calibration.
@@ -158,7 +166,7 @@ impl CalibrationFile {
         CalibrationFile::from_json(&text, &path.display().to_string())
     }
 
-    /// `<device>_calibration_<model>_s<seq>_mb<micro-batch>_<dtype>[_recompute-<r>]_<date>.json`.
+    /// `<device>_calibration_<model>_s<seq>_mb<micro-batch>[_tp<t>]_<dtype>[_recompute-<r>]_<date>.json`.
     pub fn default_file_name(&self) -> String {
         let stamp = self
             .created_utc
@@ -171,8 +179,13 @@ impl CalibrationFile {
         } else {
             format!("_recompute-{}", self.step.recompute)
         };
+        let tp = if self.step.tp > 1 {
+            format!("_tp{}", self.step.tp)
+        } else {
+            String::new()
+        };
         format!(
-            "{}_calibration_{}_s{}_mb{}_{}{recompute}_{stamp}.json",
+            "{}_calibration_{}_s{}_mb{}{tp}_{}{recompute}_{stamp}.json",
             self.device.slug(),
             crate::backend::slug(&self.model.name),
             self.step.seq,
@@ -191,10 +204,18 @@ impl CalibrationFile {
             model_tflops_per_gpu: b.model_tflops,
             model: self.model.name.clone(),
             description: format!(
-                "calibrated: {} at seq {}, micro-batch {}, {}, recompute {}, measured on {} ({origin})",
+                "calibrated: {} at seq {}, micro-batch {}{}, {}, recompute {}, measured on {} ({origin})",
                 self.model.name,
                 self.step.seq,
                 self.step.micro_batch,
+                if self.step.tp > 1 {
+                    format!(
+                        ", one of {} tensor-parallel ranks (their communication not included)",
+                        self.step.tp
+                    )
+                } else {
+                    String::new()
+                },
                 self.step.dtype,
                 self.step.recompute,
                 self.device.name
@@ -226,13 +247,11 @@ fn same_architecture(a: &ModelConfig, b: &ModelConfig) -> bool {
     )
 }
 
-/// Loads a calibration for `gpubench estimate --calibration FILE`. With `model`, the file
-/// must have been calibrated for the same architecture; a calibration whose products failed
-/// verification is refused. Errors are one line naming the file and the problem (exit 2).
-pub fn load_throughput(
-    path: &Path,
-    model: Option<&ModelConfig>,
-) -> anyhow::Result<CalibrationThroughput> {
+/// Loads a calibration for planning (`gpubench estimate --calibration FILE`, or `--profile
+/// FILE` with a layout). With `model`, the file must have been calibrated for the same
+/// architecture; a calibration whose products failed verification is refused. Errors are one
+/// line naming the file and the problem (exit 2).
+pub fn load_for(path: &Path, model: Option<&ModelConfig>) -> anyhow::Result<CalibrationFile> {
     let origin = path.display().to_string();
     let file = CalibrationFile::load(path)?;
     if !file.all_valid() {
@@ -254,7 +273,16 @@ pub fn load_throughput(
             )));
         }
     }
-    Ok(file.throughput(&origin))
+    Ok(file)
+}
+
+/// The throughput of a calibration loaded by [`load_for`], for `gpubench estimate
+/// --calibration FILE`.
+pub fn load_throughput(
+    path: &Path,
+    model: Option<&ModelConfig>,
+) -> anyhow::Result<CalibrationThroughput> {
+    Ok(load_for(path, model)?.throughput(&path.display().to_string()))
 }
 
 #[cfg(test)]

@@ -137,6 +137,7 @@ mod tests {
                         micro_batch: mb,
                         recompute: r,
                         fused: true,
+                        tp: 1,
                     };
                     let sum = summed(&s.gemms());
                     assert!(
@@ -145,6 +146,46 @@ mod tests {
                         m.name,
                         hardware_flops(&s)
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tensor_parallel_ranks_share_the_step() {
+        // t ranks together run the whole step's GEMM FLOPs, exactly where t divides every
+        // width it splits, and a little more where a width is rounded up (K/V heads replicated,
+        // vocabulary padded).
+        for m in table() {
+            for tp in [2, 4, 8] {
+                if !m.heads.is_multiple_of(tp) {
+                    continue;
+                }
+                for r in [Recompute::None, Recompute::Selective, Recompute::Full] {
+                    let mut s = super::super::step::StepSpec {
+                        model: m.clone(),
+                        seq: 512,
+                        micro_batch: 2,
+                        recompute: r,
+                        fused: true,
+                        tp: 1,
+                    };
+                    let whole = summed(&s.gemms());
+                    s.tp = tp;
+                    s.validate().unwrap();
+                    let ranks = tp as f64 * summed(&s.gemms());
+                    let even = [m.kv_heads, m.ffn, m.vocab]
+                        .iter()
+                        .all(|w| w.is_multiple_of(tp));
+                    if even {
+                        assert!(
+                            close(ranks, whole),
+                            "{} tp {tp}: {ranks} vs {whole}",
+                            m.name
+                        );
+                    } else {
+                        assert!(ranks >= whole && ranks < 1.1 * whole, "{} tp {tp}", m.name);
+                    }
                 }
             }
         }
@@ -173,6 +214,7 @@ mod tests {
             micro_batch: 1,
             recompute: Recompute::Full,
             fused: true,
+            tp: 1,
         };
         let n = matmul_params(&big.model);
         let gemm = summed(&big.gemms()) - 4.0 / 3.0 * attention_flops(&big);

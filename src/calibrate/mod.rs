@@ -43,7 +43,7 @@ pub struct StepPlan {
     pub shapes: Vec<(GemmShape, u64)>,
     pub passes: Vec<MemoryPass>,
     pub step: StepInfo,
-    /// 6·N·D + attention per step.
+    /// 6·N·D + attention per step, one tensor-parallel rank's share (÷ `tp`).
     pub model_flops: f64,
 }
 
@@ -56,6 +56,7 @@ impl StepPlan {
         let step = StepInfo {
             seq: spec.seq,
             micro_batch: spec.micro_batch,
+            tp: spec.tp,
             recompute: spec.recompute.name().into(),
             fused: spec.fused,
             dtype,
@@ -66,7 +67,7 @@ impl StepPlan {
             optimizer_bytes_per_param: crate::estimate::memory::optimizer_bytes_per_param(dtype),
         };
         StepPlan {
-            model_flops: flops::model_flops(&spec),
+            model_flops: flops::model_flops(&spec) / spec.tp as f64,
             spec,
             dtype,
             gemms,
@@ -79,6 +80,11 @@ impl StepPlan {
     /// FLOPs the step's GEMMs execute (recomputation included).
     pub fn hardware_flops(&self) -> f64 {
         flops::summed(&self.gemms)
+    }
+
+    /// Parameters one tensor-parallel rank holds and its optimizer updates: its `1/tp` share.
+    pub fn rank_params(&self) -> f64 {
+        self.step.params / self.spec.tp as f64
     }
 
     /// Bytes the memory-bound passes move per step.
@@ -140,9 +146,10 @@ pub fn run(
         shapes: &measured,
         passes: &plan.passes,
         bandwidth: &bandwidth,
-        params: plan.step.params,
+        params: plan.rank_params(),
         optimizer_bytes_per_param: plan.step.optimizer_bytes_per_param,
         tokens_per_step: plan.step.tokens_per_step,
+        tp: plan.spec.tp,
         model_flops: plan.model_flops,
         spec_peak,
     })?;

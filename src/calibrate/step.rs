@@ -23,6 +23,13 @@
 //! `dSᵀ·Q`, `dO·Vᵀ`, `Pᵀ·dO`. They are dense (a causal mask does not skip work in a batched
 //! GEMM), as PaLM's attention term counts them.
 //!
+//! With `tp = t` tensor-parallel ranks the list is one rank's, sharded as Megatron-LM shards
+//! the layers: QKV and the first MLP product column-parallel (their outputs `/t`), the
+//! attention output and MLP down row-parallel (their inputs `/t`), the heads split (the
+//! attention batch `/t`), the LM head vocabulary-parallel (`V/t`). A width that `t` does not
+//! divide rounds up (K/V heads are then replicated, the vocabulary padded), and `t` must
+//! divide the query heads.
+//!
 //! Recomputation adds forward products: `selective` (Korthikanti et al. 2022) recomputes the
 //! attention core (`Q·Kᵀ`, softmax, `P·V`); `full` recomputes every transformer layer's
 //! forward (not the LM head, which Megatron-LM does not checkpoint).
@@ -46,6 +53,8 @@ pub struct StepSpec {
     /// QKV as one product and gate/up as one (Megatron-LM, GPT-2); `false`: separate products
     /// (Hugging Face's Llama modules).
     pub fused: bool,
+    /// Tensor-parallel ranks: the step is one rank's share (1: the whole model).
+    pub tp: u64,
 }
 
 /// Which part of the model a GEMM belongs to (the breakdown's rows).
@@ -138,7 +147,8 @@ impl StepGemm {
     }
 }
 
-/// Dimensions the lists are built from.
+/// Dimensions the lists are built from: one tensor-parallel rank's share of the widths that
+/// tensor parallelism splits (query and K/V widths, heads, MLP, vocabulary), the rest whole.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Dims {
     /// Tokens per micro-batch (`micro_batch × seq`).
@@ -174,6 +184,7 @@ impl StepSpec {
         }
         self.model.validate(&self.model.name)?;
         self.model.check_seq(self.seq as f64, "--seq")?;
+        crate::estimate::layout::check_split(&self.model, self.tp, 1)?;
         let d = self.dims();
         let t = self.micro_batch.checked_mul(self.seq);
         let batch = self.micro_batch.checked_mul(self.model.heads);
@@ -193,21 +204,24 @@ impl StepSpec {
         Ok(())
     }
 
-    /// The step's dimensions (call [`validate`](Self::validate) first).
+    /// The step's dimensions on one tensor-parallel rank (call [`validate`](Self::validate)
+    /// first).
     pub fn dims(&self) -> Dims {
         let m = &self.model;
         let d = m.head_dim();
+        let tp = self.tp.max(1);
+        let heads = m.heads / tp;
         Dims {
             t: self.micro_batch.saturating_mul(self.seq),
             s: self.seq,
             b: self.micro_batch,
             h: m.hidden,
-            q: m.heads * d,
-            kv: m.kv_heads * d,
+            q: heads * d,
+            kv: m.kv_heads.div_ceil(tp) * d,
             d,
-            heads: m.heads,
-            f: m.ffn,
-            vocab: m.vocab,
+            heads,
+            f: m.ffn.div_ceil(tp),
+            vocab: m.vocab.div_ceil(tp),
             layers: m.layers,
         }
     }
@@ -244,8 +258,8 @@ impl StepSpec {
         v
     }
 
-    /// Weights that take part in matrix products: every linear layer's matrix and the LM
-    /// head's `V × h` (the embedding table itself when tied). See `flops.rs` for how this
+    /// Weights that take part in matrix products on one rank: every linear layer's matrix and
+    /// the LM head's `V × h` (the embedding table itself when tied). See `flops.rs` for how this
     /// relates to [`ModelConfig::param_count`].
     pub fn matmul_params(&self) -> f64 {
         let d = self.dims();
@@ -381,6 +395,7 @@ pub(crate) mod tests {
             micro_batch: 2,
             recompute,
             fused: true,
+            tp: 1,
         }
     }
 
@@ -437,6 +452,47 @@ pub(crate) mod tests {
         let attn_fwd = 2.0 * 8.0 * (32.0 * 32.0 * 16.0) * 2.0;
         let total: f64 = g.iter().map(StepGemm::flops).sum();
         assert_eq!(total, 3.0 * (2.0 * (lin_fwd + attn_fwd) + head_fwd));
+    }
+
+    #[test]
+    fn tensor_parallel_rank_shapes_by_hand() {
+        // tiny-llama on 2 ranks: 2 of the 4 query heads, 1 of the 2 K/V heads, half the MLP
+        // and vocabulary; h stays whole.
+        let mut s = spec(tiny_llama(), Recompute::None);
+        s.tp = 2;
+        s.validate().unwrap();
+        let g = s.gemms();
+        // QKV column-parallel: out 2·16 + 2·16 = 64 of 128.
+        assert_eq!(find(&g, "qkv", Pass::Forward).shape, shape(64, 64, 64, 1));
+        // attention output row-parallel: in 32 of 64.
+        assert_eq!(
+            find(&g, "attn_out", Pass::Forward).shape,
+            shape(64, 64, 32, 1)
+        );
+        assert_eq!(
+            find(&g, "mlp_gate_up", Pass::Forward).shape,
+            shape(64, 96, 64, 1)
+        );
+        assert_eq!(
+            find(&g, "mlp_down", Pass::BackwardWeight).shape,
+            shape(64, 48, 64, 1)
+        );
+        assert_eq!(
+            find(&g, "lm_head", Pass::Forward).shape,
+            shape(64, 50, 64, 1)
+        );
+        // attention: batch 2 sequences × 2 heads.
+        assert_eq!(
+            find(&g, "scores", Pass::Forward).shape,
+            shape(32, 32, 16, 4)
+        );
+        // 3 ranks do not divide 4 heads.
+        s.tp = 3;
+        let e = s.validate().unwrap_err();
+        assert!(crate::error::is_usage(&e));
+        assert!(e.to_string().contains("--tp 3 does not divide"), "{e}");
+        s.tp = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("--tp"));
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::estimate::compute::Recompute;
 #[command(after_help = "Examples:
   gpubench calibrate --model llama-2-7b --dry-run      # the step's GEMMs, measuring nothing
   gpubench calibrate --model gpt2 --seq 256 -o gpt2-cal.json
-  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json",
+  gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json
+  gpubench calibrate --model llama-2-70b --tp 8 --seq 4096 -o cal.json   # one rank of a tp 8 layout
+  gpubench estimate --model llama-2-70b --gpus 1024 --tp 8 --pp 4 --global-batch 1024 --seq 4096 --profile cal.json",
           mut_args(arg_mut("model_config", |a| a.help("A Hugging Face config.json (LLaMA- or GPT-2-style keys)"))))]
 pub struct CalibrateArgs {
     #[command(flatten)]
@@ -23,6 +25,11 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "N", default_value = "1", allow_hyphen_values = true,
           value_parser = crate::cli::flags::dim_flag)]
     pub micro_batch: u64,
+    /// Tensor-parallel ranks: measure one rank's share of every layer, split as Megatron-LM
+    /// splits them (for a layout with this --tp; communication is not timed).
+    #[arg(long, value_name = "T", default_value = "1", allow_hyphen_values = true,
+          value_parser = crate::cli::flags::dim_flag)]
+    pub tp: u64,
     /// Training dtype of the GEMMs [GPU bf16; CPU fp32: the CPU runs fp32, fp16 and fp64].
     #[arg(long, value_name = "DTYPE")]
     pub dtype: Option<DType>,

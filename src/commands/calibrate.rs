@@ -45,6 +45,7 @@ pub fn execute(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         micro_batch: args.micro_batch,
         recompute: args.recompute,
         fused: !args.unfused,
+        tp: args.tp,
     };
     spec.validate()?;
     args.timing.check()?;
@@ -181,7 +182,7 @@ fn plan_json(plan: &StepPlan) -> String {
         "distinct_shapes": shapes,
         "memory_passes": plan.passes,
         "memory_bytes_per_step": plan.memory_bytes(),
-        "optimizer_bytes_per_step": plan.step.optimizer_bytes_per_param * plan.step.params,
+        "optimizer_bytes_per_step": plan.step.optimizer_bytes_per_param * plan.rank_params(),
     }))
     .expect("a plan serializes")
 }

@@ -8,13 +8,24 @@ use crate::calibrate::file::CalibrationFile;
 use crate::calibrate::StepPlan;
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
+/// How a step is split over tensor-parallel ranks, for the header lines ("" on one device).
+fn rank_note(tp: u64) -> String {
+    if tp > 1 {
+        format!(
+            "\ntensor parallel: one of {tp} ranks' share of every layer (Megatron-LM's split); the communication between them is not timed"
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The step as the header lines show it.
 fn describe(plan: &StepPlan) -> String {
     let s = &plan.spec;
     let m = &s.model;
     format!(
         "model: {} ({} layers, hidden {}, {} heads / {} KV heads of {}, MLP {} {}, vocabulary {}; {})\n\
-         step: seq {}, micro-batch {} = {} tokens, {}, recompute {}, {} products\n\
+         step: seq {}, micro-batch {} = {} tokens, {}, recompute {}, {} products{}\n\
          parameters: {} in matrix products (N), {} in all (from the architecture)\n",
         m.name,
         m.layers,
@@ -32,6 +43,7 @@ fn describe(plan: &StepPlan) -> String {
         plan.dtype,
         s.recompute.name(),
         if s.fused { "fused QKV and gate/up" } else { "separate Q/K/V and gate/up" },
+        rank_note(s.tp),
         fmt_count(plan.step.matmul_params),
         fmt_count(plan.step.params),
     )
@@ -59,15 +71,27 @@ pub fn render_plan(plan: &StepPlan) -> String {
     }
     let a = plan.step.attention_flops;
     let six_nd = 6.0 * plan.step.matmul_params * plan.step.tokens_per_step as f64;
+    let tp = plan.spec.tp;
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "GEMM FLOPs per step: {:.4e} (6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs 6·N·D + attention = {:.4e})",
-        plan.hardware_flops(),
-        six_nd,
-        a,
-        plan.model_flops
-    );
+    if tp > 1 {
+        let _ = writeln!(
+            s,
+            "GEMM FLOPs per step on one of {tp} ranks: {:.4e} (the whole model's 6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs (6·N·D + attention) ÷ {tp} = {:.4e})",
+            plan.hardware_flops(),
+            six_nd,
+            a,
+            plan.model_flops
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "GEMM FLOPs per step: {:.4e} (6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs 6·N·D + attention = {:.4e})",
+            plan.hardware_flops(),
+            six_nd,
+            a,
+            plan.model_flops
+        );
+    }
     let _ = writeln!(
         s,
         "distinct shapes to measure: {} (of {} GEMMs)",
@@ -83,10 +107,11 @@ pub fn render_plan(plan: &StepPlan) -> String {
     );
     let _ = writeln!(
         s,
-        "optimizer: AdamW, {:.0} B per parameter × {} parameters = {}",
+        "optimizer: AdamW, {:.0} B per parameter × {} parameters{} = {}",
         plan.step.optimizer_bytes_per_param,
-        fmt_count(plan.step.params),
-        fmt_bytes(plan.step.optimizer_bytes_per_param * plan.step.params)
+        fmt_count(plan.rank_params()),
+        if tp > 1 { " (one rank's share)" } else { "" },
+        fmt_bytes(plan.step.optimizer_bytes_per_param * plan.rank_params())
     );
     s
 }
@@ -116,7 +141,7 @@ pub fn render_result(f: &CalibrationFile) -> String {
     let m = &f.model;
     let _ = writeln!(
         s,
-        "model: {} ({} layers, hidden {}, {} heads / {} KV heads); step: seq {}, micro-batch {} = {} tokens, {}, recompute {}",
+        "model: {} ({} layers, hidden {}, {} heads / {} KV heads); step: seq {}, micro-batch {} = {} tokens, {}, recompute {}{}",
         m.name,
         m.layers,
         m.hidden,
@@ -126,7 +151,8 @@ pub fn render_result(f: &CalibrationFile) -> String {
         f.step.micro_batch,
         f.step.tokens_per_step,
         f.step.dtype,
-        f.step.recompute
+        f.step.recompute,
+        rank_note(f.step.tp)
     );
     let _ = writeln!(
         s,

@@ -78,19 +78,37 @@ pub fn render(b: &Breakdown) -> String {
     );
     line(
         &mut s,
-        "tokens per second (one device)",
-        format!(
-            "{} (derived: {} tokens per step)",
-            sig(b.tokens_per_sec, 4),
-            b.tokens_per_step
-        ),
+        if b.tp > 1 {
+            "tokens per second per GPU"
+        } else {
+            "tokens per second (one device)"
+        },
+        if b.tp > 1 {
+            format!(
+                "{} (derived: {} tokens per step ÷ {} tensor-parallel ranks)",
+                sig(b.tokens_per_sec, 4),
+                b.tokens_per_step,
+                b.tp
+            )
+        } else {
+            format!(
+                "{} (derived: {} tokens per step)",
+                sig(b.tokens_per_sec, 4),
+                b.tokens_per_step
+            )
+        },
     );
     line(
         &mut s,
         "model TFLOPS achieved",
         format!(
-            "{} (derived: 6·N·D + attention = {:.4e} FLOPs per step)",
+            "{} (derived: {} = {:.4e} FLOPs per step)",
             tflops(b.model_tflops),
+            if b.tp > 1 {
+                format!("(6·N·D + attention) ÷ {}", b.tp)
+            } else {
+                "6·N·D + attention".to_string()
+            },
             b.model_flops
         ),
     );
