@@ -213,6 +213,41 @@ fn the_profile_feeds_the_estimate() {
     );
 }
 
+/// One GPU's collectives cross no link (nccl-tests' bus factor is 0), so its profile has no
+/// curve: the estimate says so and keeps the GPU table's links.
+#[test]
+fn a_one_gpu_profile_keeps_the_table_links_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = comm(
+        &machine().set("DEVICES", 1),
+        dir.path(),
+        &["--op", "all_reduce,broadcast", "--save", "c.json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let est = common::planning::LLAMA70_LAYOUT;
+    let run = |extra: &[&str]| {
+        let o = common::gpubench(dir.path())
+            .args(est)
+            .args(["--gpu", "h100-sxm", "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let err = String::from_utf8(o.stderr).unwrap();
+        (j, err.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    let (base, quiet) = run(&[]);
+    let (with, err) = run(&["--comm-profile", "c.json"]);
+    assert!(quiet.is_empty(), "{quiet}");
+    assert!(
+        err.starts_with("warning: c.json holds no bus-bandwidth curve")
+            && err.contains("every link comes from the GPU table"),
+        "{err}"
+    );
+    assert_eq!(with["step_breakdown_s"], base["step_breakdown_s"]);
+}
+
 #[test]
 fn missing_nccl_is_one_line_saying_what_to_install() {
     let dir = tempfile::tempdir().unwrap();

@@ -337,8 +337,10 @@ fn a_measured_profile_and_a_comm_profile_replace_the_table() {
 }
 
 /// A 'gpubench calibrate' file as --profile: the model's own measured GEMM, attention and copy
-/// rates become the layout's (here a CPU calibration of a tiny LLaMA-style model, with the
-/// GPU table's row for memory and links).
+/// rates become the layout's (here a CPU calibration of a tiny LLaMA-style model, one of 2
+/// tensor-parallel ranks, with the GPU table's row for memory and links). A calibration of
+/// another step shape is used with a warning naming the command that measures this one; one
+/// of another model is refused.
 #[test]
 fn a_calibration_file_gives_the_rates() {
     let dir = tempfile::tempdir().unwrap();
@@ -346,36 +348,31 @@ fn a_calibration_file_gives_the_rates() {
     let (c, k) = (tiny_config(dir.path()), cal.display().to_string());
     bin()
         .current_dir(dir.path())
-        .args([
-            "calibrate",
-            "--model-config",
-            &c,
-            "--seq",
-            "32",
-            "--micro-batch",
-            "2",
-        ])
+        .args(["calibrate", "--model-config", &c, "--seq", "32"])
+        .args(["--micro-batch", "2", "--tp", "2"])
         .args(["--device", "cpu", "--out", &k])
         .args(fast("2"))
         .assert()
         .success();
-    let j = json(&[
-        "estimate",
-        "--model-config",
-        &c,
-        "--gpus",
-        "8",
-        "--tp",
-        "2",
-        "--global-batch",
-        "8",
-        "--seq",
-        "32",
-        "--gpu",
-        "h100-sxm",
-        "--profile",
-        &k,
-    ]);
+    let estimate = |tp: &str| {
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["estimate", "--model-config", &c, "--gpus", "8", "--tp", tp])
+            .args(["--micro-batch", "2", "--global-batch", "16", "--seq", "32"])
+            .args(["--gpu", "h100-sxm", "--profile", &k, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Warnings are fitted to the terminal: read them as one line each.
+        let err = String::from_utf8(out.stderr).unwrap();
+        (j, err.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
+    let (j, err) = estimate("2");
     let note = j["hardware"]["compute_note"].as_str().unwrap();
     assert!(
         note.contains("calibrated on") && note.contains("cal.json"),
@@ -388,6 +385,44 @@ fn a_calibration_file_gives_the_rates() {
     // A CPU's rates, far below the H100 row's peak.
     assert!(lin > 0.0 && lin < 50.0 && att > 0.0, "{lin} {att}");
     assert!(j["step_time_s"].as_f64().unwrap() > 0.0);
+    // The step it measured is the layout's; the device is not the --gpu named.
+    assert!(!err.contains("was calibrated at"), "{err}");
+    assert!(
+        err.contains("warning: --gpu h100-sxm is not the profile's device"),
+        "{err}"
+    );
+
+    // Another tensor-parallel degree: used, with the command that measures its own shapes.
+    let (_, err) = estimate("1");
+    assert!(
+        err.contains("was calibrated at tp 2, micro-batch 2, seq 32, this layout runs tp 1, micro-batch 2, seq 32"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "'gpubench calibrate --model-config {c} --micro-batch 2 --seq 32'"
+        )),
+        "{err}"
+    );
+
+    // Another model: refused.
+    one_line_error(
+        bin().current_dir(dir.path()).args([
+            "estimate",
+            "--model",
+            "llama-2-7b",
+            "--gpus",
+            "8",
+            "--global-batch",
+            "8",
+            "--gpu",
+            "h100-sxm",
+            "--profile",
+            &k,
+        ]),
+        2,
+        &["calibrated for tiny-llama", "not for llama-2-7b"],
+    );
 }
 
 #[test]

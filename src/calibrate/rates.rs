@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use super::file::CalibrationFile;
 use super::step::GemmKind;
 use crate::estimate::layout::rates::{self, MeasuredStep, Rates};
+use crate::estimate::warnings::Warning;
 
 /// The file's step: calls × measured median per GEMM, summed into linear layers and the
 /// attention core, with the measured copy bandwidth. GEMMs whose shape was not timed are
@@ -38,6 +39,35 @@ pub fn measured_step(c: &CalibrationFile) -> MeasuredStep {
     m
 }
 
+/// The warning when a calibration measured another step than a layout runs: another
+/// tensor-parallel degree, micro-batch or sequence length gives its GEMMs other shapes.
+/// `model_flag` names the model on the command line that calibrates the layout's own.
+pub fn step_mismatch(
+    c: &CalibrationFile,
+    origin: &str,
+    (tp, micro_batch, seq): (u64, u64, u64),
+    model_flag: &str,
+) -> Option<Warning> {
+    let st = &c.step;
+    if (st.tp, st.micro_batch, st.seq) == (tp, micro_batch, seq) {
+        return None;
+    }
+    let describe = |t: u64, b: u64, s: u64| format!("tp {t}, micro-batch {b}, seq {s}");
+    let tp_flag = if tp > 1 {
+        format!(" --tp {tp}")
+    } else {
+        String::new()
+    };
+    Some(Warning::CalibratedStep {
+        origin: origin.into(),
+        calibrated: describe(st.tp, st.micro_batch, st.seq),
+        layout: describe(tp, micro_batch, seq),
+        command: format!(
+            "gpubench calibrate {model_flag}{tp_flag} --micro-batch {micro_batch} --seq {seq}"
+        ),
+    })
+}
+
 /// The layout model's rates from a calibration (`origin` names the file in the note); `None`
 /// when the file holds no timed linear-layer product.
 pub fn layout_rates(c: &CalibrationFile, origin: &str) -> Option<Rates> {
@@ -64,6 +94,40 @@ mod tests {
             .iter()
             .fold((f64::MAX, 0.0f64), |(a, b), v| (a.min(*v), b.max(*v)));
         assert!(r.compute_tflops >= lo * 0.999 && r.compute_tflops <= hi * 1.001);
+    }
+
+    #[test]
+    fn another_step_shape_is_named_with_the_command_for_this_one() {
+        let c = crate::calibrate::tests::tiny_calibration();
+        let (b, s) = (c.step.micro_batch, c.step.seq);
+        assert!(step_mismatch(&c, "cal.json", (1, b, s), "--model tiny").is_none());
+        let w = step_mismatch(&c, "cal.json", (2, b, 4 * s), "--model tiny")
+            .expect("another step")
+            .to_string();
+        assert!(
+            w.starts_with(&format!(
+                "cal.json was calibrated at tp 1, micro-batch {b}, seq {s}, this layout runs tp 2, micro-batch {b}, seq {}",
+                4 * s
+            )),
+            "{w}"
+        );
+        assert!(
+            w.contains(&format!(
+                "'gpubench calibrate --model tiny --tp 2 --micro-batch {b} --seq {}'",
+                4 * s
+            )),
+            "{w}"
+        );
+        let w = step_mismatch(&c, "cal.json", (1, b + 1, s), "--model tiny")
+            .unwrap()
+            .to_string();
+        assert!(
+            w.contains(&format!(
+                "'gpubench calibrate --model tiny --micro-batch {}",
+                b + 1
+            )),
+            "{w}"
+        );
     }
 
     #[test]

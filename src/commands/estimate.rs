@@ -76,16 +76,7 @@ pub fn execute(args: EstimateArgs) -> anyhow::Result<ExitCode> {
     } else {
         emit(&crate::output::estimate::table(&report))?;
     }
-    // After the table, so that they are the last thing on the screen.
-    for w in &report.warnings {
-        eprintln!(
-            "{}",
-            crate::output::format::fit_line(
-                &format!("warning: {w}"),
-                crate::output::table::DEFAULT_WIDTH
-            )
-        );
-    }
+    super::print_warnings(&report.warnings);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -251,6 +242,7 @@ fn resolve_peaks(
             warnings.push(Warning::GpuMismatch {
                 given: g.key.clone(),
                 profile: k.clone(),
+                effect: "the spec-sheet column uses --gpu",
             });
         }
     }

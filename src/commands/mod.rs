@@ -50,6 +50,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Warnings on standard error, one line each (`warning: ...`, fitted to the terminal's
+/// width), printed after the report so that they are the last thing on the screen.
+pub fn print_warnings(warnings: &[crate::estimate::warnings::Warning]) {
+    for w in warnings {
+        eprintln!(
+            "{}",
+            crate::output::format::fit_line(
+                &format!("warning: {w}"),
+                crate::output::table::DEFAULT_WIDTH
+            )
+        );
+    }
+}
+
 /// Loads a profile a command reads, warning on standard error when it is not complete (a
 /// run that was interrupted, or killed before it saved its last result).
 pub fn load_profile(path: &std::path::Path) -> anyhow::Result<crate::profile::Profile> {

@@ -17,6 +17,7 @@ use crate::estimate::layout::hardware::{self, LinkSettings};
 use crate::estimate::layout::rates::{self, Rates};
 use crate::estimate::layout::training::{LayoutEstimate, Training};
 use crate::estimate::layout::{self, comm_profile, search, Hardware, Layout};
+use crate::estimate::warnings::Warning;
 use crate::estimate::{energy, measured};
 use crate::model::ModelConfig;
 use crate::output::emit;
@@ -27,6 +28,10 @@ struct Resolved {
     hw: Hardware,
     gpu: String,
     tdp_w: f64,
+    /// The calibration file the rates come from, when `--profile` gave one.
+    calibration: Option<(Box<CalibrationFile>, String)>,
+    /// What the user should hear about the inputs (printed on stderr).
+    warnings: Vec<Warning>,
 }
 
 /// Compute rates measured on a device: a GEMM profile's best result, or a calibration file.
@@ -35,8 +40,10 @@ enum Measured {
     Calibrated(Box<CalibrationFile>, String),
 }
 
-/// The GPU row, the measured rates if a profile is given, and the links.
+/// The GPU row, the measured rates if a profile is given (a calibration must be of `model`),
+/// and the links.
 fn resolve_hardware(
+    model: &ModelConfig,
     gpu: Option<&str>,
     dtype: Option<&str>,
     profile: Option<&Path>,
@@ -45,10 +52,23 @@ fn resolve_hardware(
 ) -> anyhow::Result<Resolved> {
     let explicit = parse_dtype(dtype)?;
     let mut row: Option<&'static GpuSpec> = gpu.map(peak::lookup).transpose()?;
+    let mut warnings = Vec::new();
     let measured = match profile {
         None => None,
         Some(p) => {
-            let (m, device_row) = read_measured(p, explicit)?;
+            let (m, device_row, device) = read_measured(p, explicit, model)?;
+            if let Some(g) = row {
+                if device_row.is_none_or(|d| d.key != g.key) {
+                    warnings.push(Warning::GpuMismatch {
+                        given: g.key.clone(),
+                        profile: match device_row {
+                            Some(d) => d.key.clone(),
+                            None => format!("{device}, not in the GPU table"),
+                        },
+                        effect: "the layout runs at the profile's measured rates with --gpu's peak, memory and links",
+                    });
+                }
+            }
             row = row.or(device_row);
             Some(m)
         }
@@ -66,21 +86,29 @@ fn resolve_hardware(
         let origin = p.display().to_string();
         let text =
             std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
-        comm_profile::apply(&text, &origin, &mut link_set)?;
+        if comm_profile::apply(&text, &origin, &mut link_set)? == 0 {
+            warnings.push(Warning::EmptyCommProfile { origin });
+        }
     }
     Ok(Resolved {
         hw: hardware::of_gpu(g, peak, r, gpn, link_set),
         gpu: g.key.clone(),
         tdp_w: g.tdp_w,
+        calibration: match measured {
+            Some(Measured::Calibrated(c, origin)) => Some((c, origin)),
+            _ => None,
+        },
+        warnings,
     })
 }
 
-/// A `--profile` file: a calibration file or a GEMM profile's best result (in `dtype` when
-/// one is named), and the GPU row its device names.
+/// A `--profile` file: a calibration file of `model` or a GEMM profile's best result (in
+/// `dtype` when one is named), the GPU row its device names, and the device's name.
 fn read_measured(
     p: &Path,
     dtype: Option<DType>,
-) -> anyhow::Result<(Measured, Option<&'static GpuSpec>)> {
+    model: &ModelConfig,
+) -> anyhow::Result<(Measured, Option<&'static GpuSpec>, String)> {
     let origin = p.display().to_string();
     let text =
         std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
@@ -88,15 +116,17 @@ fn read_measured(
         .ok()
         .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_string)));
     if kind.as_deref() == Some(CALIBRATION_KIND) {
-        let c = CalibrationFile::load(p)?;
+        let c = crate::calibrate::file::load_for(p, Some(model))?;
         let row = peak::match_device_name(&c.device.name);
-        Ok((Measured::Calibrated(Box::new(c), origin), row))
+        let device = c.device.name.clone();
+        Ok((Measured::Calibrated(Box::new(c), origin), row, device))
     } else {
         let prof = super::load_profile(p)?;
         let best = measured::best_result(&prof, dtype, &origin)?;
         let row = best.spec_gpu.as_deref().and_then(|k| peak::lookup(k).ok());
         let what = format!("{origin}: {}", best.describe());
-        Ok((Measured::Gemm(best.tflops, what), row))
+        let device = prof.device.name.clone();
+        Ok((Measured::Gemm(best.tflops, what), row, device))
     }
 }
 
@@ -207,13 +237,23 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         dp_overlap: !f.links.no_dp_overlap,
     };
     lay.validate(&m)?;
-    let r = resolve_hardware(
+    let mut r = resolve_hardware(
+        &m,
         args.gpu.as_deref(),
         args.dtype.as_deref(),
         args.profile.as_deref(),
         args.peak_tflops,
         &f.links,
     )?;
+    if let Some((c, origin)) = &r.calibration {
+        let flag = model_flag(&m, args.model.config.as_deref());
+        r.warnings.extend(crate::calibrate::rates::step_mismatch(
+            c,
+            origin,
+            (lay.tp, lay.micro_batch, lay.seq),
+            &flag,
+        ));
+    }
     let e = layout::evaluate(&m, &lay, &r.hw);
     let tokens = args.tokens.or(m.training_tokens);
     let power = args.power_watts.unwrap_or(r.tdp_w);
@@ -243,7 +283,16 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
     } else {
         emit(&crate::output::layout::table(&rep))?;
     }
+    super::print_warnings(&r.warnings);
     Ok(ExitCode::SUCCESS)
+}
+
+/// How the command line names the model: `--model NAME`, or `--model-config FILE`.
+fn model_flag(m: &ModelConfig, config: Option<&Path>) -> String {
+    match config {
+        Some(p) => format!("--model-config {}", p.display()),
+        None => format!("--model {}", m.name),
+    }
 }
 
 /// Runs `gpubench plan`.
@@ -256,6 +305,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let r = resolve_hardware(
+        &m,
         args.gpu.as_deref(),
         args.dtype.as_deref(),
         args.profile.as_deref(),
@@ -277,5 +327,6 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
             crate::output::table::Width::from_wide(args.wide),
         ))?;
     }
+    super::print_warnings(&r.warnings);
     Ok(ExitCode::SUCCESS)
 }

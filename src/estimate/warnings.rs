@@ -22,8 +22,23 @@ pub enum Warning {
     TokensPerParam { ratio: f64, params: f64 },
     /// Fewer dataset tokens than training tokens.
     Epochs { dataset: f64, tokens: f64 },
-    /// `--gpu` names another GPU than the profile's device.
-    GpuMismatch { given: String, profile: String },
+    /// `--gpu` names another GPU than the profile's device; `effect` says what uses which.
+    GpuMismatch {
+        given: String,
+        profile: String,
+        effect: &'static str,
+    },
+    /// A communication profile with no bus-bandwidth curve (one GPU's: nothing crossed a link).
+    EmptyCommProfile { origin: String },
+    /// A calibration of another step shape than the layout runs (tensor-parallel degree,
+    /// micro-batch or sequence), so its GEMMs had other shapes; `command` calibrates the
+    /// layout's own.
+    CalibratedStep {
+        origin: String,
+        calibrated: String,
+        layout: String,
+        command: String,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -59,9 +74,26 @@ impl fmt::Display for Warning {
                 fmt_count(*tokens),
                 tokens / dataset
             ),
-            Warning::GpuMismatch { given, profile } => write!(
+            Warning::GpuMismatch {
+                given,
+                profile,
+                effect,
+            } => write!(
                 f,
-                "--gpu {given} is not the profile's device ({profile}); the spec-sheet column uses --gpu"
+                "--gpu {given} is not the profile's device ({profile}); {effect}"
+            ),
+            Warning::EmptyCommProfile { origin } => write!(
+                f,
+                "{origin} holds no bus-bandwidth curve (a profile of one GPU has none: its collectives cross no link), so every link comes from the GPU table; measure with 'gpubench comm' on a node of several GPUs, or across nodes"
+            ),
+            Warning::CalibratedStep {
+                origin,
+                calibrated,
+                layout,
+                command,
+            } => write!(
+                f,
+                "{origin} was calibrated at {calibrated}, this layout runs {layout}: its GEMMs have other shapes, and other rates; '{command}' measures the layout's own"
             ),
         }
     }
