@@ -10,6 +10,9 @@
 #   calib    calibrate three GPT sizes and time the same PyTorch training steps
 #   comm     NCCL collectives on this machine's GPUs, 8 B to 8 GiB (gpubench finds the
 #            libnccl.so.2 of PyTorch's wheel under site-packages/nvidia/nccl/lib by itself)
+#   layout   the estimating docs' worked example from measured profiles: a bf16 GEMM profile, a
+#            calibration of llama-2-70b's tp 8 rank, this node's collectives, then the layout
+#            estimate and plan from them (output in $OUT/worked-example.txt)
 #   node     every GPU of the machine at once, then a 60 s burn-in of all of them; this
 #            node's links saved for `gpubench report` (several nodes: run it on each into one
 #            shared folder, LINKS=/shared/dir)
@@ -61,6 +64,19 @@ if want comm; then
   # one to read; every result is still checked. Several GPUs give every curve.
   step "$b" comm --dtype bf16,fp32 --max-bytes 8G --save results/comm.json --force
   [ -f results/comm.json ] && step "$b" estimate --model llama-2-70b --tokens 2T --gpus 1024 --tp 8 --pp 4 --micro-batch 1 --global-batch 1024 --seq 4096 --gpu h200 --comm-profile results/comm.json
+fi
+if want layout; then
+  w="$out/worked-example.txt"
+  ex() { echo "\$ gpubench ${*}" >> "$w"; "$b" "$@" >> "$w" 2>&1; echo "rc=$?" | tee -a "$out/log.txt"; }
+  step "$b" run --dtype bf16 --n 8192 -o results/gemm-bf16.json --force
+  step "$b" calibrate --model llama-2-70b --tp 8 --micro-batch 1 --seq 4096 --recompute selective -o results/calibration-llama-2-70b-tp8.json --force
+  [ -f results/comm.json ] || step "$b" comm --dtype bf16,fp32 --max-bytes 8G --save results/comm.json --force
+  : > "$w"
+  for prof in results/gemm-bf16.json results/calibration-llama-2-70b-tp8.json; do
+    ex estimate --model llama-2-70b --tokens 2T --gpus 1024 --tp 8 --pp 4 --micro-batch 1 --global-batch 1024 --seq 4096 --sequence-parallel --zero 1 --recompute selective --profile "$prof" --comm-profile results/comm.json
+  done
+  ex plan --model llama-2-70b --gpus 1024 --global-batch 1024 --seq 4096 --profile results/gemm-bf16.json --comm-profile results/comm.json
+  cat "$w"
 fi
 if want node; then
   # One GPU gives one row and no flags; the outlier rules need a node of several GPUs.
