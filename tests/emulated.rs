@@ -313,6 +313,50 @@ fn calibration_and_an_estimate_from_the_emulated_profile() {
     let cal = read_json(&dir.path().join("cal.json"));
     assert!(cal["shapes"].as_array().unwrap().len() >= 10);
 
+    // One of 2 tensor-parallel ranks: its own, narrower products, half the step's tokens per GPU.
+    let out = emu.run(
+        dir.path(),
+        &args(&[
+            "calibrate",
+            "--model",
+            "gpt3-125m",
+            "--seq",
+            "32",
+            "--tp",
+            "2",
+            "--device",
+            "cuda:0",
+            "--verify-points",
+            "16",
+            "--algos",
+            "1",
+            "-o",
+            "cal-tp2.json",
+        ]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let half = read_json(&dir.path().join("cal-tp2.json"));
+    assert_eq!(half["step"]["tp"], 2);
+    let b = &half["breakdown"];
+    let tokens_per_gpu = b["tokens_per_sec"].as_f64().unwrap() * b["step_time_s"].as_f64().unwrap();
+    assert!((tokens_per_gpu - 16.0).abs() < 1e-9, "{b}");
+    // The QKV projection's forward: 32 tokens × (3·768 / 2) × 768.
+    let shapes: Vec<&str> = half["gemms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["name"] == "qkv" && g["pass"] == "forward")
+        .map(|g| g["shape"].as_object().unwrap())
+        .map(|o| {
+            if o["n"] == 1152 && o["k"] == 768 && o["m"] == 32 {
+                "ok"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    assert_eq!(shapes, ["ok"], "{}", half["gemms"]);
+
     let out = emu.run(
         dir.path(),
         &args(&[
@@ -343,7 +387,7 @@ fn calibration_and_an_estimate_from_the_emulated_profile() {
         text.contains("800.0 TFLOPS") && text.contains("p.json"),
         "{text}"
     );
-    assert_only(dir.path(), &["cal.json", "p.json"]);
+    assert_only(dir.path(), &["cal.json", "cal-tp2.json", "p.json"]);
 }
 
 #[test]
