@@ -405,6 +405,29 @@ fn a_calibration_file_gives_the_rates() {
         "{err}"
     );
 
+    // A plan prices every layout at the calibration's rates, and says so.
+    let out = bin()
+        .current_dir(dir.path())
+        .args([
+            "plan",
+            "--model-config",
+            &c,
+            "--gpus",
+            "8",
+            "--global-batch",
+            "16",
+        ])
+        .args(["--seq", "32", "--gpu", "h100-sxm", "--profile", &k])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let err = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("measured the shapes of one step (tp 2, micro-batch 2, seq 32) and its rates price every layout"),
+        "{err}"
+    );
+
     // Another model: refused.
     one_line_error(
         bin().current_dir(dir.path()).args([

@@ -39,6 +39,20 @@ pub fn measured_step(c: &CalibrationFile) -> MeasuredStep {
     m
 }
 
+/// A calibrated step as the warnings name it: `tp 8, micro-batch 1, seq 4096`.
+pub fn describe_step(tp: u64, micro_batch: u64, seq: u64) -> String {
+    format!("tp {tp}, micro-batch {micro_batch}, seq {seq}")
+}
+
+/// The warning `gpubench plan` gives with a calibration: its rates, measured for one step,
+/// price every layout.
+pub fn plan_warning(c: &CalibrationFile, origin: &str) -> Warning {
+    Warning::PlanCalibration {
+        origin: origin.into(),
+        calibrated: describe_step(c.step.tp, c.step.micro_batch, c.step.seq),
+    }
+}
+
 /// The warning when a calibration measured another step than a layout runs: another
 /// tensor-parallel degree, micro-batch or sequence length gives its GEMMs other shapes.
 /// `model_flag` names the model on the command line that calibrates the layout's own.
@@ -52,7 +66,6 @@ pub fn step_mismatch(
     if (st.tp, st.micro_batch, st.seq) == (tp, micro_batch, seq) {
         return None;
     }
-    let describe = |t: u64, b: u64, s: u64| format!("tp {t}, micro-batch {b}, seq {s}");
     let tp_flag = if tp > 1 {
         format!(" --tp {tp}")
     } else {
@@ -60,8 +73,8 @@ pub fn step_mismatch(
     };
     Some(Warning::CalibratedStep {
         origin: origin.into(),
-        calibrated: describe(st.tp, st.micro_batch, st.seq),
-        layout: describe(tp, micro_batch, seq),
+        calibrated: describe_step(st.tp, st.micro_batch, st.seq),
+        layout: describe_step(tp, micro_batch, seq),
         command: format!(
             "gpubench calibrate {model_flag}{tp_flag} --micro-batch {micro_batch} --seq {seq}"
         ),

@@ -304,7 +304,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
             "--global-batch must be a positive whole number of sequences",
         ));
     }
-    let r = resolve_hardware(
+    let mut r = resolve_hardware(
         &m,
         args.gpu.as_deref(),
         args.dtype.as_deref(),
@@ -312,6 +312,10 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         None,
         &args.links,
     )?;
+    if let Some((c, origin)) = &r.calibration {
+        r.warnings
+            .push(crate::calibrate::rates::plan_warning(c, origin));
+    }
     let fixed = search::Fixed {
         gpus: args.gpus,
         global_batch: args.global_batch,

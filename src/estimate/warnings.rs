@@ -30,6 +30,8 @@ pub enum Warning {
     },
     /// A communication profile with no bus-bandwidth curve (one GPU's: nothing crossed a link).
     EmptyCommProfile { origin: String },
+    /// A calibration pricing every layout of a plan, though it measured one step's shapes.
+    PlanCalibration { origin: String, calibrated: String },
     /// A calibration of another step shape than the layout runs (tensor-parallel degree,
     /// micro-batch or sequence), so its GEMMs had other shapes; `command` calibrates the
     /// layout's own.
@@ -85,6 +87,10 @@ impl fmt::Display for Warning {
             Warning::EmptyCommProfile { origin } => write!(
                 f,
                 "{origin} holds no bus-bandwidth curve (a profile of one GPU has none: its collectives cross no link), so every link comes from the GPU table; measure with 'gpubench comm' on a node of several GPUs, or across nodes"
+            ),
+            Warning::PlanCalibration { origin, calibrated } => write!(
+                f,
+                "{origin} measured the shapes of one step ({calibrated}) and its rates price every layout here; the layouts of another tp or micro-batch run other shapes: calibrate the winner's step and check it with 'gpubench estimate'"
             ),
             Warning::CalibratedStep {
                 origin,
