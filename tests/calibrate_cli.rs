@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fast, files_in, gpubench, one_line_error, tiny_config};
+use common::{fast, files_in, flat, gpubench, one_line_error, tiny_config};
 use gpubench::calibrate::file::{load_throughput, CalibrationFile};
 use predicates::prelude::*;
 
@@ -84,16 +84,21 @@ fn one_tensor_parallel_rank() {
     }
     assert!(!text.contains("64×128×64"), "{text}");
 
-    gpubench(tmp.path())
+    let out = gpubench(tmp.path())
         .args(base)
         .args(["--micro-batch", "2", "--tp", "2", "--device", "cpu"])
         .args(fast("2"))
         .assert()
         .success()
-        .stdout(predicate::str::contains("tokens per second per GPU"))
-        .stdout(predicate::str::contains(
-            "64 tokens per step ÷ 2 tensor-parallel ranks",
-        ));
+        .get_output()
+        .stdout
+        .clone();
+    let text = flat(&String::from_utf8(out).unwrap());
+    assert!(
+        text.contains("tokens per second per GPU")
+            && text.contains("64 tokens per step ÷ 2 tensor-parallel ranks"),
+        "{text}"
+    );
     let files = files_in(&tmp.path().join("results"));
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(

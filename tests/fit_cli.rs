@@ -1,5 +1,6 @@
-//! The planning commands' reports through the built binary: every line fits 100 columns by
-//! default (standard output and warnings alike), and `--wide` keeps the columns left out.
+//! The planning commands' reports (and calibrate's) through the built binary: every line fits
+//! 100 columns by default (standard output and warnings alike), and `--wide` keeps the columns
+//! left out.
 
 mod common;
 
@@ -127,6 +128,16 @@ const COMMANDS: &[&[&str]] = &[
         "--gpu",
         "a100",
     ],
+    &[
+        "calibrate",
+        "--model",
+        "llama-2-70b",
+        "--tp",
+        "8",
+        "--seq",
+        "4096",
+        "--dry-run",
+    ],
     &["gpus"],
     &["gpus", "b200"],
     &["models"],
@@ -143,6 +154,38 @@ fn every_planning_view_fits_100_columns() {
         fits(args, &out);
         fits(args, &err);
     }
+}
+
+/// A measured calibration (on the CPU, of a tiny model) fits too.
+#[test]
+fn a_calibration_fits_100_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::tiny_config(dir.path());
+    let args = [
+        "calibrate",
+        "--model-config",
+        &cfg,
+        "--seq",
+        "32",
+        "--tp",
+        "2",
+        "--device",
+        "cpu",
+        "--no-save",
+    ];
+    let out = common::gpubench(dir.path())
+        .args(args)
+        .args(common::fast("2"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("predicted step time"), "{text}");
+    fits(&args, &text);
 }
 
 #[test]

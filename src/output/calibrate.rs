@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use crate::calibrate::file::CalibrationFile;
 use crate::calibrate::StepPlan;
+use crate::output::format::fit_text;
+use crate::output::table::DEFAULT_WIDTH;
 use crate::units::{fmt_bytes, fmt_count, fmt_seconds};
 
 /// How a step is split over tensor-parallel ranks, for the header lines ("" on one device).
@@ -49,7 +51,8 @@ fn describe(plan: &StepPlan) -> String {
     )
 }
 
-/// `--dry-run`: every GEMM with its shape, count and FLOPs, then the totals and the identity.
+/// `--dry-run`: every GEMM with its shape, count and FLOPs, then the totals and the identity;
+/// fitted to [`DEFAULT_WIDTH`] columns.
 pub fn render_plan(plan: &StepPlan) -> String {
     let mut s = describe(plan);
     let _ = writeln!(
@@ -113,10 +116,10 @@ pub fn render_plan(plan: &StepPlan) -> String {
         if tp > 1 { " (one rank's share)" } else { "" },
         fmt_bytes(plan.step.optimizer_bytes_per_param * plan.rank_params())
     );
-    s
+    fit_text(&s, DEFAULT_WIDTH)
 }
 
-/// The measured shapes, the bandwidth and the breakdown.
+/// The measured shapes, the bandwidth and the breakdown, fitted to [`DEFAULT_WIDTH`] columns.
 pub fn render_result(f: &CalibrationFile) -> String {
     let timed = f
         .shapes
@@ -180,7 +183,7 @@ pub fn render_result(f: &CalibrationFile) -> String {
         fmt_bytes(f.bandwidth.small_bytes as f64)
     );
     s.push_str(&super::step::render(&f.breakdown));
-    s
+    fit_text(&s, DEFAULT_WIDTH)
 }
 
 #[cfg(test)]
@@ -195,7 +198,8 @@ mod tests {
     fn the_dry_run_lists_every_gemm_and_the_totals() {
         let plan = StepPlan::new(spec(tiny_llama(), Recompute::None), DType::Bf16);
         let text = render_plan(&plan);
-        assert!(text.starts_with("model: tiny-llama (2 layers, hidden 64, 4 heads / 2 KV heads of 16, MLP 96 gated, vocabulary 100; test)\n"), "{text}");
+        // Fitted to 100 columns.
+        assert!(text.starts_with("model: tiny-llama (2 layers, hidden 64, 4 heads / 2 KV heads of 16, MLP 96 gated, vocabulary 100;\n  test)\n"), "{text}");
         assert_eq!(
             line(&text, "step:"),
             "step: seq 32, micro-batch 2 = 64 tokens, bf16, recompute none, fused QKV and gate/up products"

@@ -126,18 +126,47 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
-/// `line` as it is when it fits `width` columns; otherwise word-wrapped with a hanging indent
-/// of two spaces past the line's own leading spaces.
+/// `line` as it is when it fits `width` columns; otherwise broken at the last space that
+/// fits, its first line kept as written (so aligned columns stay aligned), the rest
+/// word-wrapped with a hanging indent of two spaces past the line's own leading spaces. A short
+/// unit stays with its number, as in [`wrap`].
 pub fn fit_line(line: &str, width: usize) -> String {
     if line.chars().count() <= width {
         return line.to_string();
     }
     let lead = &line[..line.len() - line.trim_start().len()];
-    wrap(line.trim_start(), width.saturating_sub(lead.len()), "  ")
-        .lines()
-        .map(|l| format!("{lead}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let chars: Vec<char> = line.chars().collect();
+    let start = lead.chars().count();
+    // The last space within the width that ends a word, where the next word is not a short
+    // unit of the number before it.
+    let unit_after = |p: usize| {
+        let next: String = chars[p + 1..]
+            .iter()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        !next.is_empty() && next.chars().count() <= 2 && chars[p - 1].is_ascii_digit()
+    };
+    let cut = (start + 1..=width.min(chars.len() - 1))
+        .rev()
+        .find(|&p| chars[p] == ' ' && chars[p - 1] != ' ' && !unit_after(p));
+    let Some(cut) = cut else {
+        // One word longer than the line: wrap it all.
+        return wrap(line.trim_start(), width.saturating_sub(lead.len()), "  ")
+            .lines()
+            .map(|l| format!("{lead}{l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    };
+    let first: String = chars[..cut].iter().collect();
+    let rest: String = chars[cut..].iter().collect();
+    let indent = format!("{lead}  ");
+    let mut out = first.trim_end().to_string();
+    for l in wrap(rest.trim(), width.saturating_sub(indent.len()), "").lines() {
+        out.push('\n');
+        out.push_str(&indent);
+        out.push_str(l);
+    }
+    out
 }
 
 /// Every line of `text` through [`fit_line`] (a trailing newline kept).
@@ -210,6 +239,12 @@ mod tests {
         assert!(fitted.lines().all(|l| l.chars().count() <= 100), "{fitted}");
         assert!(fitted.ends_with("\nok\n"), "{fitted}");
         assert_eq!(fitted.split_whitespace().count(), 62);
+        // The first line keeps its columns; a unit stays with its number.
+        assert_eq!(
+            fit_line("key        value one two", 20),
+            "key        value one\n  two"
+        );
+        assert_eq!(fit_line("took 12 ms", 8), "took\n  12 ms");
     }
 
     #[test]

@@ -55,8 +55,13 @@ pub fn render(b: &Breakdown) -> String {
         );
     }
     let _ = writeln!(s);
+    // A value too long for the line wraps under itself.
     let line = |s: &mut String, k: &str, v: String| {
-        let _ = writeln!(s, "{k:<44} {v}");
+        let room = crate::output::table::DEFAULT_WIDTH - 45;
+        for (i, l) in super::format::wrap(&v, room, "").lines().enumerate() {
+            let key = if i == 0 { k } else { "" };
+            let _ = writeln!(s, "{key:<44} {l}");
+        }
     };
     line(
         &mut s,
