@@ -179,6 +179,23 @@ fn bad_layouts_are_one_line_errors() {
             est(&["--virtual-stages", "2"]),
             "needs pipeline parallelism",
         ),
+        (
+            est(&["--tp", "8", "--pp", "4", "--virtual-stages", "3"]),
+            "use one that divides the 20 layers of a stage: 2, 4, 5, 10, 20",
+        ),
+        (
+            est(&[
+                "--tp",
+                "8",
+                "--pp",
+                "4",
+                "--virtual-stages",
+                "2",
+                "--micro-batch",
+                "16",
+            ]),
+            "make --global-batch a multiple of 2048, or leave --virtual-stages out",
+        ),
         (est(&["--sequence-parallel"]), "give --tp 2 or more"),
         (est(&["--tp", "8", "--mfu", "0.5"]), "--mfu does not apply"),
         (est(&["--tp", "abc"]), "invalid value 'abc'"),

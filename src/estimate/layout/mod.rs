@@ -121,8 +121,21 @@ impl Layout {
                 ));
             }
             if !m.layers.is_multiple_of(self.pp * self.virtual_stages) {
+                let per_stage = m.layers / self.pp;
+                let fits: Vec<String> = (2..=per_stage)
+                    .filter(|v| per_stage.is_multiple_of(*v))
+                    .map(|v| v.to_string())
+                    .collect();
+                let fix = if fits.is_empty() {
+                    format!("each stage has {per_stage} layer(s): leave --virtual-stages out")
+                } else {
+                    format!(
+                        "use one that divides the {per_stage} layers of a stage: {}",
+                        fits.join(", ")
+                    )
+                };
                 return Err(usage(format!(
-                    "--pp {} × --virtual-stages {} does not divide {}'s {} layers",
+                    "--pp {} × --virtual-stages {} does not divide {}'s {} layers; {fix}",
                     self.pp, self.virtual_stages, m.name, m.layers
                 )));
             }
@@ -147,9 +160,10 @@ impl Layout {
         }
         if self.virtual_stages > 1 && !self.micro_batches().is_multiple_of(self.pp) {
             return Err(usage(format!(
-                "the interleaved schedule needs the {} micro-batches per step to be a multiple of --pp {}",
+                "the interleaved schedule needs the {} micro-batches per step to be a multiple of --pp {}; make --global-batch a multiple of {}, or leave --virtual-stages out",
                 self.micro_batches(),
-                self.pp
+                self.pp,
+                per_step * self.pp
             )));
         }
         Ok(())
