@@ -27,10 +27,10 @@ pub fn row(p: &Point) -> String {
 }
 
 /// What ran where, under the table: NCCL's version and library, the ranks and their GPUs,
-/// and the slowest send/recv pair when pairs were measured.
+/// and the slowest send/recv pair when pairs were measured; fitted to 100 columns.
 pub fn summary(m: &Measured) -> String {
     let mut out = format!(
-        "NCCL {} ({}), {} rank(s){}: {}; every result checked\n",
+        "NCCL {} ({}), every result checked\n{} rank(s){}: {}\n",
         m.nccl_version,
         m.nccl_library,
         m.world,
@@ -55,7 +55,7 @@ pub fn summary(m: &Measured) -> String {
             worst.from, worst.to, worst.busbw_gbps, worst.bytes
         ));
     }
-    out
+    super::format::fit_text(&out, super::table::DEFAULT_WIDTH)
 }
 
 #[cfg(test)]
@@ -109,7 +109,8 @@ mod tests {
         };
         assert_eq!(
             summary(&m),
-            "NCCL 2.28.7 (libnccl.so.2), 4 rank(s), one process each, several hosts: cuda:0 H100; every result checked\n\
+            "NCCL 2.28.7 (libnccl.so.2), every result checked\n\
+             4 rank(s), one process each, several hosts: cuda:0 H100\n\
              slowest send/recv pair: rank 0 -> rank 2 at 12.30 GB/s (4194304 B)\n"
         );
         m.one_host = true;
@@ -117,7 +118,15 @@ mod tests {
         m.devices = (0..4).map(|i| format!("cuda:{i} H100")).collect();
         assert_eq!(
             summary(&m),
-            "NCCL 2.28.7 (libnccl.so.2), 4 rank(s): cuda:0 H100, cuda:1 H100, cuda:2 H100, cuda:3 H100; every result checked\n"
+            "NCCL 2.28.7 (libnccl.so.2), every result checked\n\
+             4 rank(s): cuda:0 H100, cuda:1 H100, cuda:2 H100, cuda:3 H100\n"
         );
+        // Eight GPUs with their full names wrap within 100 columns.
+        m.devices = (0..8)
+            .map(|i| format!("cuda:{i} NVIDIA H100 80GB HBM3"))
+            .collect();
+        let s = summary(&m);
+        assert!(s.lines().all(|l| l.chars().count() <= 100), "{s}");
+        assert!(s.lines().nth(2).unwrap().starts_with("  cuda:"), "{s}");
     }
 }
