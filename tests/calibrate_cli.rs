@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fast, files_in, flat, gpubench, one_line_error, tiny_config};
+use common::{fast, files_in, flat, gpubench, one_line_error, stdout, tiny_config};
 use gpubench::calibrate::file::{load_throughput, CalibrationFile};
 use predicates::prelude::*;
 
@@ -53,23 +53,15 @@ fn one_tensor_parallel_rank() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tiny_config(tmp.path());
     let base = ["calibrate", "--model-config", &cfg, "--seq", "32"];
-    let out = gpubench(tmp.path())
-        .args(base)
-        .args([
-            "--micro-batch",
-            "2",
-            "--tp",
-            "2",
-            "--device",
-            "cpu",
-            "--dry-run",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(gpubench(tmp.path()).args(base).args([
+        "--micro-batch",
+        "2",
+        "--tp",
+        "2",
+        "--device",
+        "cpu",
+        "--dry-run",
+    ]));
     for want in [
         "tensor parallel: one of 2 ranks' share of every layer",
         // QKV out 2·16 + 2·16 = 64; MLP down in 48; LM head 50 of 100; 2 sequences × 2 heads.

@@ -190,17 +190,7 @@ fn the_profile_feeds_the_estimate() {
         &["--op", "all_gather,reduce_scatter", "--save", "c.json"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let est = common::planning::LLAMA70_LAYOUT;
-    let json = |extra: &[&str]| -> Value {
-        let o = common::gpubench(dir.path())
-            .args(est)
-            .args(["--gpu", "h100-sxm", "--json"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).unwrap()
-    };
+    let json = |extra: &[&str]| estimate(dir.path(), extra).0;
     let tp = |j: &Value| j["step_breakdown_s"]["tp_comm"].as_f64().unwrap();
     let base = json(&[]);
     let measured = json(&["--comm-profile", "c.json"]);
@@ -211,6 +201,18 @@ fn the_profile_feeds_the_estimate() {
         tp(&measured),
         tp(&base)
     );
+}
+
+/// The estimating docs' layout on h100-sxm in `dir` with `extra` flags, as JSON, and its
+/// standard error (folded).
+fn estimate(dir: &Path, extra: &[&str]) -> (Value, String) {
+    let (out, err) = common::outputs(
+        common::gpubench(dir)
+            .args(common::planning::LLAMA70_LAYOUT)
+            .args(["--gpu", "h100-sxm", "--json"])
+            .args(extra),
+    );
+    (serde_json::from_str(&out).unwrap(), err)
 }
 
 /// One GPU's collectives cross no link (nccl-tests' bus factor is 0), so its profile has no
@@ -224,19 +226,7 @@ fn a_one_gpu_profile_keeps_the_table_links_and_says_so() {
         &["--op", "all_reduce,broadcast", "--save", "c.json"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let est = common::planning::LLAMA70_LAYOUT;
-    let run = |extra: &[&str]| {
-        let o = common::gpubench(dir.path())
-            .args(est)
-            .args(["--gpu", "h100-sxm", "--json"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let j: Value = serde_json::from_slice(&o.stdout).unwrap();
-        let err = String::from_utf8(o.stderr).unwrap();
-        (j, err.split_whitespace().collect::<Vec<_>>().join(" "))
-    };
+    let run = |extra: &[&str]| estimate(dir.path(), extra);
     let (base, quiet) = run(&[]);
     let (with, err) = run(&["--comm-profile", "c.json"]);
     assert!(quiet.is_empty(), "{quiet}");

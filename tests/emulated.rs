@@ -285,9 +285,9 @@ fn sustained_run_shows_the_thermal_throttle() {
 fn calibration_and_an_estimate_from_the_emulated_profile() {
     let dir = tempfile::tempdir().unwrap();
     let emu = Emu::new();
-    let out = emu.run(
-        dir.path(),
-        &args(&[
+    // gpt3-125m at seq 32 on cuda:0, quickly, saved as `out`, with `extra` flags.
+    let calibrate = |extra: &[&str], out: &str| {
+        let mut a = vec![
             "calibrate",
             "--model",
             "gpt3-125m",
@@ -300,9 +300,12 @@ fn calibration_and_an_estimate_from_the_emulated_profile() {
             "--algos",
             "1",
             "-o",
-            "cal.json",
-        ]),
-    );
+            out,
+        ];
+        a.extend(extra);
+        emu.run(dir.path(), &args(&a))
+    };
+    let out = calibrate(&[], "cal.json");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("predicted step time"), "{}", out.stdout);
     assert!(
@@ -314,26 +317,7 @@ fn calibration_and_an_estimate_from_the_emulated_profile() {
     assert!(cal["shapes"].as_array().unwrap().len() >= 10);
 
     // One of 2 tensor-parallel ranks: its own, narrower products, half the step's tokens per GPU.
-    let out = emu.run(
-        dir.path(),
-        &args(&[
-            "calibrate",
-            "--model",
-            "gpt3-125m",
-            "--seq",
-            "32",
-            "--tp",
-            "2",
-            "--device",
-            "cuda:0",
-            "--verify-points",
-            "16",
-            "--algos",
-            "1",
-            "-o",
-            "cal-tp2.json",
-        ]),
-    );
+    let out = calibrate(&["--tp", "2"], "cal-tp2.json");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let half = read_json(&dir.path().join("cal-tp2.json"));
     assert_eq!(half["step"]["tp"], 2);

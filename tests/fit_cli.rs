@@ -173,17 +173,11 @@ fn a_calibration_fits_100_columns() {
         "cpu",
         "--no-save",
     ];
-    let out = common::gpubench(dir.path())
-        .args(args)
-        .args(common::fast("2"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (text, _) = common::outputs(
+        common::gpubench(dir.path())
+            .args(args)
+            .args(common::fast("2")),
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("predicted step time"), "{text}");
     fits(&args, &text);
 }

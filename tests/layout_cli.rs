@@ -4,7 +4,7 @@
 mod common;
 
 use common::planning::LLAMA70_LAYOUT as LLAMA70;
-use common::{bin, fast, json, one_line_error, planning, tiny_config};
+use common::{bin, fast, json, one_line_error, outputs, planning, tiny_config};
 use predicates::prelude::*;
 
 #[test]
@@ -372,22 +372,17 @@ fn a_calibration_file_gives_the_rates() {
         .assert()
         .success();
     let estimate = |tp: &str| {
-        let out = bin()
-            .current_dir(dir.path())
-            .args(["estimate", "--model-config", &c, "--gpus", "8", "--tp", tp])
-            .args(["--micro-batch", "2", "--global-batch", "16", "--seq", "32"])
-            .args(["--gpu", "h100-sxm", "--profile", &k, "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let (out, err) = outputs(
+            bin()
+                .current_dir(dir.path())
+                .args(["estimate", "--model-config", &c, "--gpus", "8", "--tp", tp])
+                .args(["--micro-batch", "2", "--global-batch", "16", "--seq", "32"])
+                .args(["--gpu", "h100-sxm", "--profile", &k, "--json"]),
         );
-        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        // Warnings are fitted to the terminal: read them as one line each.
-        let err = String::from_utf8(out.stderr).unwrap();
-        (j, err.split_whitespace().collect::<Vec<_>>().join(" "))
+        (
+            serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+            err,
+        )
     };
     let (j, err) = estimate("2");
     let note = j["hardware"]["compute_note"].as_str().unwrap();
@@ -423,23 +418,20 @@ fn a_calibration_file_gives_the_rates() {
     );
 
     // A plan prices every layout at the calibration's rates, and says so.
-    let out = bin()
-        .current_dir(dir.path())
-        .args([
-            "plan",
-            "--model-config",
-            &c,
-            "--gpus",
-            "8",
-            "--global-batch",
-            "16",
-        ])
-        .args(["--seq", "32", "--gpu", "h100-sxm", "--profile", &k])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let err = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (_, err) = outputs(
+        bin()
+            .current_dir(dir.path())
+            .args([
+                "plan",
+                "--model-config",
+                &c,
+                "--gpus",
+                "8",
+                "--global-batch",
+                "16",
+            ])
+            .args(["--seq", "32", "--gpu", "h100-sxm", "--profile", &k]),
+    );
     assert!(
         err.contains("measured the shapes of one step (tp 2, micro-batch 2, seq 32) and its rates price every layout"),
         "{err}"

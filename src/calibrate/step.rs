@@ -462,30 +462,19 @@ pub(crate) mod tests {
         s.tp = 2;
         s.validate().unwrap();
         let g = s.gemms();
-        // QKV column-parallel: out 2·16 + 2·16 = 64 of 128.
-        assert_eq!(find(&g, "qkv", Pass::Forward).shape, shape(64, 64, 64, 1));
-        // attention output row-parallel: in 32 of 64.
-        assert_eq!(
-            find(&g, "attn_out", Pass::Forward).shape,
-            shape(64, 64, 32, 1)
-        );
-        assert_eq!(
-            find(&g, "mlp_gate_up", Pass::Forward).shape,
-            shape(64, 96, 64, 1)
-        );
-        assert_eq!(
-            find(&g, "mlp_down", Pass::BackwardWeight).shape,
-            shape(64, 48, 64, 1)
-        );
-        assert_eq!(
-            find(&g, "lm_head", Pass::Forward).shape,
-            shape(64, 50, 64, 1)
-        );
-        // attention: batch 2 sequences × 2 heads.
-        assert_eq!(
-            find(&g, "scores", Pass::Forward).shape,
-            shape(32, 32, 16, 4)
-        );
+        for (name, pass, want) in [
+            // QKV column-parallel: out 2·16 + 2·16 = 64 of 128.
+            ("qkv", Pass::Forward, shape(64, 64, 64, 1)),
+            // attention output row-parallel: in 32 of 64.
+            ("attn_out", Pass::Forward, shape(64, 64, 32, 1)),
+            ("mlp_gate_up", Pass::Forward, shape(64, 96, 64, 1)),
+            ("mlp_down", Pass::BackwardWeight, shape(64, 48, 64, 1)),
+            ("lm_head", Pass::Forward, shape(64, 50, 64, 1)),
+            // attention: batch 2 sequences × 2 heads.
+            ("scores", Pass::Forward, shape(32, 32, 16, 4)),
+        ] {
+            assert_eq!(find(&g, name, pass).shape, want, "{name} {pass}");
+        }
         // 3 ranks do not divide 4 heads.
         s.tp = 3;
         let e = s.validate().unwrap_err();

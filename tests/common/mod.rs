@@ -190,6 +190,15 @@ pub fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Runs `cmd`, expects success, returns its standard output and its standard error with
+/// every run of white space folded ([`flat`]: warnings are wrapped to the terminal).
+pub fn outputs(cmd: &mut Command) -> (String, String) {
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    (String::from_utf8(out.stdout).unwrap(), flat(&err))
+}
+
 /// Runs `cmd`, expects success, returns its standard output.
 pub fn stdout(cmd: &mut Command) -> String {
     String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
