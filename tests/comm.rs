@@ -525,6 +525,59 @@ fn nodes_links_are_compared_and_the_slow_node_flagged() {
         .output()
         .unwrap();
     assert_eq!(loose.status.code(), Some(0), "{loose:?}");
+
+    // The folder feeds a layout estimate as the median of its nodes: the slow node does not set
+    // the pace. A job's inter-node file can join it, each scope from one of them.
+    let (j, _) = estimate(dir.path(), &["--comm-profile", "links"]);
+    let ar = &j["hardware"]["links_busbw_gbps_at_1gb"]["intra-node all-reduce"];
+    assert!(
+        (ar["busbw_gbps"].as_f64().unwrap() - BUSBW).abs() < 0.05 * BUSBW,
+        "{ar}"
+    );
+    assert!(
+        ar["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("measured, median of 3 nodes in links"),
+        "{ar}"
+    );
+    std::fs::write(
+        dir.path().join("job.json"),
+        r#"{"kind":"comm","curves":{"inter-node":[[1e6,5],[1e10,20]]}}"#,
+    )
+    .unwrap();
+    let (j, _) = estimate(
+        dir.path(),
+        &["--comm-profile", "links", "--comm-profile", "job.json"],
+    );
+    let inter = &j["hardware"]["links_busbw_gbps_at_1gb"]["inter-node collectives"];
+    assert_eq!(inter["note"], "measured, job.json", "{inter}");
+    // A folder with no comm profile, and one scope from two places, are one-line errors.
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    for (args, want) in [
+        (
+            vec!["--comm-profile", "empty"],
+            "empty: the folder holds no communication profile",
+        ),
+        (
+            vec![
+                "--comm-profile",
+                "links",
+                "--comm-profile",
+                "links/comm-gpu01.json",
+            ],
+            "both links and links/comm-gpu01.json measure intra-all-reduce",
+        ),
+    ] {
+        common::one_line_error(
+            common::gpubench(dir.path())
+                .args(common::planning::LLAMA70_LAYOUT)
+                .args(["--gpu", "h100-sxm"])
+                .args(&args),
+            2,
+            &[want],
+        );
+    }
 }
 
 #[test]

@@ -24,10 +24,12 @@ pub struct LinkFlags {
     /// Reduce gradients after the backward pass instead of overlapping with it.
     #[arg(long)]
     pub no_dp_overlap: bool,
-    /// Measured bus-bandwidth curves per scope (JSON, "kind": "comm"; see
-    /// docs/estimating.md), in place of the table's links × --link-efficiency.
-    #[arg(long, value_name = "FILE")]
-    pub comm_profile: Option<PathBuf>,
+    /// Measured bus-bandwidth curves per scope, in place of the table's links ×
+    /// --link-efficiency: a 'gpubench comm --save' file, or a 'gpubench comm --results-dir'
+    /// folder (the median of its nodes). Repeat it to combine them (a node's and a job's
+    /// across nodes); each scope from one of them.
+    #[arg(long, value_name = "FILE|DIR", action = clap::ArgAction::Append)]
+    pub comm_profile: Vec<PathBuf>,
 }
 
 impl LinkFlags {
@@ -37,7 +39,7 @@ impl LinkFlags {
             || self.network_gbps_per_node.is_some()
             || self.link_efficiency.is_some()
             || self.no_dp_overlap
-            || self.comm_profile.is_some()
+            || !self.comm_profile.is_empty()
     }
 }
 

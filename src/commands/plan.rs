@@ -82,12 +82,21 @@ fn resolve_hardware(
     let mem_bw = hardware::memory_bandwidth(g)?;
     let r = rates_of(measured.as_ref(), peak, mem_bw)?;
     let (gpn, mut link_set) = hardware::links(g, &link_settings(links))?;
-    if let Some(p) = &links.comm_profile {
-        let origin = p.display().to_string();
-        let text =
-            std::fs::read_to_string(p).map_err(|e| usage(format!("{origin}: cannot read: {e}")))?;
-        if comm_profile::apply(&text, &origin, &mut link_set)? == 0 {
-            warnings.push(Warning::EmptyCommProfile { origin });
+    if !links.comm_profile.is_empty() {
+        let sources = links
+            .comm_profile
+            .iter()
+            .map(|p| read_comm_source(p))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let measured = comm_profile::combine(&sources)?;
+        if measured.is_empty() {
+            let names: Vec<&str> = sources.iter().map(|(n, _)| n.as_str()).collect();
+            warnings.push(Warning::EmptyCommProfile {
+                origin: names.join(", "),
+            });
+        }
+        for (scope, curve, note) in measured {
+            link_set.set_curve(scope, curve, note);
         }
     }
     Ok(Resolved {
@@ -100,6 +109,40 @@ fn resolve_hardware(
         },
         warnings,
     })
+}
+
+/// One `--comm-profile`: a file, or a folder of nodes' files (`gpubench comm --results-dir`),
+/// of which the communication profiles are read (a folder's other files, such as a job's rank
+/// files, are passed over). Returns its name and its files' names and texts.
+fn read_comm_source(p: &Path) -> anyhow::Result<(String, Vec<(String, String)>)> {
+    let name = p.display().to_string();
+    let read = |f: &Path| {
+        std::fs::read_to_string(f).map_err(|e| usage(format!("{}: cannot read: {e}", f.display())))
+    };
+    if !p.is_dir() {
+        return Ok((name.clone(), vec![(name, read(p)?)]));
+    }
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| usage(format!("{name}: cannot read the folder: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for f in paths {
+        let text = read(&f)?;
+        let comm = serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| comm_profile::is_comm(&v));
+        if comm {
+            files.push((f.display().to_string(), text));
+        }
+    }
+    if files.is_empty() {
+        return Err(usage(format!(
+            "{name}: the folder holds no communication profile; run 'gpubench comm --results-dir {name}' on each node, or name a file from 'gpubench comm --save'"
+        )));
+    }
+    Ok((name, files))
 }
 
 /// A `--profile` file: a calibration file of `model` or a GEMM profile's best result (in

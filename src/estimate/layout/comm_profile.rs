@@ -35,9 +35,19 @@ pub fn key(scope: Scope) -> &'static str {
 /// Replaces the scopes `text` measures in `links`; `origin` names the file in errors (one line
 /// naming the problem and the fix). Returns how many scopes it replaced.
 pub fn apply(text: &str, origin: &str, links: &mut Links) -> anyhow::Result<usize> {
+    let measured = parse(text, origin)?;
+    let n = measured.len();
+    for (scope, curve) in measured {
+        links.set_curve(scope, curve, format!("measured, {origin}"));
+    }
+    Ok(n)
+}
+
+/// The curves a profile measures, scope by scope; `origin` names the file in errors.
+pub fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<(Scope, BandwidthCurve)>> {
     let root: Value = serde_json::from_str(text)
         .map_err(|e| usage(format!("{origin}: not a JSON communication profile ({e})")))?;
-    if root.get("kind").and_then(Value::as_str) != Some("comm") {
+    if !is_comm(&root) {
         return Err(usage(format!(
             "{origin}: not a communication profile (it needs \"kind\": \"comm\")"
         )));
@@ -56,7 +66,7 @@ pub fn apply(text: &str, origin: &str, links: &mut Links) -> anyhow::Result<usiz
             )));
         }
     }
-    let mut n = 0;
+    let mut out = Vec::new();
     for scope in Scope::ALL {
         let Some(v) = curves.get(key(scope)) else {
             continue;
@@ -67,10 +77,80 @@ pub fn apply(text: &str, origin: &str, links: &mut Links) -> anyhow::Result<usiz
                 key(scope)
             ))
         })?;
-        links.set_curve(scope, curve, format!("measured, {origin}"));
-        n += 1;
+        out.push((scope, curve));
     }
-    Ok(n)
+    Ok(out)
+}
+
+/// Whether a JSON document is a communication profile (`"kind": "comm"`).
+pub fn is_comm(root: &Value) -> bool {
+    root.get("kind").and_then(Value::as_str) == Some("comm")
+}
+
+/// Several nodes' curves of one scope as one: at every size any of them measured, the median
+/// of their bus bandwidths there (each read on its own curve): the pace of a typical node.
+pub fn median_curve(curves: &[&BandwidthCurve]) -> BandwidthCurve {
+    let mut sizes: Vec<f64> = curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.0))
+        .collect();
+    sizes.sort_by(f64::total_cmp);
+    sizes.dedup();
+    let points = sizes
+        .into_iter()
+        .map(|b| {
+            let mut v: Vec<f64> = curves.iter().map(|c| c.busbw_gbps(b)).collect();
+            v.sort_by(f64::total_cmp);
+            let m = v.len() / 2;
+            let med = if v.len() % 2 == 1 {
+                v[m]
+            } else {
+                (v[m - 1] + v[m]) / 2.0
+            };
+            (b, med)
+        })
+        .collect();
+    BandwidthCurve { points }
+}
+
+/// The profiles `--comm-profile` named, each a file or a folder of nodes' files (`gpubench comm
+/// --results-dir`): `(what it is called, [(file, text)])`. Returns every scope they measure
+/// with its curve and note (a folder's scopes the median of its nodes); a scope two of them
+/// measure is an error, since it is not clear which to use.
+pub fn combine(
+    sources: &[(String, Vec<(String, String)>)],
+) -> anyhow::Result<Vec<(Scope, BandwidthCurve, String)>> {
+    let mut out: Vec<(Scope, BandwidthCurve, String)> = Vec::new();
+    let mut from: Vec<(Scope, &str)> = Vec::new();
+    for (name, files) in sources {
+        let mut parsed = Vec::new();
+        for (origin, text) in files {
+            parsed.push(parse(text, origin)?);
+        }
+        for scope in Scope::ALL {
+            let curves: Vec<&BandwidthCurve> = parsed
+                .iter()
+                .flat_map(|p| p.iter().filter(|(s, _)| *s == scope).map(|(_, c)| c))
+                .collect();
+            if curves.is_empty() {
+                continue;
+            }
+            if let Some((_, other)) = from.iter().find(|(s, _)| *s == scope) {
+                return Err(usage(format!(
+                    "--comm-profile: both {other} and {name} measure {}; give one of them for it",
+                    key(scope)
+                )));
+            }
+            from.push((scope, name));
+            let note = if curves.len() == 1 {
+                format!("measured, {name}")
+            } else {
+                format!("measured, median of {} nodes in {name}", curves.len())
+            };
+            out.push((scope, median_curve(&curves), note));
+        }
+    }
+    Ok(out)
 }
 
 fn parse_curve(v: &Value) -> Result<BandwidthCurve, String> {
@@ -120,6 +200,59 @@ mod tests {
         assert_eq!(l.get(Scope::InterNode).curve.busbw_gbps(1e6), 5.0);
         assert!(l.get(Scope::InterNode).note.contains("c.json"));
         assert_eq!(l.get(Scope::IntraAllGather).curve.busbw_gbps(1e9), 240.0);
+    }
+
+    #[test]
+    fn a_folder_of_nodes_is_their_median_and_a_scope_comes_from_one_place() {
+        let node = |bw: f64| {
+            format!(
+                r#"{{"kind":"comm","curves":{{"intra-all-reduce":[[1e6,{}],[1e9,{bw}]]}}}}"#,
+                bw / 4.0
+            )
+        };
+        let folder = (
+            "links".to_string(),
+            vec![
+                ("links/comm-a.json".to_string(), node(200.0)),
+                ("links/comm-b.json".to_string(), node(100.0)),
+                ("links/comm-c.json".to_string(), node(240.0)),
+            ],
+        );
+        let job = (
+            "job.json".to_string(),
+            vec![(
+                "job.json".to_string(),
+                r#"{"kind":"comm","curves":{"inter-node":[[1e6,5],[1e9,23]]}}"#.to_string(),
+            )],
+        );
+        let got = combine(&[folder.clone(), job.clone()]).unwrap();
+        assert_eq!(got.len(), 2);
+        let (scope, curve, note) = &got[0];
+        assert_eq!(*scope, Scope::IntraAllReduce);
+        assert_eq!(curve.points, vec![(1e6, 50.0), (1e9, 200.0)]);
+        assert_eq!(note, "measured, median of 3 nodes in links");
+        assert_eq!(got[1].2, "measured, job.json");
+        // Two places for one scope: which to use is not clear.
+        let e = combine(&[folder.clone(), folder]).unwrap_err();
+        assert!(is_usage(&e));
+        assert!(
+            e.to_string()
+                .contains("both links and links measure intra-all-reduce"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_median_of_curves_reads_each_at_every_size() {
+        let a = BandwidthCurve {
+            points: vec![(1e6, 10.0), (1e8, 30.0)],
+        };
+        let b = BandwidthCurve {
+            points: vec![(1e6, 20.0), (1e7, 40.0), (1e8, 60.0)],
+        };
+        let m = median_curve(&[&a, &b]);
+        // At 1e7, a reads 20 (halfway on its log scale), b 40.
+        assert_eq!(m.points, vec![(1e6, 15.0), (1e7, 30.0), (1e8, 45.0)]);
     }
 
     #[test]
