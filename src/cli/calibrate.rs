@@ -13,7 +13,7 @@ use crate::estimate::compute::Recompute;
   gpubench calibrate --model gpt2 --seq 256 -o gpt2-cal.json
   gpubench estimate --model gpt2 --tokens 3B --gpus 8 --calibration gpt2-cal.json
   gpubench calibrate --model llama-2-70b --tp 8 --seq 4096 -o cal.json   # one rank of a tp 8 layout
-  gpubench estimate --model llama-2-70b --gpus 1024 --tp 8 --pp 4 --global-batch 1024 --seq 4096 --profile cal.json",
+  gpubench estimate --model llama-2-70b --gpus 64 --tp 8 --global-batch 64 --profile cal.json",
           mut_args(arg_mut("model_config", |a| a.help("A Hugging Face config.json (LLaMA- or GPT-2-style keys)"))))]
 pub struct CalibrateArgs {
     #[command(flatten)]
