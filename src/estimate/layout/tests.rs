@@ -199,6 +199,43 @@ fn korthikanti_iteration_times_within_10_percent() {
     assert!(misses.is_empty(), "outside ±10 %: {misses:?}\n{report}");
 }
 
+/// PaLM 540B (Chowdhery et al. 2022, §4 and appendix B): 118 layers, hidden 18,432, 48 query
+/// heads of 256 with one K/V head, SwiGLU MLP of 73,728, vocabulary 256,000 (tied), sequence
+/// 2,048; 238.3K tokens/s on 6,144 TPU v4 chips of 275 TFLOPS (bf16): 46.2 % MFU, 57.8 % HFU
+/// with rematerialization. Returns (MFU, HFU with selective and with full recomputation) as the
+/// layout model counts FLOPs.
+pub(crate) fn palm_540b() -> (f64, f64, f64) {
+    let mut m = gpt(118, 18_432, 48, 256_000);
+    m.head_dim = Some(256);
+    m.kv_heads = 1;
+    m.ffn = 73_728;
+    m.gated_mlp = true;
+    let s = 2048.0;
+    let per_token = |rc: Recompute| {
+        let l = compute::layer_flops(&m, 1.0, s, 1.0);
+        (118.0 * l.hardware(rc) + compute::lm_head_flops(&m, 1.0, s, 1.0)) / s
+    };
+    let model = per_token(Recompute::None);
+    let rate = 238.3e3 / 6144.0;
+    let util = |flops: f64| crate::estimate::time::mfu(rate, flops, 275e12);
+    (
+        util(model),
+        util(per_token(Recompute::Selective)),
+        util(per_token(Recompute::Full)),
+    )
+}
+
+#[test]
+fn palm_540b_mfu_and_hfu() {
+    // The layout model's FLOPs per token are PaLM's 6N + 12·L·H·Q·T: its MFU is PaLM's 46.2 %.
+    let (mfu, selective, full) = palm_540b();
+    assert!((mfu - 0.462).abs() < 0.0005, "{mfu}");
+    // Its 57.8 % HFU counts a rematerialization between recomputing the attention core only
+    // and recomputing every layer's forward, as the two bounds the model counts.
+    assert!(selective < 0.578 && 0.578 < full, "{selective} {full}");
+    assert!((full / mfu - 4.0 / 3.0).abs() < 0.01, "{full} {mfu}");
+}
+
 #[test]
 fn print_published_cases() {
     // Not an assertion: `cargo test --lib estimate::layout -- --nocapture print` shows the table
@@ -222,6 +259,13 @@ fn print_published_cases() {
             korthikanti_layer(rc, sp) * 1e3
         );
     }
+    let (mfu, sel, full) = palm_540b();
+    println!(
+        "palm 540b: MFU {:.1} % vs 46.2; HFU selective {:.1} % / full {:.1} % vs 57.8",
+        mfu * 100.0,
+        sel * 100.0,
+        full * 100.0
+    );
     for (n, f, fw, s, sw) in korthikanti() {
         println!(
             "korthikanti {n}: {f:.2} vs {fw} ({:+.1} %) | {s:.2} vs {sw} ({:+.1} %)",
