@@ -107,7 +107,10 @@ fn plan_ranks_layouts_that_fit() {
         .success()
         .stdout(predicate::str::contains("layouts fit in 80 GB"))
         .stdout(predicate::str::contains("Fastest: tp"))
-        .stdout(predicate::str::contains("Why:"));
+        .stdout(predicate::str::contains("Why:"))
+        .stdout(predicate::str::contains(
+            "Links: 360 GB/s busbw within a node (450 GB/s × 0.8",
+        ));
     let j = json(&[
         "plan",
         "--model",
@@ -344,6 +347,29 @@ fn a_measured_profile_and_a_comm_profile_replace_the_table() {
     let mut with_comm = spec.clone();
     with_comm.extend(["--comm-profile", cp.as_str()]);
     let w = json(&with_comm);
+    // A plan says which links it priced the layouts with.
+    let plan = [
+        "plan",
+        "--model",
+        "llama-2-70b",
+        "--gpus",
+        "64",
+        "--global-batch",
+        "64",
+        "--gpu",
+        "h100-sxm",
+        "--comm-profile",
+        cp.as_str(),
+    ];
+    let (out, _) = outputs(bin().args(plan));
+    let out = common::flat(&out);
+    assert!(
+        out.contains("Links: 360 GB/s busbw within a node (450 GB/s × 0.8")
+            && out.contains(&format!(
+                "157.5 GB/s intra-node all-gather (measured, {cp}), 157.5 GB/s intra-node reduce-scatter (measured, {cp})"
+            )),
+        "{out}"
+    );
     let tp = |j: &serde_json::Value| j["step_breakdown_s"]["tp_comm"].as_f64().unwrap();
     assert!(tp(&w) > 1.5 * tp(&base), "{} vs {}", tp(&w), tp(&base));
     assert_eq!(c(&w), c(&base));

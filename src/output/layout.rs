@@ -6,7 +6,7 @@ use super::sections::{Section, Sections};
 use super::table::DEFAULT_WIDTH;
 use crate::estimate::layout::comm::Scope;
 use crate::estimate::layout::training::LayoutEstimate;
-use crate::estimate::layout::{Evaluation, Layout};
+use crate::estimate::layout::{Evaluation, Hardware, Layout};
 
 /// One line naming a layout: `tp 8 · pp 4 · dp 32, micro-batch 1, ...`.
 pub fn describe(l: &Layout) -> String {
@@ -79,6 +79,36 @@ pub fn breakdown_section(e: &Evaluation) -> Section {
     s
 }
 
+/// The links a layout runs at, at 1 GB messages, with where each comes from: within a node
+/// (all-reduce), between nodes, and every other scope whose source differs from those two
+/// (a measured all-gather curve, say), each as one phrase.
+pub fn links(hw: &Hardware) -> Vec<String> {
+    let shown = [Scope::IntraAllReduce, Scope::InterNode];
+    let phrase = |scope: Scope, what: &str, digits: usize| {
+        let l = hw.links.get(scope);
+        format!(
+            "{:.digits$} GB/s {what} ({})",
+            l.curve.busbw_gbps(1e9),
+            l.note
+        )
+    };
+    let mut out = vec![
+        phrase(Scope::IntraAllReduce, "busbw within a node", 0),
+        phrase(Scope::InterNode, "per GPU between nodes", 1),
+    ];
+    for scope in Scope::ALL.into_iter().filter(|s| !shown.contains(s)) {
+        let group = if scope == Scope::InterSendRecv {
+            Scope::InterNode
+        } else {
+            Scope::IntraAllReduce
+        };
+        if hw.links.get(scope).note != hw.links.get(group).note {
+            out.push(phrase(scope, scope.name(), 1));
+        }
+    }
+    out
+}
+
 /// The text table: the layout, the rates and links it runs at, the step by part, throughput,
 /// memory and the training run. Notes sit in one column after the shares, so rows fit 100
 /// columns.
@@ -87,10 +117,6 @@ pub fn table(r: &LayoutEstimate) -> String {
     let l = &e.layout;
     let hw = &r.hardware;
     let mut t = Sections::default();
-    let (intra, inter) = (
-        hw.links.get(Scope::IntraAllReduce),
-        hw.links.get(Scope::InterNode),
-    );
     let mut head = format!("{} on {} × {}: {}\n", r.model, l.gpus(), r.gpu, describe(l));
     head += &format!(
         "  batch: {} sequences of {} = {} tokens, {} micro-batches per pipeline\n",
@@ -103,13 +129,7 @@ pub fn table(r: &LayoutEstimate) -> String {
         "  compute: {:.1} TFLOPS linear layers, {:.1} attention core, {:.0} GB/s memory-bound\n    ({})\n",
         hw.compute_tflops, hw.attention_tflops, hw.memory_gbps, hw.compute_note
     );
-    head += &format!(
-        "  links: {:.0} GB/s busbw within a node ({}),\n    {:.1} GB/s per GPU between nodes ({})\n\n",
-        intra.curve.busbw_gbps(1e9),
-        intra.note,
-        inter.curve.busbw_gbps(1e9),
-        inter.note
-    );
+    head += &format!("  links: {}\n\n", links(hw).join(",\n    "));
     t.sections.push(breakdown_section(e));
 
     let mut th = Section::new("Throughput");

@@ -87,6 +87,9 @@ pub fn text(p: &Plan, width: Width) -> String {
     }
     text += &fit_line(&format!("Rates: {}", p.hardware.compute_note), cols);
     text += "\n";
+    let links = super::layout::links(&p.hardware).join(", ");
+    text += &fit_line(&format!("Links: {links}"), cols);
+    text += "\n";
     text
 }
 
@@ -124,7 +127,12 @@ mod tests {
         );
         assert!(lines[9].starts_with("Why: ") && lines[9].contains("faster than the runner-up"));
         assert_eq!(lines[10], "Rates: spec × GEMM × layer efficiency");
-        assert_eq!(lines.len(), 11, "{text}");
+        assert!(
+            lines[11].starts_with("Links: 240 GB/s busbw within a node (")
+                && text.contains("20.0 GB/s per GPU between nodes ("),
+            "{text}"
+        );
+        assert!(lines.len() <= 14, "{text}");
     }
 
     #[test]
