@@ -55,6 +55,8 @@ fn estimate_json_has_the_layout_keys_and_they_agree() {
     assert!(b["dp_comm_total"].as_f64().unwrap() >= b["dp_comm_exposed"].as_f64().unwrap());
     assert_eq!(j["layout"]["dp"], 32);
     assert_eq!(j["layout"]["micro_batches"], 32);
+    // Overlapped gradients go in Megatron-core's default buckets: max(40M, 1M × 32).
+    assert_eq!(j["layout"]["dp_bucket_params"], 40e6);
     // tokens/s × step = tokens per step; days = 2T / tokens/s / 86,400.
     let tps = j["tokens_per_sec_per_gpu"].as_f64().unwrap() * 1024.0;
     assert!((tps * step - 1024.0 * 4096.0).abs() < 1e-6 * tps * step);
@@ -72,10 +74,10 @@ fn dp_overlap_and_recomputation_move_the_figures() {
     a.push("--no-dp-overlap");
     let exposed = json(&a);
     let k = |j: &serde_json::Value, key: &str| j["step_breakdown_s"][key].as_f64().unwrap();
-    assert_eq!(
-        k(&overlapped, "dp_comm_total"),
-        k(&exposed, "dp_comm_total")
-    );
+    // Overlapped, the gradients go in buckets, each paying a call's latency: a little more in
+    // all, and most of it hidden.
+    assert!(k(&overlapped, "dp_comm_total") > k(&exposed, "dp_comm_total"));
+    assert!(k(&overlapped, "dp_comm_total") < 1.05 * k(&exposed, "dp_comm_total"));
     assert_eq!(k(&exposed, "dp_comm_exposed"), k(&exposed, "dp_comm_total"));
     assert!(k(&overlapped, "dp_comm_exposed") < k(&exposed, "dp_comm_exposed"));
     let mut full = LLAMA70.to_vec();
@@ -200,6 +202,14 @@ fn bad_layouts_are_one_line_errors() {
             "make --global-batch a multiple of 2048, or leave --virtual-stages out",
         ),
         (est(&["--sequence-parallel"]), "give --tp 2 or more"),
+        (
+            est(&["--tp", "8", "--dp-bucket-size", "40M", "--no-dp-overlap"]),
+            "leave out --no-dp-overlap",
+        ),
+        (
+            est(&["--tp", "8", "--dp-bucket-size", "0"]),
+            "--dp-bucket-size",
+        ),
         (est(&["--tp", "8", "--mfu", "0.5"]), "--mfu does not apply"),
         (est(&["--tp", "abc"]), "invalid value 'abc'"),
         (

@@ -21,9 +21,14 @@ pub struct LinkFlags {
     /// NCCL bus bandwidth as a fraction of the link bandwidth, 0–1 or % [0.8].
     #[arg(long, value_name = "E", allow_hyphen_values = true, value_parser = util("--link-efficiency"))]
     pub link_efficiency: Option<f64>,
-    /// Reduce gradients after the backward pass instead of overlapping with it.
+    /// Reduce gradients after the backward pass instead of overlapping with it (then in one
+    /// bucket, as Megatron-LM does).
     #[arg(long)]
     pub no_dp_overlap: bool,
+    /// Parameters per gradient bucket while overlapping, as Megatron-LM's --ddp-bucket-size
+    /// [max(40M, 1M × data-parallel ranks)].
+    #[arg(long, value_name = "PARAMS", value_parser = crate::cli::values::positive("--dp-bucket-size"))]
+    pub dp_bucket_size: Option<f64>,
     /// Measured bus-bandwidth curves per scope, in place of the table's links ×
     /// --link-efficiency: a 'gpubench comm --save' file, or a 'gpubench comm --results-dir'
     /// folder (the median of its nodes). Repeat it to combine them (a node's and a job's
@@ -39,6 +44,7 @@ impl LinkFlags {
             || self.network_gbps_per_node.is_some()
             || self.link_efficiency.is_some()
             || self.no_dp_overlap
+            || self.dp_bucket_size.is_some()
             || !self.comm_profile.is_empty()
     }
 }

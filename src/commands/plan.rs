@@ -278,6 +278,7 @@ pub fn estimate_layout(args: &EstimateArgs) -> anyhow::Result<ExitCode> {
         zero: f.zero.unwrap_or(0),
         recompute: args.recompute,
         dp_overlap: !f.links.no_dp_overlap,
+        dp_bucket: f.links.dp_bucket_size,
     };
     lay.validate(&m)?;
     let mut r = resolve_hardware(
@@ -364,6 +365,7 @@ pub fn execute(args: PlanArgs) -> anyhow::Result<ExitCode> {
         global_batch: args.global_batch,
         seq,
         dp_overlap: !args.links.no_dp_overlap,
+        dp_bucket: args.links.dp_bucket_size,
     };
     let plan = search::Plan::search(&m, &r.gpu, r.hw, fixed, args.top as usize)?;
     if args.json {

@@ -85,9 +85,45 @@ pub struct Layout {
     pub recompute: Recompute,
     /// Gradient reduction overlapped with the backward pass.
     pub dp_overlap: bool,
+    /// Parameters per gradient bucket (Megatron-LM's `--ddp-bucket-size`); `None`: its default
+    /// ([`default_dp_bucket`]) when overlapped, one bucket when not.
+    pub dp_bucket: Option<f64>,
+}
+
+/// Megatron-core's default gradient bucket when the reduction overlaps the backward pass:
+/// `max(40M, 1M × d)` parameters, so that a larger data-parallel group, whose collectives
+/// take longer to start, gets larger messages (docs/sources.md §13).
+pub fn default_dp_bucket(dp: u64) -> f64 {
+    (1e6 * dp as f64).max(40e6)
+}
+
+/// Time of a collective over `total` bytes sent as messages of at most `bucket` bytes, one
+/// after another: each full bucket at `time(bucket)`, the rest at `time(rest)`. A curve that
+/// is lower for small messages, and the latency every call pays, make small buckets cost.
+pub fn bucketed(total: f64, bucket: f64, time: impl Fn(f64) -> f64) -> f64 {
+    if total <= 0.0 {
+        return 0.0;
+    }
+    if bucket.is_nan() || bucket <= 0.0 || bucket >= total {
+        return time(total);
+    }
+    let full = (total / bucket).floor();
+    let rest = total - full * bucket;
+    full * time(bucket) + if rest > 0.0 { time(rest) } else { 0.0 }
 }
 
 impl Layout {
+    /// Parameters per gradient bucket: the given size, else Megatron-core's default when the
+    /// reduction overlaps the backward pass, else all of them in one.
+    pub fn dp_bucket_params(&self, params: f64) -> f64 {
+        if !self.dp_overlap {
+            return params;
+        }
+        self.dp_bucket
+            .unwrap_or_else(|| default_dp_bucket(self.dp))
+            .min(params)
+    }
+
     /// GPUs the layout uses: `t·p·d`.
     pub fn gpus(&self) -> u64 {
         self.tp * self.pp * self.dp
@@ -139,6 +175,16 @@ impl Layout {
                     self.pp, self.virtual_stages, m.name, m.layers
                 )));
             }
+        }
+        if self.dp_bucket.is_some_and(|b| b.is_nan() || b < 1.0) {
+            return Err(usage(
+                "--dp-bucket-size must be a positive number of parameters, such as 40M",
+            ));
+        }
+        if self.dp_bucket.is_some() && !self.dp_overlap {
+            return Err(usage(
+                "--dp-bucket-size sizes the buckets of a reduction that overlaps the backward pass; leave out --no-dp-overlap (without overlap the gradients go in one bucket)",
+            ));
         }
         if self.zero > 3 {
             return Err(usage(format!(
@@ -387,13 +433,16 @@ pub fn evaluate(m: &ModelConfig, lay: &Layout, hw: &Hardware) -> Evaluation {
     // weights (the same bytes); ZeRO-3: reduce-scatter only, the weights are gathered again
     // forward and backward for every micro-batch (1.5× an all-reduce at one micro-batch,
     // Rajbhandari et al. 2020 §7).
-    let grads_s = match lay.zero {
-        0 => group_reduce(hw, grad_bytes, d, t, false),
-        1 | 2 => group_reduce(hw, grad_bytes, d, t, true),
-        _ => group_gather(hw, grad_bytes, d, t),
-    };
+    // The gradients go in buckets; ZeRO-3 gathers the weights a layer at a time.
+    let bucket = lay.dp_bucket_params(params) * ELEM_BYTES;
+    let grads_s = bucketed(grad_bytes, bucket, |x| match lay.zero {
+        0 => group_reduce(hw, x, d, t, false),
+        1 | 2 => group_reduce(hw, x, d, t, true),
+        _ => group_gather(hw, x, d, t),
+    });
     let gathers_s = if lay.zero == 3 {
-        mbf * 2.0 * group_gather(hw, grad_bytes, d, t)
+        let unit = layer_params(&m.param_breakdown(), m.layers) / t as f64 * ELEM_BYTES;
+        mbf * 2.0 * bucketed(grad_bytes, unit, |x| group_gather(hw, x, d, t))
     } else {
         0.0
     };

@@ -25,6 +25,8 @@ pub struct Fixed {
     pub global_batch: u64,
     pub seq: u64,
     pub dp_overlap: bool,
+    /// Parameters per gradient bucket (`None`: the default, [`super::default_dp_bucket`]).
+    pub dp_bucket: Option<f64>,
 }
 
 fn divisors(n: u64) -> Vec<u64> {
@@ -74,6 +76,7 @@ pub fn candidates(m: &ModelConfig, hw: &Hardware, f: &Fixed) -> Vec<Layout> {
                                 zero,
                                 recompute,
                                 dp_overlap: f.dp_overlap,
+                                dp_bucket: f.dp_bucket,
                             };
                             if lay.validate(m).is_ok() {
                                 out.push(lay);
@@ -281,6 +284,7 @@ pub(crate) mod tests {
             global_batch: 512,
             seq: 2048,
             dp_overlap: true,
+            dp_bucket: None,
         };
         let c = candidates(&m, &hw, &f);
         assert!(!c.is_empty());
@@ -307,6 +311,7 @@ pub(crate) mod tests {
             global_batch: 64,
             seq: 2048,
             dp_overlap: true,
+            dp_bucket: None,
         };
         let (fit, tried) = rank(&m, &hw, &f);
         assert!(tried > fit.len() && !fit.is_empty());
@@ -329,6 +334,7 @@ pub(crate) mod tests {
             global_batch: 64,
             seq: 2048,
             dp_overlap: true,
+            dp_bucket: None,
         };
         Plan::search(&m, "a100", dgx_a100(), f, 5).unwrap()
     }
@@ -358,6 +364,7 @@ pub(crate) mod tests {
             global_batch,
             seq: 2048,
             dp_overlap: true,
+            dp_bucket: None,
         };
         let e = Plan::search(&m, "a100", dgx_a100(), f(7, 1024), 10).unwrap_err();
         assert!(crate::error::is_usage(&e), "{e}");

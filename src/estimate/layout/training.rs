@@ -127,6 +127,7 @@ pub fn layout_json(l: &Layout, micro_batches: u64) -> Value {
         "micro_batches": micro_batches, "seq": l.seq,
         "sequence_parallel": l.sequence_parallel, "virtual_stages": l.virtual_stages,
         "zero": l.zero, "recompute": l.recompute.name(), "dp_overlap": l.dp_overlap,
+        "dp_bucket_params": if l.dp_overlap { json!(l.dp_bucket_params(f64::INFINITY)) } else { Value::Null },
     })
 }
 
@@ -151,6 +152,7 @@ pub(crate) mod tests {
             zero: 1,
             recompute: Recompute::Selective,
             dp_overlap: true,
+            dp_bucket: None,
         };
         let hw = dgx_a100();
         let e = evaluate(&m, &lay, &hw);
