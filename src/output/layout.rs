@@ -59,8 +59,9 @@ pub fn breakdown_section(e: &Evaluation) -> Section {
         "one data-parallel replica: nothing to reduce".to_string()
     } else if e.layout.dp_overlap {
         format!(
-            "exposed of {} (overlapped with backward)",
-            secs(b.dp_comm_total)
+            "exposed of {}, overlapped, {}-param buckets",
+            secs(b.dp_comm_total),
+            crate::units::fmt_count(e.layout.dp_bucket_params(f64::INFINITY))
         )
     } else {
         "not overlapped".into()
