@@ -141,6 +141,17 @@ fn plan_ranks_layouts_that_fit() {
 }
 
 /// Each bad layout: one line on standard error naming the problem, exit code 2, no output.
+/// llama-2-70b planned on 64 GPUs, 64 sequences a step (add the GPU and links).
+const PLAN_64: &[&str] = &[
+    "plan",
+    "--model",
+    "llama-2-70b",
+    "--gpus",
+    "64",
+    "--global-batch",
+    "64",
+];
+
 #[test]
 fn bad_layouts_are_one_line_errors() {
     let est = |extra: &[&'static str]| {
@@ -306,18 +317,7 @@ fn bad_layouts_are_one_line_errors() {
             ],
             "fits in 80 GB per GPU",
         ),
-        (
-            vec![
-                "plan",
-                "--model",
-                "llama-2-70b",
-                "--gpus",
-                "64",
-                "--global-batch",
-                "64",
-            ],
-            "give --gpu NAME",
-        ),
+        (PLAN_64.to_vec(), "give --gpu NAME"),
     ];
     for (args, want) in cases {
         one_line_error(bin().args(&args), 2, &[want]);
@@ -359,18 +359,10 @@ fn a_measured_profile_and_a_comm_profile_replace_the_table() {
     let w = json(&with_comm);
     // A plan says which links it priced the layouts with.
     let plan = [
-        "plan",
-        "--model",
-        "llama-2-70b",
-        "--gpus",
-        "64",
-        "--global-batch",
-        "64",
-        "--gpu",
-        "h100-sxm",
-        "--comm-profile",
-        cp.as_str(),
-    ];
+        PLAN_64,
+        &["--gpu", "h100-sxm", "--comm-profile", cp.as_str()],
+    ]
+    .concat();
     let (out, _) = outputs(bin().args(plan));
     let out = common::flat(&out);
     assert!(
