@@ -51,7 +51,7 @@ pub struct Breakdown {
     /// Tokens of one step (its micro-batch × sequence), which all `tp` ranks work on.
     pub tokens_per_step: u64,
     /// Tensor-parallel ranks sharing the step (1: one device runs it all).
-    #[serde(default = "one")]
+    #[serde(default = "super::one_rank")]
     pub tp: u64,
     /// Tokens per second per GPU: tokens per step ÷ step time ÷ `tp`.
     pub tokens_per_sec: f64,
@@ -68,10 +68,6 @@ pub struct Breakdown {
     pub spec_peak: Option<SpecPeak>,
     /// The step time a default MFU guess predicts (needs the spec peak).
     pub default_mfu_step_s: Option<f64>,
-}
-
-fn one() -> u64 {
-    1
 }
 
 /// Everything the breakdown is computed from.

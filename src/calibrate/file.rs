@@ -33,7 +33,7 @@ pub struct StepInfo {
     pub micro_batch: u64,
     /// Tensor-parallel ranks the layers are split over; the file holds one rank's products
     /// (1: the whole model on one device).
-    #[serde(default = "one")]
+    #[serde(default = "super::one_rank")]
     pub tp: u64,
     /// `none`, `selective` or `full`.
     pub recompute: String,
@@ -48,10 +48,6 @@ pub struct StepInfo {
     /// PaLM's attention FLOPs per step.
     pub attention_flops: f64,
     pub optimizer_bytes_per_param: f64,
-}
-
-fn one() -> u64 {
-    1
 }
 
 /// A saved calibration.

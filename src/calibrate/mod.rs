@@ -33,6 +33,11 @@ use membound::MemoryPass;
 use shapes::{Bandwidth, MeasuredShape, ShapeOptions};
 use step::{StepGemm, StepSpec};
 
+/// One tensor-parallel rank: what a calibration saved before `tp` was recorded measured.
+fn one_rank() -> u64 {
+    1
+}
+
 /// What one step runs, before anything is measured (what `--dry-run` prints).
 #[derive(Debug, Clone)]
 pub struct StepPlan {

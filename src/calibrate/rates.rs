@@ -40,7 +40,7 @@ pub fn measured_step(c: &CalibrationFile) -> MeasuredStep {
 }
 
 /// A calibrated step as the warnings name it: `tp 8, micro-batch 1, seq 4096`.
-pub fn describe_step(tp: u64, micro_batch: u64, seq: u64) -> String {
+fn describe_step(tp: u64, micro_batch: u64, seq: u64) -> String {
     format!("tp {tp}, micro-batch {micro_batch}, seq {seq}")
 }
 

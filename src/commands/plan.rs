@@ -88,15 +88,11 @@ fn resolve_hardware(
             .iter()
             .map(|p| read_comm_source(p))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let measured = comm_profile::combine(&sources)?;
-        if measured.is_empty() {
+        if comm_profile::apply_all(&sources, &mut link_set)? == 0 {
             let names: Vec<&str> = sources.iter().map(|(n, _)| n.as_str()).collect();
             warnings.push(Warning::EmptyCommProfile {
                 origin: names.join(", "),
             });
-        }
-        for (scope, curve, note) in measured {
-            link_set.set_curve(scope, curve, note);
         }
     }
     Ok(Resolved {
@@ -111,9 +107,9 @@ fn resolve_hardware(
     })
 }
 
-/// One `--comm-profile`: a file, or a folder of nodes' files (`gpubench comm --results-dir`),
-/// of which the communication profiles are read (a folder's other files, such as a job's rank
-/// files, are passed over). Returns its name and its files' names and texts.
+/// One `--comm-profile`: a file, or a folder of nodes' `comm-<host>.json` files (`gpubench
+/// comm --results-dir`, named as `gpubench report` finds them; a job's rank files beside them
+/// are passed over). Returns its name and its files' names and texts.
 fn read_comm_source(p: &Path) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let name = p.display().to_string();
     let read = |f: &Path| {
@@ -125,23 +121,21 @@ fn read_comm_source(p: &Path) -> anyhow::Result<(String, Vec<(String, String)>)>
     let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(p)
         .map_err(|e| usage(format!("{name}: cannot read the folder: {e}")))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|f| f.extension().is_some_and(|x| x == "json") && f.is_file())
+        .filter(|f| {
+            f.file_name()
+                .is_some_and(|n| crate::cluster::links::is_comm_file(&n.to_string_lossy()))
+        })
         .collect();
-    paths.sort();
-    let mut files = Vec::new();
-    for f in paths {
-        let text = read(&f)?;
-        let comm = serde_json::from_str::<serde_json::Value>(&text)
-            .is_ok_and(|v| comm_profile::is_comm(&v));
-        if comm {
-            files.push((f.display().to_string(), text));
-        }
-    }
-    if files.is_empty() {
+    if paths.is_empty() {
         return Err(usage(format!(
             "{name}: the folder holds no communication profile; run 'gpubench comm --results-dir {name}' on each node, or name a file from 'gpubench comm --save'"
         )));
     }
+    paths.sort();
+    let files = paths
+        .iter()
+        .map(|f| Ok((f.display().to_string(), read(f)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((name, files))
 }
 

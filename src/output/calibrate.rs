@@ -76,25 +76,24 @@ pub fn render_plan(plan: &StepPlan) -> String {
     let six_nd = 6.0 * plan.step.matmul_params * plan.step.tokens_per_step as f64;
     let tp = plan.spec.tp;
     let _ = writeln!(s);
-    if tp > 1 {
-        let _ = writeln!(
-            s,
-            "GEMM FLOPs per step on one of {tp} ranks: {:.4e} (the whole model's 6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs (6·N·D + attention) ÷ {tp} = {:.4e})",
-            plan.hardware_flops(),
-            six_nd,
-            a,
-            plan.model_flops
-        );
+    // One of several ranks runs its share of the whole model's FLOPs.
+    let (on, whole, model) = if tp > 1 {
+        (
+            format!(" on one of {tp} ranks"),
+            "the whole model's ",
+            format!("(6·N·D + attention) ÷ {tp}"),
+        )
     } else {
-        let _ = writeln!(
-            s,
-            "GEMM FLOPs per step: {:.4e} (6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs 6·N·D + attention = {:.4e})",
-            plan.hardware_flops(),
-            six_nd,
-            a,
-            plan.model_flops
-        );
-    }
+        (String::new(), "", "6·N·D + attention".to_string())
+    };
+    let _ = writeln!(
+        s,
+        "GEMM FLOPs per step{on}: {:.4e} ({whole}6·N·D = {:.4e}, attention 12·L·H·Q·T·D = {:.4e}; model FLOPs {model} = {:.4e})",
+        plan.hardware_flops(),
+        six_nd,
+        a,
+        plan.model_flops
+    );
     let _ = writeln!(
         s,
         "distinct shapes to measure: {} (of {} GEMMs)",

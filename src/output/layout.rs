@@ -61,7 +61,9 @@ pub fn breakdown_section(e: &Evaluation) -> Section {
         format!(
             "exposed of {}, overlapped, {}-param buckets",
             secs(b.dp_comm_total),
-            crate::units::fmt_count(e.layout.dp_bucket_params(f64::INFINITY))
+            e.layout
+                .bucket_size()
+                .map_or(String::new(), crate::units::fmt_count)
         )
     } else {
         "not overlapped".into()

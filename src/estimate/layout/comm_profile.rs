@@ -35,10 +35,25 @@ pub fn key(scope: Scope) -> &'static str {
 /// Replaces the scopes `text` measures in `links`; `origin` names the file in errors (one line
 /// naming the problem and the fix). Returns how many scopes it replaced.
 pub fn apply(text: &str, origin: &str, links: &mut Links) -> anyhow::Result<usize> {
-    let measured = parse(text, origin)?;
+    let one = (
+        origin.to_string(),
+        vec![(origin.to_string(), text.to_string())],
+    );
+    apply_all(&[one], links)
+}
+
+/// Replaces in `links` every scope the profiles `--comm-profile` named measure, each a file or
+/// a folder of nodes' files (`gpubench comm --results-dir`): `(what it is called, [(file,
+/// text)])`. A folder's scope is the median of its nodes; a scope two of them measure is an
+/// error, since it is not clear which to use. Returns how many scopes it replaced.
+pub fn apply_all(
+    sources: &[(String, Vec<(String, String)>)],
+    links: &mut Links,
+) -> anyhow::Result<usize> {
+    let measured = combine(sources)?;
     let n = measured.len();
-    for (scope, curve) in measured {
-        links.set_curve(scope, curve, format!("measured, {origin}"));
+    for (scope, curve, note) in measured {
+        links.set_curve(scope, curve, note);
     }
     Ok(n)
 }
@@ -83,7 +98,7 @@ pub fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<(Scope, BandwidthCu
 }
 
 /// Whether a JSON document is a communication profile (`"kind": "comm"`).
-pub fn is_comm(root: &Value) -> bool {
+fn is_comm(root: &Value) -> bool {
     root.get("kind").and_then(Value::as_str) == Some("comm")
 }
 
@@ -99,25 +114,15 @@ pub fn median_curve(curves: &[&BandwidthCurve]) -> BandwidthCurve {
     let points = sizes
         .into_iter()
         .map(|b| {
-            let mut v: Vec<f64> = curves.iter().map(|c| c.busbw_gbps(b)).collect();
-            v.sort_by(f64::total_cmp);
-            let m = v.len() / 2;
-            let med = if v.len() % 2 == 1 {
-                v[m]
-            } else {
-                (v[m - 1] + v[m]) / 2.0
-            };
-            (b, med)
+            let v: Vec<f64> = curves.iter().map(|c| c.busbw_gbps(b)).collect();
+            (b, crate::stats::Stats::of(&v).map_or(0.0, |s| s.median))
         })
         .collect();
     BandwidthCurve { points }
 }
 
-/// The profiles `--comm-profile` named, each a file or a folder of nodes' files (`gpubench comm
-/// --results-dir`): `(what it is called, [(file, text)])`. Returns every scope they measure
-/// with its curve and note (a folder's scopes the median of its nodes); a scope two of them
-/// measure is an error, since it is not clear which to use.
-pub fn combine(
+/// Every scope `sources` ([`apply_all`]) measure, with its curve and note.
+fn combine(
     sources: &[(String, Vec<(String, String)>)],
 ) -> anyhow::Result<Vec<(Scope, BandwidthCurve, String)>> {
     let mut out: Vec<(Scope, BandwidthCurve, String)> = Vec::new();

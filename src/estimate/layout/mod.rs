@@ -113,15 +113,17 @@ pub fn bucketed(total: f64, bucket: f64, time: impl Fn(f64) -> f64) -> f64 {
 }
 
 impl Layout {
-    /// Parameters per gradient bucket: the given size, else Megatron-core's default when the
-    /// reduction overlaps the backward pass, else all of them in one.
+    /// Parameters per gradient bucket when the reduction overlaps the backward pass: the given
+    /// size, else Megatron-core's default; `None` without overlap (one bucket).
+    pub fn bucket_size(&self) -> Option<f64> {
+        self.dp_overlap
+            .then(|| self.dp_bucket.unwrap_or_else(|| default_dp_bucket(self.dp)))
+    }
+
+    /// Parameters per gradient bucket for `params` gradients: [`Self::bucket_size`], or all of
+    /// them in one.
     pub fn dp_bucket_params(&self, params: f64) -> f64 {
-        if !self.dp_overlap {
-            return params;
-        }
-        self.dp_bucket
-            .unwrap_or_else(|| default_dp_bucket(self.dp))
-            .min(params)
+        self.bucket_size().map_or(params, |b| b.min(params))
     }
 
     /// GPUs the layout uses: `t·p·d`.

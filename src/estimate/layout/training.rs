@@ -127,7 +127,7 @@ pub fn layout_json(l: &Layout, micro_batches: u64) -> Value {
         "micro_batches": micro_batches, "seq": l.seq,
         "sequence_parallel": l.sequence_parallel, "virtual_stages": l.virtual_stages,
         "zero": l.zero, "recompute": l.recompute.name(), "dp_overlap": l.dp_overlap,
-        "dp_bucket_params": if l.dp_overlap { json!(l.dp_bucket_params(f64::INFINITY)) } else { Value::Null },
+        "dp_bucket_params": l.bucket_size(),
     })
 }
 
